@@ -1,0 +1,23 @@
+//! Database migrations for ChattConnect, portable to SQLite and PostgreSQL.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_users;
+mod m20261121_000002_refresh_tokens;
+mod m20261121_000003_friendships;
+mod m20261121_000004_chats;
+mod m20261121_000005_messages;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261121_000001_users::Migration),
+            Box::new(m20261121_000002_refresh_tokens::Migration),
+            Box::new(m20261121_000003_friendships::Migration),
+            Box::new(m20261121_000004_chats::Migration),
+            Box::new(m20261121_000005_messages::Migration),
+        ]
+    }
+}

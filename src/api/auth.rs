@@ -1,0 +1,346 @@
+use chrono::Duration;
+use poem::web::Data;
+use poem_openapi::{payload::Json, ApiResponse, Object, OpenApi};
+use uuid::Uuid;
+
+use super::{
+    text::Text,
+    types::{trimmed, Level, Me, TokenPair},
+    ApiTags,
+};
+use crate::{
+    auth::{password, refresh, BearerAuth},
+    db::{self, tokens, users},
+    error::{ApiError, ApiResult},
+    state::AppState,
+};
+
+pub struct AuthApi;
+
+#[derive(Debug, Object)]
+pub struct RegisterRequest {
+    /// 3..32 characters of `A-Z a-z 0-9 _ . -`; unique regardless of letter case.
+    pub username: Text,
+    /// 8..128 characters.
+    pub password: Text,
+    /// 1..64 characters after trimming; defaults to the username.
+    pub display_name: Option<Text>,
+}
+
+#[derive(Debug, Object)]
+pub struct Registered {
+    pub user: Me,
+    pub tokens: TokenPair,
+}
+
+#[derive(Debug, Object)]
+pub struct LoginRequest {
+    pub username: Text,
+    pub password: Text,
+}
+
+#[derive(Debug, Object)]
+pub struct RefreshRequest {
+    /// The refresh token from the last register, login or refresh.
+    pub refresh_token: Text,
+}
+
+#[derive(Debug, Object)]
+pub struct UpdateMe {
+    /// 1..64 characters after trimming.
+    pub display_name: Option<Text>,
+    pub level: Option<Level>,
+}
+
+#[derive(Debug, Object)]
+pub struct ChangePassword {
+    pub current_password: Text,
+    /// 8..128 characters.
+    pub new_password: Text,
+}
+
+#[derive(ApiResponse)]
+pub enum RegisterResponse {
+    /// The account was created; the caller is signed in.
+    #[oai(status = 201)]
+    Created(Json<Registered>),
+}
+
+#[derive(ApiResponse)]
+pub enum NoContent {
+    /// Done.
+    #[oai(status = 204)]
+    Done,
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Auth")]
+impl AuthApi {
+    /// Create an account
+    ///
+    /// Registers a new user and signs them in. Usernames are unique regardless of
+    /// letter case: `Alice` and `alice` cannot both exist (409).
+    #[oai(path = "/auth/register", method = "post", operation_id = "register")]
+    async fn register(
+        &self,
+        state: Data<&AppState>,
+        body: Json<RegisterRequest>,
+    ) -> ApiResult<RegisterResponse> {
+        let s = &state.settings;
+        let username = validate_username(&body.username, s.username_min_len, s.username_max_len)?;
+        validate_password(
+            "password",
+            &body.password,
+            s.password_min_len,
+            s.password_max_len,
+        )?;
+        let display_name = match &body.display_name {
+            Some(name) => trimmed("display_name", name, 1, s.display_name_max_len)?,
+            None => username.clone(),
+        };
+        if users::find_by_username(state.db.r(), &username)
+            .await?
+            .is_some()
+        {
+            return Err(taken());
+        }
+        let hash = password::hash(body.password.0.clone())
+            .await
+            .map_err(ApiError::internal)?;
+        let user = users::insert(state.db.w(), &username, &display_name, hash)
+            .await
+            .map_err(|e| ApiError::conflict_on_unique(e, &taken().to_string()))?;
+        tracing::info!(user_id = %user.id, "user registered");
+        let tokens = issue_tokens(&state, user.id, None).await?;
+        Ok(RegisterResponse::Created(Json(Registered {
+            user: Me::from_model(user, false),
+            tokens,
+        })))
+    }
+
+    /// Sign in
+    ///
+    /// Exchanges a username and password for tokens. An unknown username and a
+    /// wrong password get the same 401, in the same time.
+    #[oai(path = "/auth/login", method = "post", operation_id = "login")]
+    async fn login(
+        &self,
+        state: Data<&AppState>,
+        body: Json<LoginRequest>,
+    ) -> ApiResult<Json<TokenPair>> {
+        let user = users::find_by_username(state.db.r(), body.username.trim()).await?;
+        let stored = user.as_ref().map(|u| u.password_hash.clone());
+        let ok = password::verify(body.password.0.clone(), stored)
+            .await
+            .map_err(ApiError::internal)?;
+        match user {
+            Some(user) if ok => Ok(Json(issue_tokens(&state, user.id, None).await?)),
+            _ => Err(ApiError::Unauthorized(
+                "the username or password is incorrect".into(),
+            )),
+        }
+    }
+
+    /// Refresh tokens
+    ///
+    /// Exchanges a refresh token for a new pair. Each refresh token works once;
+    /// presenting a used one again revokes every token descended from the same
+    /// sign-in, since it was probably stolen.
+    #[oai(
+        path = "/auth/refresh",
+        method = "post",
+        operation_id = "refreshTokens"
+    )]
+    async fn refresh(
+        &self,
+        state: Data<&AppState>,
+        body: Json<RefreshRequest>,
+    ) -> ApiResult<Json<TokenPair>> {
+        let invalid =
+            || ApiError::Unauthorized("the refresh token is invalid, expired or revoked".into());
+        let Some(token) =
+            tokens::find_by_hash(state.db.r(), &refresh::hash(&body.refresh_token)).await?
+        else {
+            return Err(invalid());
+        };
+        if token.used_at.is_some() || token.revoked_at.is_some() {
+            if token.used_at.is_some() {
+                tracing::warn!(user_id = %token.user_id, family = %token.family_id, "refresh token reused; revoking its family");
+            }
+            tokens::revoke_family(state.db.w(), token.family_id).await?;
+            return Err(invalid());
+        }
+        if token.expires_at <= db::now() {
+            return Err(invalid());
+        }
+        if !tokens::mark_used(state.db.w(), token.id).await? {
+            tokens::revoke_family(state.db.w(), token.family_id).await?;
+            return Err(invalid());
+        }
+        Ok(Json(
+            issue_tokens(&state, token.user_id, Some(token.family_id)).await?,
+        ))
+    }
+
+    /// Sign out
+    ///
+    /// Revokes the refresh token and every token rotated from the same sign-in.
+    /// Answers 204 even for a token that is unknown or already revoked.
+    #[oai(path = "/auth/logout", method = "post", operation_id = "logout")]
+    async fn logout(
+        &self,
+        state: Data<&AppState>,
+        body: Json<RefreshRequest>,
+    ) -> ApiResult<NoContent> {
+        if let Some(token) =
+            tokens::find_by_hash(state.db.r(), &refresh::hash(&body.refresh_token)).await?
+        {
+            tokens::revoke_family(state.db.w(), token.family_id).await?;
+        }
+        Ok(NoContent::Done)
+    }
+
+    /// Get my profile
+    #[oai(path = "/me", method = "get", operation_id = "getMe")]
+    async fn me(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<Json<Me>> {
+        let user = current_user(&state, &auth).await?;
+        Ok(Json(Me::from_model(user, false)))
+    }
+
+    /// Update my profile
+    ///
+    /// Changes the display name and/or English level; omitted fields stay as they are.
+    #[oai(path = "/me", method = "patch", operation_id = "updateMe")]
+    async fn update_me(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: Json<UpdateMe>,
+    ) -> ApiResult<Json<Me>> {
+        let display_name = body
+            .display_name
+            .as_deref()
+            .map(|n| trimmed("display_name", n, 1, state.settings.display_name_max_len))
+            .transpose()?;
+        let user = current_user(&state, &auth).await?;
+        let level = body.level.map(|l| l.as_str().to_owned());
+        let user = users::update_profile(state.db.w(), user, display_name, level).await?;
+        Ok(Json(Me::from_model(user, false)))
+    }
+
+    /// Change my password
+    ///
+    /// Needs the current password (401 if wrong). Signs out every session:
+    /// all refresh tokens are revoked.
+    #[oai(path = "/me/password", method = "put", operation_id = "changePassword")]
+    async fn change_password(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: Json<ChangePassword>,
+    ) -> ApiResult<NoContent> {
+        let s = &state.settings;
+        validate_password(
+            "new_password",
+            &body.new_password,
+            s.password_min_len,
+            s.password_max_len,
+        )?;
+        let user = current_user(&state, &auth).await?;
+        let ok = password::verify(
+            body.current_password.0.clone(),
+            Some(user.password_hash.clone()),
+        )
+        .await
+        .map_err(ApiError::internal)?;
+        if !ok {
+            return Err(ApiError::Unauthorized(
+                "the current password is incorrect".into(),
+            ));
+        }
+        let hash = password::hash(body.new_password.0.clone())
+            .await
+            .map_err(ApiError::internal)?;
+        users::set_password(state.db.w(), user.id, hash).await?;
+        tokens::revoke_all_for_user(state.db.w(), user.id).await?;
+        tracing::info!(user_id = %user.id, "password changed; refresh tokens revoked");
+        Ok(NoContent::Done)
+    }
+}
+
+fn taken() -> ApiError {
+    ApiError::Conflict("that username is taken".into())
+}
+
+/// The caller's user row; 401 when the account behind a valid token is gone.
+pub async fn current_user(
+    state: &AppState,
+    auth: &BearerAuth,
+) -> ApiResult<crate::entity::user::Model> {
+    current_user_by_id(state, auth.0.id).await
+}
+
+pub async fn current_user_by_id(
+    state: &AppState,
+    id: Uuid,
+) -> ApiResult<crate::entity::user::Model> {
+    users::find_by_id(state.db.r(), id)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("the account no longer exists".into()))
+}
+
+/// A new access token plus a refresh token in `family` (a new family for a new sign-in).
+async fn issue_tokens(
+    state: &AppState,
+    user_id: Uuid,
+    family: Option<Uuid>,
+) -> ApiResult<TokenPair> {
+    let access_token = state.jwt.issue(user_id).map_err(ApiError::internal)?;
+    let refresh_token = refresh::generate();
+    let expires_at = db::now() + Duration::days(state.settings.refresh_token_ttl_days as i64);
+    tokens::insert(
+        state.db.w(),
+        user_id,
+        family.unwrap_or_else(Uuid::now_v7),
+        refresh::hash(&refresh_token),
+        expires_at,
+    )
+    .await?;
+    Ok(TokenPair {
+        access_token,
+        refresh_token,
+        token_type: "Bearer".into(),
+        expires_in: state.jwt.ttl_secs(),
+    })
+}
+
+fn validate_username(raw: &str, min: usize, max: usize) -> ApiResult<String> {
+    let name = raw.trim();
+    let len = name.chars().count();
+    if len < min || len > max {
+        return Err(ApiError::validation(
+            "username",
+            format!("username must be {min} to {max} characters long"),
+        ));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    {
+        return Err(ApiError::validation(
+            "username",
+            "username may only contain letters A-Z, digits, '_', '.' and '-'",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn validate_password(field: &'static str, password: &str, min: usize, max: usize) -> ApiResult<()> {
+    let len = password.chars().count();
+    if len < min || len > max {
+        return Err(ApiError::validation(
+            field,
+            format!("{field} must be {min} to {max} characters long"),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,333 @@
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::{
+    param::{Path, Query},
+    payload::Json,
+    ApiResponse, Object, OpenApi, Union,
+};
+use uuid::Uuid;
+
+use super::{
+    auth::NoContent,
+    pagination,
+    text::Text,
+    types::{trimmed, Chat, ChatPage, Level, Message, User},
+    ApiTags,
+};
+use crate::{
+    bot::scenarios,
+    db::{chats, friends, messages, users},
+    entity::{chat, chat_member},
+    error::{ApiError, ApiResult},
+    state::AppState,
+};
+
+pub struct ChatsApi;
+
+/// A direct chat with an accepted friend.
+#[derive(Debug, Object)]
+pub struct NewDirectChat {
+    /// The friend to chat with.
+    pub user_id: Uuid,
+}
+
+/// A practice chat with the bot.
+#[derive(Debug, Object)]
+pub struct NewBotChat {
+    /// 1..100 characters after trimming; defaults to the scenario's title.
+    pub title: Option<Text>,
+    /// One of `GET /bot/scenarios`; defaults to `free_talk`.
+    pub scenario_id: Option<Text>,
+    /// Defaults to the caller's level.
+    pub level: Option<Level>,
+}
+
+/// What to create, told apart by `kind`.
+#[derive(Debug, Union)]
+#[oai(discriminator_name = "kind")]
+pub enum NewChat {
+    #[oai(mapping = "direct")]
+    Direct(NewDirectChat),
+    #[oai(mapping = "bot")]
+    Bot(NewBotChat),
+}
+
+#[derive(Debug, Object)]
+pub struct UpdateChat {
+    /// Bot chats only: 1..100 characters after trimming.
+    pub title: Option<Text>,
+    /// Bot chats only: one of `GET /bot/scenarios`.
+    pub scenario_id: Option<Text>,
+    /// Bot chats only.
+    pub level: Option<Level>,
+}
+
+#[derive(ApiResponse)]
+pub enum ChatCreated {
+    /// The chat was created.
+    #[oai(status = 201)]
+    Created(Json<Chat>),
+    /// A direct chat with that friend already existed; here it is.
+    #[oai(status = 200)]
+    Existing(Json<Chat>),
+}
+
+/// The caller's view of chats: peer, newest message and unread count.
+pub async fn views(
+    state: &AppState,
+    me: Uuid,
+    rows: Vec<(chat::Model, chat_member::Model)>,
+) -> ApiResult<Vec<Chat>> {
+    let peer_ids: Vec<Uuid> = rows.iter().filter_map(|(c, _)| peer_id(c, me)).collect();
+    let peers = users::find_many(state.db.r(), &peer_ids).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (chat, member) in rows {
+        let peer = peer_id(&chat, me)
+            .and_then(|id| peers.get(&id).cloned())
+            .map(|u| User::from_model(u, false));
+        let last = messages::last(state.db.r(), chat.id)
+            .await?
+            .map(Message::from);
+        let unread = chats::unread_count(state.db.r(), &member).await?;
+        out.push(Chat::build(chat, peer, last, unread));
+    }
+    Ok(out)
+}
+
+pub async fn view(
+    state: &AppState,
+    me: Uuid,
+    row: (chat::Model, chat_member::Model),
+) -> ApiResult<Chat> {
+    Ok(views(state, me, vec![row]).await?.remove(0))
+}
+
+/// The other member of a direct chat, read off its key.
+fn peer_id(chat: &chat::Model, me: Uuid) -> Option<Uuid> {
+    let (a, b) = chat.direct_key.as_deref()?.split_once(':')?;
+    let (a, b) = (a.parse().ok()?, b.parse().ok()?);
+    Some(if a == me { b } else { a })
+}
+
+/// The chat if the caller is a member; 404 otherwise, whether or not it exists.
+pub async fn member_chat(
+    state: &AppState,
+    chat_id: Uuid,
+    me: Uuid,
+) -> ApiResult<(chat::Model, chat_member::Model)> {
+    chats::membership(state.db.r(), chat_id, me)
+        .await?
+        .ok_or_else(|| ApiError::not_found("chat"))
+}
+
+fn validate_scenario(id: &str) -> ApiResult<String> {
+    scenarios::find(id).map(|s| s.id.to_owned()).ok_or_else(|| {
+        ApiError::validation(
+            "scenario_id",
+            format!("unknown scenario '{id}'; see GET /api/v1/bot/scenarios"),
+        )
+    })
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Chats")]
+impl ChatsApi {
+    /// List my chats
+    ///
+    /// Direct and bot chats, most recently active first, each with its newest
+    /// message and the caller's unread count.
+    #[oai(path = "/chats", method = "get", operation_id = "listChats")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: crate::auth::BearerAuth,
+        /// Page size, 1..100.
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
+        /// `next_cursor` from the previous page.
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<ChatPage>> {
+        let me = auth.0.id;
+        let limit = pagination::limit(limit.0);
+        let after = cursor.0.as_deref().map(decode_chat_cursor).transpose()?;
+        let rows = chats::list_for(state.db.r(), me, after, limit + 1).await?;
+        let (rows, next_cursor) = pagination::split(rows, limit, |(c, _)| {
+            format!("{}|{}", c.updated_at.to_rfc3339(), c.id)
+        });
+        let items = views(&state, me, rows).await?;
+        Ok(Json(ChatPage { items, next_cursor }))
+    }
+
+    /// Start a chat
+    ///
+    /// `{"kind": "direct", "user_id"}` opens a chat with an accepted friend (403
+    /// otherwise); if one exists it is returned with 200. `{"kind": "bot", ...}`
+    /// starts a practice chat with the bot.
+    #[oai(path = "/chats", method = "post", operation_id = "createChat")]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: crate::auth::BearerAuth,
+        body: Json<NewChat>,
+    ) -> ApiResult<ChatCreated> {
+        let me = auth.0.id;
+        match body.0 {
+            NewChat::Direct(req) => {
+                if req.user_id == me {
+                    return Err(ApiError::validation(
+                        "user_id",
+                        "you cannot start a direct chat with yourself",
+                    ));
+                }
+                users::find_by_id(state.db.r(), req.user_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("user"))?;
+                if !friends::are_friends(state.db.r(), me, req.user_id).await? {
+                    return Err(ApiError::Forbidden(
+                        "you can only chat directly with accepted friends".into(),
+                    ));
+                }
+                if let Some(existing) = chats::find_direct(state.db.r(), me, req.user_id).await? {
+                    chats::set_hidden(state.db.w(), existing.id, me, false).await?;
+                    let row = member_chat(&state, existing.id, me).await?;
+                    return Ok(ChatCreated::Existing(Json(view(&state, me, row).await?)));
+                }
+                let created = chats::create(
+                    state.db.w(),
+                    chats::DIRECT,
+                    None,
+                    None,
+                    None,
+                    &[me, req.user_id],
+                )
+                .await;
+                let chat = match created {
+                    Ok(chat) => chat,
+                    // Both friends opened the chat at once: the other request won.
+                    Err(e)
+                        if matches!(
+                            e.sql_err(),
+                            Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                        ) =>
+                    {
+                        let existing = chats::find_direct(state.db.r(), me, req.user_id)
+                            .await?
+                            .ok_or_else(|| ApiError::internal(e))?;
+                        let row = member_chat(&state, existing.id, me).await?;
+                        return Ok(ChatCreated::Existing(Json(view(&state, me, row).await?)));
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                let row = member_chat(&state, chat.id, me).await?;
+                Ok(ChatCreated::Created(Json(view(&state, me, row).await?)))
+            }
+            NewChat::Bot(req) => {
+                let scenario = validate_scenario(
+                    req.scenario_id
+                        .as_deref()
+                        .unwrap_or(scenarios::DEFAULT_SCENARIO),
+                )?;
+                let title = match req.title.as_deref() {
+                    Some(t) => trimmed("title", t, 1, state.settings.chat_title_max_len)?,
+                    None => scenarios::find(&scenario)
+                        .map(|s| s.title.to_owned())
+                        .unwrap_or_default(),
+                };
+                let level = match req.level {
+                    Some(level) => level.as_str().to_owned(),
+                    None => {
+                        crate::api::auth::current_user_by_id(&state, me)
+                            .await?
+                            .level
+                    }
+                };
+                let chat = chats::create(
+                    state.db.w(),
+                    chats::BOT,
+                    Some(title),
+                    Some(scenario),
+                    Some(level),
+                    &[me],
+                )
+                .await?;
+                let row = member_chat(&state, chat.id, me).await?;
+                Ok(ChatCreated::Created(Json(view(&state, me, row).await?)))
+            }
+        }
+    }
+
+    /// Get a chat
+    #[oai(path = "/chats/:id", method = "get", operation_id = "getChat")]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: crate::auth::BearerAuth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<Chat>> {
+        let row = member_chat(&state, id.0, auth.0.id).await?;
+        Ok(Json(view(&state, auth.0.id, row).await?))
+    }
+
+    /// Update a bot chat
+    ///
+    /// Renames it or changes its scenario or level; omitted fields stay. Direct
+    /// chats take their title from the friend and cannot be changed (400).
+    #[oai(path = "/chats/:id", method = "patch", operation_id = "updateChat")]
+    async fn update(
+        &self,
+        state: Data<&AppState>,
+        auth: crate::auth::BearerAuth,
+        id: Path<Uuid>,
+        body: Json<UpdateChat>,
+    ) -> ApiResult<Json<Chat>> {
+        let me = auth.0.id;
+        let (chat, _) = member_chat(&state, id.0, me).await?;
+        if chat.kind != chats::BOT {
+            return Err(ApiError::Validation {
+                message: "direct chats cannot be renamed or given a scenario or level".into(),
+                field: None,
+            });
+        }
+        let title = body
+            .title
+            .as_deref()
+            .map(|t| trimmed("title", t, 1, state.settings.chat_title_max_len))
+            .transpose()?;
+        let scenario = body
+            .scenario_id
+            .as_deref()
+            .map(validate_scenario)
+            .transpose()?;
+        let level = body.level.map(|l| l.as_str().to_owned());
+        chats::update(state.db.w(), chat, title, scenario, level).await?;
+        let row = member_chat(&state, id.0, me).await?;
+        Ok(Json(view(&state, me, row).await?))
+    }
+
+    /// Delete a chat
+    ///
+    /// A bot chat is deleted with its messages. A direct chat is only hidden from
+    /// the caller's list, and comes back when a new message arrives.
+    #[oai(path = "/chats/:id", method = "delete", operation_id = "deleteChat")]
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        auth: crate::auth::BearerAuth,
+        id: Path<Uuid>,
+    ) -> ApiResult<NoContent> {
+        let (chat, _) = member_chat(&state, id.0, auth.0.id).await?;
+        if chat.kind == chats::BOT {
+            chats::delete(state.db.w(), chat.id).await?;
+        } else {
+            chats::set_hidden(state.db.w(), chat.id, auth.0.id, true).await?;
+        }
+        Ok(NoContent::Done)
+    }
+}
+
+fn decode_chat_cursor(cursor: &str) -> ApiResult<(DateTime<Utc>, Uuid)> {
+    let raw = pagination::decode(cursor)?;
+    let (at, id) = raw.split_once('|').ok_or_else(pagination::bad_cursor)?;
+    let at = DateTime::parse_from_rfc3339(at).map_err(|_| pagination::bad_cursor())?;
+    let id = id.parse().map_err(|_| pagination::bad_cursor())?;
+    Ok((at.with_timezone(&Utc), id))
+}

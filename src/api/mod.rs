@@ -1,0 +1,65 @@
+//! The HTTP API: one poem-openapi struct per tag.
+use poem_openapi::{OpenApiService, Tags};
+
+pub mod auth;
+pub mod chats;
+pub mod friends;
+pub mod health;
+pub mod messages;
+pub mod pagination;
+pub mod text;
+pub mod types;
+pub mod users;
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Sign up, sign in, refresh and revoke tokens; the caller's profile and password.
+    Auth,
+    /// Find people.
+    Users,
+    /// Friend requests and friendships. Only friends can chat directly.
+    Friends,
+    /// Direct chats with friends and practice chats with the bot.
+    Chats,
+    /// Messages in chats: history, posting, editing, deleting and read receipts.
+    Messages,
+}
+
+pub type Apis = (
+    auth::AuthApi,
+    users::UsersApi,
+    friends::FriendsApi,
+    chats::ChatsApi,
+    messages::MessagesApi,
+);
+
+/// The OpenAPI service; the spec it generates is committed as `openapi/openapi.json`.
+pub fn service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (
+            auth::AuthApi,
+            users::UsersApi,
+            friends::FriendsApi,
+            chats::ChatsApi,
+            messages::MessagesApi,
+        ),
+        "ChattConnect API",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Practise English conversation with friends in real time and with an AI \
+         conversation partner. All endpoints live under `/api/v1`, take and return JSON, \
+         and answer errors as `{\"error\": \"<code>\", \"message\": \"<sentence>\"}`. \
+         Lists are paged with `limit` (1..100, default 50) and the opaque `cursor` from \
+         the previous page's `next_cursor`.",
+    )
+}
+
+/// The spec as pretty JSON with a trailing newline, exactly as committed.
+pub fn spec_json() -> String {
+    let mut spec = service().spec();
+    if !spec.ends_with('\n') {
+        spec.push('\n');
+    }
+    spec
+}

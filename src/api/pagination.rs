@@ -1,0 +1,46 @@
+//! Cursor pagination: `limit` (1..100, default 50) and an opaque `cursor`.
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+
+use crate::error::ApiError;
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 100;
+
+pub fn limit(requested: Option<u32>) -> u64 {
+    u64::from(requested.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT))
+}
+
+pub fn encode(key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(key)
+}
+
+pub fn decode(cursor: &str) -> Result<String, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(bad_cursor)
+}
+
+pub fn bad_cursor() -> ApiError {
+    ApiError::validation(
+        "cursor",
+        "cursor is not valid; pass the next_cursor of a previous page",
+    )
+}
+
+/// Fetch `limit + 1` rows; this splits off the extra one and makes the cursor
+/// from the last row kept.
+pub fn split<T>(
+    mut rows: Vec<T>,
+    limit: u64,
+    key: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<String>) {
+    if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        let next = rows.last().map(|r| encode(&key(r)));
+        (rows, next)
+    } else {
+        (rows, None)
+    }
+}

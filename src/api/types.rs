@@ -1,0 +1,314 @@
+//! The objects of the public contract, as they appear in the OpenAPI spec.
+use chrono::{DateTime, Utc};
+use poem_openapi::{Enum, Object};
+use uuid::Uuid;
+
+use crate::{
+    entity::{chat, message, user},
+    error::ApiError,
+};
+
+/// CEFR level of English, from beginner (A1) to mastery (C2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum Level {
+    A1,
+    A2,
+    B1,
+    B2,
+    C1,
+    C2,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::A1 => "A1",
+            Level::A2 => "A2",
+            Level::B1 => "B1",
+            Level::B2 => "B2",
+            Level::C1 => "C1",
+            Level::C2 => "C2",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "A1" => Level::A1,
+            "A2" => Level::A2,
+            "B1" => Level::B1,
+            "B2" => Level::B2,
+            "C1" => Level::C1,
+            "C2" => Level::C2,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Admin,
+}
+
+/// A person on ChattConnect, as others see them.
+#[derive(Debug, Clone, Object)]
+pub struct User {
+    pub id: Uuid,
+    /// Unique (case-insensitively) handle: 3..32 of `A-Z a-z 0-9 _ . -`.
+    pub username: String,
+    pub display_name: String,
+    pub created_at: DateTime<Utc>,
+    /// True while the user has a live WebSocket connection.
+    pub online: bool,
+}
+
+impl User {
+    pub fn from_model(u: user::Model, online: bool) -> Self {
+        Self {
+            id: u.id,
+            username: u.username,
+            display_name: u.display_name,
+            created_at: u.created_at,
+            online,
+        }
+    }
+}
+
+/// The caller's own profile.
+#[derive(Debug, Clone, Object)]
+pub struct Me {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub created_at: DateTime<Utc>,
+    /// True while the user has a live WebSocket connection.
+    pub online: bool,
+    pub role: Role,
+    /// The learner's English level; new bot chats start at it.
+    pub level: Level,
+}
+
+impl Me {
+    pub fn from_model(u: user::Model, online: bool) -> Self {
+        Self {
+            role: if u.role == "admin" {
+                Role::Admin
+            } else {
+                Role::User
+            },
+            level: Level::parse(&u.level).unwrap_or(Level::B1),
+            id: u.id,
+            username: u.username,
+            display_name: u.display_name,
+            created_at: u.created_at,
+            online,
+        }
+    }
+}
+
+/// Credentials returned by register, login and refresh.
+#[derive(Debug, Clone, Object)]
+pub struct TokenPair {
+    /// JWT for `Authorization: Bearer`, valid for `expires_in` seconds.
+    pub access_token: String,
+    /// Opaque, single-use token for `POST /auth/refresh`, valid for 30 days.
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Lifetime of the access token in seconds.
+    pub expires_in: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum FriendStatus {
+    /// You are friends.
+    Accepted,
+    /// They asked you; accept or decline.
+    Incoming,
+    /// You asked them; they have not answered.
+    Outgoing,
+}
+
+/// A friend, or a friend request in either direction.
+#[derive(Debug, Clone, Object)]
+pub struct Friend {
+    pub user: User,
+    pub status: FriendStatus,
+    /// When the friendship was accepted, or the request was sent.
+    pub since: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum ChatKind {
+    /// Between two friends.
+    Direct,
+    /// With the AI conversation partner.
+    Bot,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum MessageRole {
+    /// Written by a person.
+    User,
+    /// Written by the bot.
+    Assistant,
+}
+
+/// One correction of the learner's message.
+#[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct Correction {
+    /// What the learner wrote.
+    pub original: String,
+    /// How to say it.
+    pub corrected: String,
+    /// Why.
+    pub explanation: String,
+}
+
+/// The bot's feedback on the learner's last message.
+#[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct Feedback {
+    /// Empty when the message had no mistakes.
+    pub corrections: Vec<Correction>,
+    /// An optional hint for sounding more natural.
+    pub tip: Option<String>,
+}
+
+/// A chat message.
+#[derive(Debug, Clone, Object)]
+pub struct Message {
+    pub id: Uuid,
+    pub chat_id: Uuid,
+    /// The author; `null` for the bot.
+    pub sender_id: Option<Uuid>,
+    pub role: MessageRole,
+    pub content: String,
+    pub created_at: DateTime<Utc>,
+    /// When the author last edited it.
+    pub edited_at: Option<DateTime<Utc>>,
+    /// On bot replies: corrections of the learner's message; otherwise `null`.
+    pub feedback: Option<Feedback>,
+}
+
+impl From<message::Model> for Message {
+    fn from(m: message::Model) -> Self {
+        Self {
+            id: m.id,
+            chat_id: m.chat_id,
+            sender_id: m.sender_id,
+            role: if m.role == "assistant" {
+                MessageRole::Assistant
+            } else {
+                MessageRole::User
+            },
+            content: m.content,
+            created_at: m.created_at,
+            edited_at: m.edited_at,
+            feedback: m
+                .feedback
+                .as_deref()
+                .and_then(|f| serde_json::from_str(f).ok()),
+        }
+    }
+}
+
+/// A conversation: with a friend (`direct`) or with the bot (`bot`).
+#[derive(Debug, Clone, Object)]
+pub struct Chat {
+    pub id: Uuid,
+    pub kind: ChatKind,
+    /// Bot chats: the chosen title. Direct chats: the friend's display name.
+    pub title: String,
+    /// Direct chats: the friend; bot chats: `null`.
+    pub peer: Option<User>,
+    /// Bot chats: the practice scenario; direct chats: `null`.
+    pub scenario_id: Option<String>,
+    /// Bot chats: the CEFR level the bot speaks at; direct chats: `null`.
+    pub level: Option<Level>,
+    /// The newest message, if any.
+    pub last_message: Option<Message>,
+    /// Messages from others the caller has not marked read.
+    pub unread_count: u64,
+    pub created_at: DateTime<Utc>,
+    /// Last activity: a new message or a change to the chat.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Chat {
+    pub fn build(
+        c: chat::Model,
+        peer: Option<User>,
+        last_message: Option<Message>,
+        unread_count: u64,
+    ) -> Self {
+        let kind = if c.kind == "bot" {
+            ChatKind::Bot
+        } else {
+            ChatKind::Direct
+        };
+        let title = match (&c.title, &peer) {
+            (Some(t), _) => t.clone(),
+            (None, Some(p)) => p.display_name.clone(),
+            (None, None) => String::new(),
+        };
+        Self {
+            id: c.id,
+            kind,
+            title,
+            peer,
+            scenario_id: c.scenario_id,
+            level: c.level.as_deref().and_then(Level::parse),
+            last_message,
+            unread_count,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+macro_rules! page {
+    ($name:ident, $item:ty, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Debug, Clone, Object)]
+        pub struct $name {
+            pub items: Vec<$item>,
+            /// Pass as `cursor` to get the next page; `null` on the last page.
+            pub next_cursor: Option<String>,
+        }
+    };
+}
+
+page!(UserPage, User, "A page of users.");
+page!(FriendPage, Friend, "A page of friends and friend requests.");
+page!(
+    ChatPage,
+    Chat,
+    "A page of chats, most recently active first."
+);
+page!(MessagePage, Message, "A page of messages, newest first.");
+
+/// Trims `value` and checks it is `min..=max` characters long.
+pub fn trimmed(
+    field: &'static str,
+    value: &str,
+    min: usize,
+    max: usize,
+) -> Result<String, ApiError> {
+    let value = value.trim();
+    let len = value.chars().count();
+    if len < min || len > max {
+        let what = if min == max {
+            format!("{field} must be {min} characters")
+        } else if len < min && min == 1 {
+            format!("{field} must not be empty")
+        } else {
+            format!("{field} must be {min} to {max} characters long (after trimming spaces); it has {len}")
+        };
+        return Err(ApiError::validation(field, what));
+    }
+    Ok(value.to_owned())
+}

@@ -1,0 +1,72 @@
+use poem::web::Data;
+use poem_openapi::{
+    param::{Path, Query},
+    payload::Json,
+    OpenApi,
+};
+use uuid::Uuid;
+
+use super::{
+    pagination,
+    types::{User, UserPage},
+    ApiTags,
+};
+use crate::{
+    auth::BearerAuth,
+    db::users,
+    error::{ApiError, ApiResult},
+    state::AppState,
+};
+
+pub struct UsersApi;
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Users")]
+impl UsersApi {
+    /// List users
+    ///
+    /// Everyone on ChattConnect, ordered by username. `q` keeps those whose
+    /// username or display name starts with it (case-insensitively).
+    #[oai(path = "/users", method = "get", operation_id = "listUsers")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        _auth: BearerAuth,
+        /// Prefix of the username or display name.
+        q: Query<Option<String>>,
+        /// Page size, 1..100.
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
+        /// `next_cursor` from the previous page.
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<UserPage>> {
+        let limit = pagination::limit(limit.0);
+        let after = cursor.0.as_deref().map(pagination::decode).transpose()?;
+        let rows = users::list(
+            state.db.r(),
+            q.0.as_deref().map(str::trim),
+            after.as_deref(),
+            limit + 1,
+        )
+        .await?;
+        let (rows, next_cursor) = pagination::split(rows, limit, |u| u.username_lower.clone());
+        let items = rows
+            .into_iter()
+            .map(|u| User::from_model(u, false))
+            .collect();
+        Ok(Json(UserPage { items, next_cursor }))
+    }
+
+    /// Get a user
+    #[oai(path = "/users/:id", method = "get", operation_id = "getUser")]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        _auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<User>> {
+        let user = users::find_by_id(state.db.r(), id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("user"))?;
+        Ok(Json(User::from_model(user, false)))
+    }
+}

@@ -1,0 +1,2 @@
+//! The AI conversation partner.
+pub mod scenarios;

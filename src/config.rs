@@ -1,0 +1,142 @@
+//! Settings: defaults < optional `chattconnect.toml` < environment variables.
+use std::{fmt, net::SocketAddr, path::PathBuf};
+
+use figment::{
+    providers::{Env, Format, Serialized, Toml},
+    Figment,
+};
+use serde::{Deserialize, Serialize};
+
+/// A string that never shows up in logs or `Debug` output.
+#[derive(Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Everything the server can be configured with. Each field is also an
+/// environment variable of the same name in upper case (`DATABASE_URL`, `BIND`, ...).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Settings {
+    /// `sqlite://path?mode=rwc` or `postgres://user@host/db`.
+    pub database_url: String,
+    /// PostgreSQL only: the schema to use (created if missing).
+    pub database_schema: Option<String>,
+    pub database_max_connections: u32,
+    /// Address to listen on; port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// Where the SQLite database and the generated JWT secret live.
+    pub data_dir: PathBuf,
+    /// HS256 key for access tokens; generated once under `data_dir` when unset.
+    pub jwt_secret: Option<Secret>,
+    pub jwt_issuer: String,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_days: u64,
+    /// `pretty` or `json`.
+    pub log_format: String,
+    /// Request body cap in bytes.
+    pub max_body_bytes: usize,
+    pub username_min_len: usize,
+    pub username_max_len: usize,
+    pub password_min_len: usize,
+    pub password_max_len: usize,
+    pub display_name_max_len: usize,
+    pub chat_title_max_len: usize,
+    pub message_max_len: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://data/chattconnect.db?mode=rwc".into(),
+            database_schema: None,
+            database_max_connections: 10,
+            bind: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            data_dir: PathBuf::from("data"),
+            jwt_secret: None,
+            jwt_issuer: "chattconnect".into(),
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_days: 30,
+            log_format: "pretty".into(),
+            max_body_bytes: 64 * 1024,
+            username_min_len: 3,
+            username_max_len: 32,
+            password_min_len: 8,
+            password_max_len: 128,
+            display_name_max_len: 64,
+            chat_title_max_len: 100,
+            message_max_len: 2000,
+        }
+    }
+}
+
+/// The file read when `--config` is not given; it is optional.
+pub const DEFAULT_CONFIG_FILE: &str = "chattconnect.toml";
+
+impl Settings {
+    /// Loads settings from defaults, then the TOML file (if it exists), then the environment.
+    pub fn load(config_file: Option<PathBuf>) -> Result<Self, Box<figment::Error>> {
+        let file = config_file.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
+        let keys: Vec<String> = serde_json::to_value(Settings::default())
+            .ok()
+            .and_then(|v| v.as_object().map(|o| o.keys().cloned().collect()))
+            .unwrap_or_default();
+        Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(file))
+            .merge(Env::raw().filter(move |k| {
+                keys.iter()
+                    .any(|known| known.eq_ignore_ascii_case(k.as_str()))
+            }))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let settings = Settings {
+            jwt_secret: Some(Secret::new("hunter2-very-secret")),
+            ..Settings::default()
+        };
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(printed.contains("[redacted]"));
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its large error type
+    fn environment_overrides_file_and_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "bind = \"127.0.0.1:4000\"\nmessage_max_len = 10")?;
+            jail.set_env("MESSAGE_MAX_LEN", "20");
+            let s = Settings::load(Some("c.toml".into())).map_err(|e| *e)?;
+            assert_eq!(s.bind.port(), 4000);
+            assert_eq!(s.message_max_len, 20);
+            assert_eq!(s.password_min_len, 8);
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,105 @@
+use sea_orm::{
+    prelude::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::entity::{chat, chat_member, message};
+
+pub const USER: &str = "user";
+pub const ASSISTANT: &str = "assistant";
+
+/// Stores a message, bumps the chat's activity, shows the chat again to members
+/// who had hidden it, and marks it read for its sender, all in one transaction.
+pub async fn insert<C: TransactionTrait>(
+    db: &C,
+    chat_id: Uuid,
+    sender_id: Option<Uuid>,
+    role: &str,
+    content: String,
+    feedback: Option<String>,
+) -> Result<message::Model, DbErr> {
+    let now = super::now();
+    let txn = db.begin().await?;
+    let message = message::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        chat_id: Set(chat_id),
+        sender_id: Set(sender_id),
+        role: Set(role.to_owned()),
+        content: Set(content),
+        feedback: Set(feedback),
+        created_at: Set(now),
+        edited_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    chat::Entity::update_many()
+        .col_expr(chat::Column::UpdatedAt, Expr::value(now))
+        .filter(chat::Column::Id.eq(chat_id))
+        .exec(&txn)
+        .await?;
+    chat_member::Entity::update_many()
+        .col_expr(chat_member::Column::Hidden, Expr::value(false))
+        .filter(chat_member::Column::ChatId.eq(chat_id))
+        .filter(chat_member::Column::Hidden.eq(true))
+        .exec(&txn)
+        .await?;
+    if let Some(sender) = sender_id {
+        super::chats::mark_read(&txn, chat_id, sender, message.id).await?;
+    }
+    txn.commit().await?;
+    Ok(message)
+}
+
+pub async fn find_in_chat(
+    db: &impl ConnectionTrait,
+    chat_id: Uuid,
+    id: Uuid,
+) -> Result<Option<message::Model>, DbErr> {
+    message::Entity::find_by_id(id)
+        .filter(message::Column::ChatId.eq(chat_id))
+        .one(db)
+        .await
+}
+
+/// Newest first, strictly older than `before` when given. Ids are UUID v7, so
+/// ordering by id is ordering by time and every message has one place.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    chat_id: Uuid,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<message::Model>, DbErr> {
+    let mut query = message::Entity::find().filter(message::Column::ChatId.eq(chat_id));
+    if let Some(before) = before {
+        query = query.filter(message::Column::Id.lt(before));
+    }
+    query
+        .order_by_desc(message::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+pub async fn last(
+    db: &impl ConnectionTrait,
+    chat_id: Uuid,
+) -> Result<Option<message::Model>, DbErr> {
+    Ok(list(db, chat_id, None, 1).await?.into_iter().next())
+}
+
+pub async fn edit(
+    db: &impl ConnectionTrait,
+    message: message::Model,
+    content: String,
+) -> Result<message::Model, DbErr> {
+    let mut active: message::ActiveModel = message.into();
+    active.content = Set(content);
+    active.edited_at = Set(Some(super::now()));
+    active.update(db).await
+}
+
+pub async fn delete(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
+    message::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}

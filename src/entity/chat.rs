@@ -1,0 +1,22 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "chats")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// `direct` or `bot`.
+    pub kind: String,
+    pub title: Option<String>,
+    pub scenario_id: Option<String>,
+    pub level: Option<String>,
+    pub direct_key: Option<String>,
+    pub created_at: DateTimeUtc,
+    /// Last activity: creation, a new message, or a change to the chat.
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

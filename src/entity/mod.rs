@@ -1,0 +1,7 @@
+//! sea-orm entities, one per table.
+pub mod chat;
+pub mod chat_member;
+pub mod friendship;
+pub mod message;
+pub mod refresh_token;
+pub mod user;

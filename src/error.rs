@@ -1,0 +1,297 @@
+//! The one error type of the API and its mapping to the contract's JSON body.
+use chrono::{DateTime, Utc};
+use poem::{error::ResponseError, http::StatusCode, Body, Response};
+use poem_openapi::{
+    registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, MetaSchemaRef, Registry},
+    types::Type,
+    ApiResponse, Object,
+};
+use sea_orm::{DbErr, SqlErr};
+
+/// The body of every error response.
+#[derive(Debug, Clone, Object, serde::Deserialize)]
+pub struct ErrorBody {
+    /// Machine-readable code: `validation_failed`, `unauthorized`, `forbidden`, `not_found`,
+    /// `conflict`, `payload_too_large`, `rate_limited`, `daily_quota_exceeded`,
+    /// `bot_unavailable`, `bot_upstream_error`, `bot_upstream_timeout` or `internal`.
+    pub error: String,
+    /// A sentence for humans.
+    pub message: String,
+    /// The request field that failed validation.
+    #[oai(skip_serializing_if_is_none)]
+    pub field: Option<String>,
+    /// Seconds until the request may be retried (429s).
+    #[oai(skip_serializing_if_is_none)]
+    pub retry_after: Option<u64>,
+    /// Daily bot request limit (`daily_quota_exceeded`).
+    #[oai(skip_serializing_if_is_none)]
+    pub limit: Option<u32>,
+    /// Bot requests left today (`daily_quota_exceeded`).
+    #[oai(skip_serializing_if_is_none)]
+    pub remaining: Option<u32>,
+    /// When the daily bot quota resets (`daily_quota_exceeded`).
+    #[oai(skip_serializing_if_is_none)]
+    pub resets_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    Validation {
+        message: String,
+        field: Option<&'static str>,
+    },
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("too many requests; retry in {retry_after} s")]
+    RateLimited { retry_after: u64 },
+    #[error("{0}")]
+    BotUnavailable(String),
+    #[error("an internal error occurred")]
+    Internal(#[source] anyhow::Error),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn validation(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Validation {
+            message: message.into(),
+            field: Some(field),
+        }
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::NotFound(format!("{what} not found"))
+    }
+
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(err.into())
+    }
+
+    /// Maps a unique-constraint violation to 409 with `message`; anything else is internal.
+    pub fn conflict_on_unique(err: DbErr, message: &str) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => Self::Conflict(message.to_owned()),
+            _ => Self::internal(err),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Validation { .. } => "validation_failed",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::BotUnavailable(_) => "bot_unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        let mut body = ErrorBody {
+            error: self.code().to_owned(),
+            message: self.to_string(),
+            field: None,
+            retry_after: None,
+            limit: None,
+            remaining: None,
+            resets_at: None,
+        };
+        match self {
+            Self::Validation { field, .. } => body.field = field.map(str::to_owned),
+            Self::RateLimited { retry_after } => body.retry_after = Some(*retry_after),
+            _ => {}
+        }
+        body
+    }
+
+    /// Turns an error raised outside our handlers (routing, parsing, auth extraction,
+    /// body limits) into the contract's shape, keeping the status.
+    pub fn from_poem(err: &poem::Error) -> Self {
+        let status = err.status();
+        match status {
+            StatusCode::BAD_REQUEST => Self::Validation {
+                message: parse_error_message(&err.to_string()),
+                field: None,
+            },
+            StatusCode::UNAUTHORIZED => {
+                Self::Unauthorized("a valid bearer access token is required".into())
+            }
+            StatusCode::NOT_FOUND => Self::NotFound("no such resource".into()),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                Self::MethodNotAllowed("this method is not allowed on this path".into())
+            }
+            StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge(0),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::Validation {
+                message: "the request body must be JSON (Content-Type: application/json)".into(),
+                field: None,
+            },
+            s if s.is_client_error() => Self::Validation {
+                message: parse_error_message(&err.to_string()),
+                field: None,
+            },
+            _ => Self::Internal(anyhow::anyhow!("{err}")),
+        }
+    }
+}
+
+/// poem-openapi's parse errors are precise but wordy; keep what helps a client.
+fn parse_error_message(raw: &str) -> String {
+    let msg = raw
+        .strip_prefix("parse request payload error: ")
+        .or_else(|| raw.strip_prefix("failed to parse parameter "))
+        .unwrap_or(raw);
+    format!("invalid request: {msg}")
+}
+
+impl From<DbErr> for ApiError {
+    fn from(err: DbErr) -> Self {
+        Self::internal(err)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::Validation { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::BotUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn as_response(&self) -> Response {
+        if let Self::Internal(err) = self {
+            tracing::error!(error = ?err, "internal error");
+        }
+        let body = self.body();
+        let mut builder = Response::builder()
+            .status(self.status())
+            .content_type("application/json; charset=utf-8");
+        if let Some(secs) = body.retry_after {
+            builder = builder.header("Retry-After", secs.to_string());
+        }
+        let json =
+            serde_json::to_vec(&poem_openapi::types::ToJSON::to_json(&body)).unwrap_or_else(|_| {
+                b"{\"error\":\"internal\",\"message\":\"an internal error occurred\"}".to_vec()
+            });
+        builder.body(Body::from(json))
+    }
+}
+
+fn error_response(status: u16, description: &'static str, retry_after: bool) -> MetaResponse {
+    let headers = if retry_after {
+        vec![MetaHeader {
+            name: "Retry-After".into(),
+            description: Some("Seconds until the request may be retried.".into()),
+            required: true,
+            deprecated: false,
+            schema: <u64 as Type>::schema_ref(),
+        }]
+    } else {
+        vec![]
+    };
+    MetaResponse {
+        description,
+        status: Some(status),
+        status_range: None,
+        content: vec![MetaMediaType {
+            content_type: "application/json; charset=utf-8",
+            schema: MetaSchemaRef::Reference("ErrorBody".into()),
+        }],
+        headers,
+    }
+}
+
+impl ApiResponse for ApiError {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![
+                error_response(
+                    400,
+                    "`validation_failed`: the request is malformed or breaks a limit.",
+                    false,
+                ),
+                error_response(
+                    401,
+                    "`unauthorized`: missing, expired or invalid credentials.",
+                    false,
+                ),
+                error_response(
+                    403,
+                    "`forbidden`: the caller may see the resource but not do this.",
+                    false,
+                ),
+                error_response(
+                    404,
+                    "`not_found`: no such resource, or the caller may not see it.",
+                    false,
+                ),
+                error_response(
+                    409,
+                    "`conflict`: the request clashes with existing state.",
+                    false,
+                ),
+                error_response(
+                    413,
+                    "`payload_too_large`: the request body is over 64 KiB.",
+                    false,
+                ),
+                error_response(
+                    429,
+                    "`rate_limited`: too many requests in a short time.",
+                    true,
+                ),
+                error_response(
+                    500,
+                    "`internal`: an unexpected server error; details are logged, never sent.",
+                    false,
+                ),
+                error_response(
+                    503,
+                    "`bot_unavailable`: no bot is configured or it cannot be reached.",
+                    false,
+                ),
+            ],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        <ErrorBody as Type>::register(registry);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_never_reveal_their_cause() {
+        let err = ApiError::internal(anyhow::anyhow!("SELECT * FROM users failed at /src/db.rs"));
+        let body = err.body();
+        assert_eq!(body.error, "internal");
+        assert!(!body.message.contains("SELECT"));
+        assert!(!body.message.contains("/src"));
+    }
+}

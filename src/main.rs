@@ -1,0 +1,69 @@
+use std::process::ExitCode;
+
+use chattconnect::{
+    api,
+    cli::{AdminCommand, Cli, Command},
+    config::Settings,
+    db::{self, Db},
+    startup::Application,
+    telemetry,
+};
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        print!("{}", api::spec_json());
+        return ExitCode::SUCCESS;
+    }
+    let settings = match Settings::load(cli.config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: invalid configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings.log_format);
+    match run(cli.command.unwrap_or(Command::Serve), settings).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => {
+            tracing::info!(database = %db::redact_url(&settings.database_url), bind = %settings.bind, "starting ChattConnect");
+            let app = Application::build(settings).await?;
+            tracing::info!("API docs at http://{}:{}/docs", bind_host(&app), app.port());
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            let db = Db::connect(&settings).await?;
+            db.migrate().await?;
+            tracing::info!("migrations applied");
+        }
+        Command::Admin {
+            command: AdminCommand::Promote { username },
+        } => {
+            let db = Db::connect(&settings).await?;
+            db.migrate().await?;
+            match db::users::set_role(db.w(), &username, "admin").await? {
+                Some(user) => {
+                    tracing::info!(user_id = %user.id, username = %user.username, "promoted to admin")
+                }
+                None => anyhow::bail!("no user named '{username}'"),
+            }
+        }
+        Command::Openapi => unreachable!("handled before configuration is loaded"),
+    }
+    Ok(())
+}
+
+fn bind_host(app: &Application) -> String {
+    app.state().settings.bind.ip().to_string()
+}

@@ -1,0 +1,263 @@
+//! Building the application: connect, migrate, assemble state and routes, bind.
+use std::{
+    future::Future,
+    io::Write,
+    path::Path,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use futures_util::StreamExt;
+use poem::{
+    endpoint::EmbeddedFilesEndpoint,
+    get, handler,
+    http::{header, Method},
+    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
+    middleware::{CatchPanic, Tracing},
+    web::Data,
+    Body, Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server,
+};
+use rust_embed::RustEmbed;
+
+use crate::{
+    api,
+    auth::{jwt::JwtKeys, password},
+    config::Settings,
+    db::Db,
+    error::ApiError,
+    metrics::Metrics,
+    state::AppState,
+};
+
+/// The browser app, compiled into the binary.
+#[derive(RustEmbed)]
+#[folder = "static/"]
+struct Assets;
+
+pub struct Application {
+    acceptor: TcpAcceptor,
+    port: u16,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects to the database, runs migrations and binds the listener, so the
+    /// port is known (and real) before serving starts.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let secret = jwt_secret(&settings)?;
+        let db = Db::connect(&settings).await?;
+        db.migrate().await?;
+        tokio::task::spawn_blocking(password::warm_up).await?;
+        let state = AppState {
+            jwt: JwtKeys::new(
+                &secret,
+                &settings.jwt_issuer,
+                settings.access_token_ttl_secs,
+            ),
+            db,
+            metrics: Metrics::new(),
+            settings: Arc::new(settings),
+        };
+        let acceptor = TcpListener::bind(state.settings.bind)
+            .into_acceptor()
+            .await
+            .with_context(|| format!("binding {}", state.settings.bind))?;
+        let port = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().map(|s| s.port()))
+            .context("reading the bound port")?;
+        Ok(Self {
+            acceptor,
+            port,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until Ctrl-C or SIGTERM.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `signal` completes, then drains requests and closes the database.
+    pub async fn run_until(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let state = self.state.clone();
+        tracing::info!(port = self.port, "listening");
+        let result = Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(routes(self.state), signal, Some(Duration::from_secs(10)))
+            .await;
+        state.db.clone().close().await;
+        result
+    }
+}
+
+/// Every route of the service, with its middleware.
+pub fn routes(state: AppState) -> impl Endpoint {
+    let api = api::service();
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui();
+    let max_body = state.settings.max_body_bytes;
+    Route::new()
+        .nest_no_strip("/api/v1", api)
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .at("/healthz", get(api::health::healthz))
+        .at("/readyz", get(api::health::readyz))
+        .at("/metrics", get(metrics))
+        .nest("/", EmbeddedFilesEndpoint::<Assets>::new())
+        .around(record_metrics)
+        .around(move |ep, req| limit_body(ep, req, max_body))
+        .around(uniform_errors)
+        .with(Tracing)
+        .with(CatchPanic::new())
+        .data(state)
+}
+
+#[handler]
+fn metrics(state: Data<&AppState>) -> Response {
+    Response::builder()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render())
+}
+
+/// Any error that did not come from a handler (routing, parsing, auth, limits)
+/// is answered in the contract's `{error, message}` shape.
+async fn uniform_errors<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
+    match ep.call(req).await {
+        Ok(resp) => Ok(resp.into_response()),
+        Err(err) if err.is::<ApiError>() => Err(err),
+        Err(err) => Err(ApiError::from_poem(&err).into()),
+    }
+}
+
+/// Rejects bodies over the cap with 413, whether or not they declare a length.
+async fn limit_body<E: Endpoint>(ep: E, mut req: Request, max: usize) -> poem::Result<Response> {
+    let too_large = || poem::Error::from(ApiError::PayloadTooLarge(max));
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    match declared {
+        Some(len) if len > max => return Err(too_large()),
+        Some(_) => {}
+        None if matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) => {
+            let mut stream = req.take_body().into_bytes_stream();
+            let mut buf = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|_| ApiError::Validation {
+                    message: "the request body could not be read".into(),
+                    field: None,
+                })?;
+                if buf.len() + chunk.len() > max {
+                    return Err(too_large());
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            req.set_body(Body::from(buf));
+        }
+        None => {}
+    }
+    ep.call(req).await.map(IntoResponse::into_response)
+}
+
+async fn record_metrics<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
+    let state = req.data::<AppState>().cloned();
+    let method = req.method().to_string();
+    let start = Instant::now();
+    let result = ep.call(req).await.map(IntoResponse::into_response);
+    if let Some(state) = state {
+        let (status, operation) = match &result {
+            Ok(resp) => (
+                resp.status(),
+                resp.data::<poem_openapi::OperationId>()
+                    .map_or("other", |op| op.0),
+            ),
+            Err(err) => (
+                err.status(),
+                err.data::<poem_openapi::OperationId>()
+                    .map_or("other", |op| op.0),
+            ),
+        };
+        state
+            .metrics
+            .http_requests
+            .with_label_values(&[method.as_str(), operation, status.as_str()])
+            .inc();
+        state
+            .metrics
+            .http_duration
+            .with_label_values(&[operation])
+            .observe(start.elapsed().as_secs_f64());
+    }
+    result
+}
+
+/// The configured JWT secret, or one generated on first start and kept under the
+/// data directory (mode 0600), so tokens survive restarts.
+fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
+    if let Some(secret) = &settings.jwt_secret {
+        anyhow::ensure!(
+            secret.expose().len() >= 32,
+            "JWT_SECRET must be at least 32 characters"
+        );
+        return Ok(secret.expose().as_bytes().to_vec());
+    }
+    let path = settings.data_dir.join("jwt_secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim();
+        anyhow::ensure!(
+            existing.len() >= 32,
+            "{} is too short; delete it to regenerate",
+            path.display()
+        );
+        return Ok(existing.as_bytes().to_vec());
+    }
+    let secret = hex::encode(rand::random::<[u8; 32]>());
+    write_private(&path, &secret)?;
+    tracing::warn!(path = %path.display(), "JWT_SECRET is not set; generated one and stored it (mode 0600). Set JWT_SECRET when running several instances.");
+    Ok(secret.into_bytes())
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}

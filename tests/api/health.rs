@@ -1,0 +1,47 @@
+use reqwest::Method;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn health_readiness_and_metrics_answer() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.call(Method::GET, "/healthz", None, None).await.status,
+        200
+    );
+    assert_eq!(
+        app.call(Method::GET, "/readyz", None, None).await.status,
+        200
+    );
+    app.call(
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(serde_json::json!({"username": "x", "password": "y"})),
+    )
+    .await;
+    let metrics = app.call(Method::GET, "/metrics", None, None).await;
+    assert_eq!(metrics.status, 200);
+    let text = metrics.body.as_str().unwrap();
+    assert!(
+        text.contains(
+            r#"chattconnect_http_requests_total{method="POST",operation="login",status="401"} 1"#
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_browser_app_and_the_docs_are_served() {
+    let app = spawn_app().await;
+    let index = app.client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(index.status(), 200);
+    assert!(index.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(index.text().await.unwrap().contains("ChattConnect"));
+    let docs = app.client.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.unwrap().contains("swagger"));
+}

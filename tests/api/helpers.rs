@@ -1,0 +1,304 @@
+//! `spawn_app()` starts the real server on a random port with its own database:
+//! a fresh SQLite file, or a fresh PostgreSQL schema when `TEST_DATABASE_URL` is set.
+use std::{sync::Arc, time::Duration};
+
+use chattconnect::{config::Settings, startup::Application};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use tokio::{sync::oneshot, task::JoinHandle};
+use uuid::Uuid;
+
+pub struct TestApp {
+    pub address: String,
+    backend: sea_orm::DbBackend,
+    pub settings: Settings,
+    pub client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+    _dir: Arc<tempfile::TempDir>,
+}
+
+/// A signed-up user and their tokens.
+#[derive(Clone, Debug)]
+pub struct TestUser {
+    pub id: Uuid,
+    pub username: String,
+    pub password: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+/// The response of a call: status, headers and parsed JSON body (or `Null`).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self.body
+    }
+
+    /// Asserts an error reply in the contract's shape and returns it.
+    #[track_caller]
+    pub fn expect_error(self, status: u16, code: &str) -> Value {
+        let body = self.expect(status);
+        assert_eq!(body["error"], code, "unexpected error code: {body}");
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "missing message: {body}"
+        );
+        body
+    }
+}
+
+pub fn test_settings(dir: &tempfile::TempDir) -> Settings {
+    let mut settings = Settings {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        log_format: "pretty".into(),
+        ..Settings::default()
+    };
+    let url = std::env::var("TEST_DATABASE_URL").unwrap_or_default();
+    if std::env::var_os("TEST_REQUIRE_SERVICES").is_some() && !url.starts_with("postgres") {
+        panic!("TEST_REQUIRE_SERVICES is set but TEST_DATABASE_URL is not a PostgreSQL URL");
+    }
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            settings.database_url = url;
+            settings.database_schema = Some(format!("t_{}", Uuid::now_v7().simple()));
+            settings.database_max_connections = 5;
+        }
+        _ => {
+            settings.database_url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
+        }
+    }
+    settings
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let mut settings = test_settings(&dir);
+    configure(&mut settings);
+    start(settings, dir).await
+}
+
+async fn start(settings: Settings, dir: Arc<tempfile::TempDir>) -> TestApp {
+    if std::env::var_os("TEST_LOG").is_some() {
+        chattconnect::telemetry::init("pretty");
+    }
+    let app = Application::build(settings.clone())
+        .await
+        .expect("application builds");
+    let port = app.port();
+    let backend = app.state().db.backend();
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        app.run_until(async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("server runs");
+    });
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        backend,
+        settings,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
+        shutdown: Some(tx),
+        handle: Some(handle),
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    /// Stops the server and starts a new one on the same database and data directory.
+    pub async fn restart(mut self) -> TestApp {
+        self.stop().await;
+        let mut settings = self.settings.clone();
+        settings.bind = "127.0.0.1:0".parse().unwrap();
+        start(settings, self._dir.clone()).await
+    }
+
+    /// Another server instance sharing this one's database.
+    pub async fn another_instance(&self) -> TestApp {
+        let mut settings = self.settings.clone();
+        settings.bind = "127.0.0.1:0".parse().unwrap();
+        start(settings, self._dir.clone()).await
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.await;
+        }
+    }
+
+    pub fn state_backend(&self) -> sea_orm::DbBackend {
+        self.backend
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(if text.is_empty() {
+            Value::Null
+        } else {
+            Value::String(text)
+        });
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::PUT, path, Some(token), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    pub async fn register(&self, body: Value) -> Reply {
+        self.call(Method::POST, "/api/v1/auth/register", None, Some(body))
+            .await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Reply {
+        self.call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": username, "password": password})),
+        )
+        .await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Reply {
+        self.call(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh_token})),
+        )
+        .await
+    }
+
+    /// Registers `username` with a fixed password and returns their tokens.
+    pub async fn signup(&self, username: &str) -> TestUser {
+        let password = format!("{username}-password");
+        let body = self
+            .register(json!({"username": username, "password": password}))
+            .await
+            .expect(201);
+        TestUser {
+            id: body["user"]["id"].as_str().unwrap().parse().unwrap(),
+            username: username.to_owned(),
+            password,
+            access: body["tokens"]["access_token"].as_str().unwrap().to_owned(),
+            refresh: body["tokens"]["refresh_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Makes `a` and `b` friends: `a` asks, `b` accepts.
+    pub async fn befriend(&self, a: &TestUser, b: &TestUser) {
+        self.post(
+            "/api/v1/friends",
+            &a.access,
+            json!({"username": b.username}),
+        )
+        .await
+        .expect(201);
+        self.post(
+            &format!("/api/v1/friends/{}/accept", a.id),
+            &b.access,
+            json!({}),
+        )
+        .await
+        .expect(200);
+    }
+
+    /// Friends `a` and `b` and opens their direct chat; returns its id.
+    pub async fn direct_chat(&self, a: &TestUser, b: &TestUser) -> String {
+        self.befriend(a, b).await;
+        let chat = self
+            .post(
+                "/api/v1/chats",
+                &a.access,
+                json!({"kind": "direct", "user_id": b.id}),
+            )
+            .await
+            .expect(201);
+        chat["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn send(&self, user: &TestUser, chat_id: &str, content: &str) -> Value {
+        self.post(
+            &format!("/api/v1/chats/{chat_id}/messages"),
+            &user.access,
+            json!({"content": content}),
+        )
+        .await
+        .expect(201)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

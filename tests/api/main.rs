@@ -1,0 +1,10 @@
+mod auth;
+mod backend;
+mod chats;
+mod errors;
+mod friends;
+mod health;
+mod helpers;
+mod messages;
+mod openapi;
+mod users;

@@ -1,0 +1,98 @@
+use std::collections::HashSet;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn users_can_be_listed_and_searched_by_prefix() {
+    let app = spawn_app().await;
+    let me = app.signup("zed").await;
+    for name in ["anna", "annabel", "bob_99", "Annika"] {
+        app.signup(name).await;
+    }
+    let all = app.get("/api/v1/users", &me.access).await.expect(200);
+    let names: Vec<&str> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["anna", "annabel", "Annika", "bob_99", "zed"]);
+    assert!(all["next_cursor"].is_null());
+
+    let found = app.get("/api/v1/users?q=ANN", &me.access).await.expect(200);
+    assert_eq!(found["items"].as_array().unwrap().len(), 3);
+    let none = app.get("/api/v1/users?q=%25", &me.access).await.expect(200);
+    assert_eq!(
+        none["items"].as_array().unwrap().len(),
+        0,
+        "% is matched literally"
+    );
+}
+
+#[tokio::test]
+async fn user_search_matches_display_names_too() {
+    let app = spawn_app().await;
+    let me = app.signup("searcher").await;
+    app.register(serde_json::json!({"username": "u123", "password": "password1", "display_name": "Olga Petrova"}))
+        .await
+        .expect(201);
+    let found = app.get("/api/v1/users?q=olg", &me.access).await.expect(200);
+    assert_eq!(found["items"][0]["username"], "u123");
+}
+
+#[tokio::test]
+async fn user_pages_cover_everyone_exactly_once() {
+    let app = spawn_app().await;
+    let me = app.signup("pager").await;
+    for i in 0..7 {
+        app.signup(&format!("user{i}")).await;
+    }
+    let mut seen = HashSet::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/users?limit=3&cursor={c}"),
+            None => "/api/v1/users?limit=3".into(),
+        };
+        let page = app.get(&path, &me.access).await.expect(200);
+        for u in page["items"].as_array().unwrap() {
+            assert!(
+                seen.insert(u["id"].as_str().unwrap().to_owned()),
+                "duplicate {u}"
+            );
+        }
+        pages += 1;
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 8);
+    assert_eq!(pages, 3);
+}
+
+#[tokio::test]
+async fn one_user_can_be_fetched_and_unknown_ids_are_404() {
+    let app = spawn_app().await;
+    let me = app.signup("viewer").await;
+    let other = app.signup("viewed").await;
+    let u = app
+        .get(&format!("/api/v1/users/{}", other.id), &me.access)
+        .await
+        .expect(200);
+    assert_eq!(u["username"], "viewed");
+    assert!(
+        u.get("role").is_none(),
+        "public profiles do not show the role"
+    );
+    app.get(
+        &format!("/api/v1/users/{}", uuid::Uuid::now_v7()),
+        &me.access,
+    )
+    .await
+    .expect_error(404, "not_found");
+    app.get("/api/v1/users/not-a-uuid", &me.access)
+        .await
+        .expect_error(400, "validation_failed");
+}
