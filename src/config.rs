@@ -58,6 +58,33 @@ pub struct Settings {
     pub display_name_max_len: usize,
     pub chat_title_max_len: usize,
     pub message_max_len: usize,
+
+    /// OpenAI-compatible API base, e.g. `https://api.openai.com/v1` or
+    /// `http://127.0.0.1:11434/v1` (Ollama). Unset: bot endpoints answer 503.
+    pub bot_base_url: Option<String>,
+    pub bot_api_key: Option<Secret>,
+    pub bot_model: String,
+    pub bot_connect_timeout_secs: u64,
+    /// Time allowed until the model's first words.
+    pub bot_first_token_timeout_secs: u64,
+    /// Time allowed for the whole reply.
+    pub bot_total_timeout_secs: u64,
+    pub bot_max_tokens: u32,
+    /// How many characters of recent chat history go into the prompt.
+    pub bot_history_chars: usize,
+    /// Bot requests per user per calendar day.
+    pub bot_daily_limit: u32,
+    /// IANA time zone whose midnight resets the daily quota.
+    pub quota_timezone: String,
+
+    /// Short-burst limits (per minute; 0 disables one).
+    pub rate_login_per_ip: u32,
+    pub rate_login_per_username: u32,
+    pub rate_register_per_ip: u32,
+    pub rate_bot_per_user: u32,
+    pub rate_messages_per_user: u32,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Settings {
@@ -81,6 +108,22 @@ impl Default for Settings {
             display_name_max_len: 64,
             chat_title_max_len: 100,
             message_max_len: 2000,
+            bot_base_url: None,
+            bot_api_key: None,
+            bot_model: "gpt-4o-mini".into(),
+            bot_connect_timeout_secs: 5,
+            bot_first_token_timeout_secs: 30,
+            bot_total_timeout_secs: 120,
+            bot_max_tokens: 400,
+            bot_history_chars: 6000,
+            bot_daily_limit: 5,
+            quota_timezone: "UTC".into(),
+            rate_login_per_ip: 20,
+            rate_login_per_username: 10,
+            rate_register_per_ip: 10,
+            rate_bot_per_user: 10,
+            rate_messages_per_user: 120,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -98,12 +141,15 @@ impl Settings {
             .unwrap_or_default();
         Figment::from(Serialized::defaults(Settings::default()))
             .merge(Toml::file(file))
-            .merge(Env::raw().filter(move |k| {
-                keys.iter()
-                    .any(|known| known.eq_ignore_ascii_case(k.as_str()))
-            }))
+            .merge(Env::raw().filter(move |k| keys.iter().any(|known| known.eq_ignore_ascii_case(k.as_str()))))
             .extract()
             .map_err(Box::new)
+    }
+
+    pub fn quota_tz(&self) -> anyhow::Result<chrono_tz::Tz> {
+        self.quota_timezone
+            .parse()
+            .map_err(|_| anyhow::anyhow!("QUOTA_TIMEZONE '{}' is not an IANA time zone", self.quota_timezone))
     }
 
     pub fn is_sqlite(&self) -> bool {
@@ -119,10 +165,12 @@ mod tests {
     fn secrets_are_redacted_in_debug_output() {
         let settings = Settings {
             jwt_secret: Some(Secret::new("hunter2-very-secret")),
+            bot_api_key: Some(Secret::new("sk-live-hunter3")),
             ..Settings::default()
         };
         let printed = format!("{settings:?}");
         assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(!printed.contains("hunter3"), "{printed}");
         assert!(printed.contains("[redacted]"));
     }
 

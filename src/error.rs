@@ -8,6 +8,8 @@ use poem_openapi::{
 };
 use sea_orm::{DbErr, SqlErr};
 
+use crate::bot::quota::QuotaStatus;
+
 /// The body of every error response.
 #[derive(Debug, Clone, Object, serde::Deserialize)]
 pub struct ErrorBody {
@@ -55,8 +57,18 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("too many requests; retry in {retry_after} s")]
     RateLimited { retry_after: u64 },
+    #[error("you have used all {} bot requests for today; they reset at {}", .0.limit, .0.resets_at.format("%H:%M UTC"))]
+    QuotaExceeded(QuotaStatus),
     #[error("{0}")]
     BotUnavailable(String),
+    #[error("{0}")]
+    BotUpstream(String),
+    #[error("{0}")]
+    BotTimeout(String),
+    /// Any error on a bot endpoint, carrying the caller's quota for the
+    /// `RateLimit-*` headers.
+    #[error("{0}")]
+    WithQuota(Box<ApiError>, QuotaStatus),
     #[error("an internal error occurred")]
     Internal(#[source] anyhow::Error),
 }
@@ -97,12 +109,34 @@ impl ApiError {
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::RateLimited { .. } => "rate_limited",
+            Self::QuotaExceeded(_) => "daily_quota_exceeded",
             Self::BotUnavailable(_) => "bot_unavailable",
+            Self::BotUpstream(_) => "bot_upstream_error",
+            Self::BotTimeout(_) => "bot_upstream_timeout",
+            Self::WithQuota(inner, _) => inner.code(),
             Self::Internal(_) => "internal",
         }
     }
 
+    /// Attaches the caller's quota so the response carries `RateLimit-*` headers.
+    pub fn with_quota(self, quota: QuotaStatus) -> Self {
+        match self {
+            Self::WithQuota(inner, _) => Self::WithQuota(inner, quota),
+            other => Self::WithQuota(Box::new(other), quota),
+        }
+    }
+
+    fn quota(&self) -> Option<&QuotaStatus> {
+        match self {
+            Self::QuotaExceeded(q) | Self::WithQuota(_, q) => Some(q),
+            _ => None,
+        }
+    }
+
     pub fn body(&self) -> ErrorBody {
+        if let Self::WithQuota(inner, _) = self {
+            return inner.body();
+        }
         let mut body = ErrorBody {
             error: self.code().to_owned(),
             message: self.to_string(),
@@ -115,6 +149,12 @@ impl ApiError {
         match self {
             Self::Validation { field, .. } => body.field = field.map(str::to_owned),
             Self::RateLimited { retry_after } => body.retry_after = Some(*retry_after),
+            Self::QuotaExceeded(q) => {
+                body.retry_after = Some(q.reset_secs);
+                body.limit = Some(q.limit);
+                body.remaining = Some(0);
+                body.resets_at = Some(q.resets_at);
+            }
             _ => {}
         }
         body
@@ -129,13 +169,9 @@ impl ApiError {
                 message: parse_error_message(&err.to_string()),
                 field: None,
             },
-            StatusCode::UNAUTHORIZED => {
-                Self::Unauthorized("a valid bearer access token is required".into())
-            }
+            StatusCode::UNAUTHORIZED => Self::Unauthorized("a valid bearer access token is required".into()),
             StatusCode::NOT_FOUND => Self::NotFound("no such resource".into()),
-            StatusCode::METHOD_NOT_ALLOWED => {
-                Self::MethodNotAllowed("this method is not allowed on this path".into())
-            }
+            StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed("this method is not allowed on this path".into()),
             StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge(0),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::Validation {
                 message: "the request body must be JSON (Content-Type: application/json)".into(),
@@ -176,14 +212,24 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::QuotaExceeded(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::BotUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BotUpstream(_) => StatusCode::BAD_GATEWAY,
+            Self::BotTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            Self::WithQuota(inner, _) => inner.status(),
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn as_response(&self) -> Response {
-        if let Self::Internal(err) = self {
-            tracing::error!(error = ?err, "internal error");
+        match self {
+            Self::Internal(err) => tracing::error!(error = ?err, "internal error"),
+            Self::WithQuota(inner, _) => {
+                if let Self::Internal(err) = inner.as_ref() {
+                    tracing::error!(error = ?err, "internal error");
+                }
+            }
+            _ => {}
         }
         let body = self.body();
         let mut builder = Response::builder()
@@ -192,10 +238,14 @@ impl ResponseError for ApiError {
         if let Some(secs) = body.retry_after {
             builder = builder.header("Retry-After", secs.to_string());
         }
-        let json =
-            serde_json::to_vec(&poem_openapi::types::ToJSON::to_json(&body)).unwrap_or_else(|_| {
-                b"{\"error\":\"internal\",\"message\":\"an internal error occurred\"}".to_vec()
-            });
+        if let Some(q) = self.quota() {
+            builder = builder
+                .header("RateLimit-Limit", q.limit.to_string())
+                .header("RateLimit-Remaining", q.remaining.to_string())
+                .header("RateLimit-Reset", q.reset_secs.to_string());
+        }
+        let json = serde_json::to_vec(&poem_openapi::types::ToJSON::to_json(&body))
+            .unwrap_or_else(|_| b"{\"error\":\"internal\",\"message\":\"an internal error occurred\"}".to_vec());
         builder.body(Body::from(json))
     }
 }
@@ -233,11 +283,7 @@ impl ApiResponse for ApiError {
                     "`validation_failed`: the request is malformed or breaks a limit.",
                     false,
                 ),
-                error_response(
-                    401,
-                    "`unauthorized`: missing, expired or invalid credentials.",
-                    false,
-                ),
+                error_response(401, "`unauthorized`: missing, expired or invalid credentials.", false),
                 error_response(
                     403,
                     "`forbidden`: the caller may see the resource but not do this.",
@@ -248,21 +294,9 @@ impl ApiResponse for ApiError {
                     "`not_found`: no such resource, or the caller may not see it.",
                     false,
                 ),
-                error_response(
-                    409,
-                    "`conflict`: the request clashes with existing state.",
-                    false,
-                ),
-                error_response(
-                    413,
-                    "`payload_too_large`: the request body is over 64 KiB.",
-                    false,
-                ),
-                error_response(
-                    429,
-                    "`rate_limited`: too many requests in a short time.",
-                    true,
-                ),
+                error_response(409, "`conflict`: the request clashes with existing state.", false),
+                error_response(413, "`payload_too_large`: the request body is over 64 KiB.", false),
+                error_response(429, "`rate_limited`: too many requests in a short time.", true),
                 error_response(
                     500,
                     "`internal`: an unexpected server error; details are logged, never sent.",

@@ -8,6 +8,7 @@ pub mod db;
 pub mod entity;
 pub mod error;
 pub mod metrics;
+pub mod ratelimit;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

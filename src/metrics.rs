@@ -1,7 +1,5 @@
 //! Prometheus metrics, kept in the application state (never global), served at `/metrics`.
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
-};
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -12,21 +10,14 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
-        let registry =
-            Registry::new_custom(Some("chattconnect".into()), None).expect("valid registry");
+        let registry = Registry::new_custom(Some("chattconnect".into()), None).expect("valid registry");
         let http_requests = IntCounterVec::new(
-            Opts::new(
-                "http_requests_total",
-                "HTTP requests by operation and status",
-            ),
+            Opts::new("http_requests_total", "HTTP requests by operation and status"),
             &["method", "operation", "status"],
         )
         .expect("valid metric");
         let http_duration = HistogramVec::new(
-            HistogramOpts::new(
-                "http_request_duration_seconds",
-                "HTTP request latency by operation",
-            ),
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by operation"),
             &["operation"],
         )
         .expect("valid metric");

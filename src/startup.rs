@@ -23,10 +23,15 @@ use rust_embed::RustEmbed;
 use crate::{
     api,
     auth::{jwt::JwtKeys, password},
+    bot::{
+        client::BotClient,
+        quota::{Clock, QuotaService},
+    },
     config::Settings,
     db::Db,
     error::ApiError,
     metrics::Metrics,
+    ratelimit::RateLimits,
     state::AppState,
 };
 
@@ -49,14 +54,18 @@ impl Application {
         let db = Db::connect(&settings).await?;
         db.migrate().await?;
         tokio::task::spawn_blocking(password::warm_up).await?;
+        let bot = BotClient::from_settings(&settings)?;
+        match &bot {
+            Some(_) => tracing::info!(model = %settings.bot_model, "bot configured"),
+            None => tracing::warn!("no bot configured (BOT_BASE_URL unset): bot endpoints answer 503"),
+        }
         let state = AppState {
-            jwt: JwtKeys::new(
-                &secret,
-                &settings.jwt_issuer,
-                settings.access_token_ttl_secs,
-            ),
+            jwt: JwtKeys::new(&secret, &settings.jwt_issuer, settings.access_token_ttl_secs),
             db,
             metrics: Metrics::new(),
+            bot,
+            quota: QuotaService::new(settings.bot_daily_limit, settings.quota_tz()?, Clock::default()),
+            limits: RateLimits::new(&settings),
             settings: Arc::new(settings),
         };
         let acceptor = TcpListener::bind(state.settings.bind)
@@ -68,11 +77,7 @@ impl Application {
             .first()
             .and_then(|a| a.as_socket_addr().map(|s| s.port()))
             .context("reading the bound port")?;
-        Ok(Self {
-            acceptor,
-            port,
-            state,
-        })
+        Ok(Self { acceptor, port, state })
     }
 
     pub fn port(&self) -> u16 {
@@ -89,15 +94,21 @@ impl Application {
     }
 
     /// Serves until `signal` completes, then drains requests and closes the database.
-    pub async fn run_until(
-        self,
-        signal: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+    pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let state = self.state.clone();
+        let limits = state.limits.clone();
+        let janitor = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                limits.cleanup();
+            }
+        });
         tracing::info!(port = self.port, "listening");
         let result = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(routes(self.state), signal, Some(Duration::from_secs(10)))
             .await;
+        janitor.abort();
         state.db.clone().close().await;
         result
     }
@@ -182,13 +193,11 @@ async fn record_metrics<E: Endpoint>(ep: E, req: Request) -> poem::Result<Respon
         let (status, operation) = match &result {
             Ok(resp) => (
                 resp.status(),
-                resp.data::<poem_openapi::OperationId>()
-                    .map_or("other", |op| op.0),
+                resp.data::<poem_openapi::OperationId>().map_or("other", |op| op.0),
             ),
             Err(err) => (
                 err.status(),
-                err.data::<poem_openapi::OperationId>()
-                    .map_or("other", |op| op.0),
+                err.data::<poem_openapi::OperationId>().map_or("other", |op| op.0),
             ),
         };
         state
@@ -209,10 +218,7 @@ async fn record_metrics<E: Endpoint>(ep: E, req: Request) -> poem::Result<Respon
 /// data directory (mode 0600), so tokens survive restarts.
 fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
     if let Some(secret) = &settings.jwt_secret {
-        anyhow::ensure!(
-            secret.expose().len() >= 32,
-            "JWT_SECRET must be at least 32 characters"
-        );
+        anyhow::ensure!(secret.expose().len() >= 32, "JWT_SECRET must be at least 32 characters");
         return Ok(secret.expose().as_bytes().to_vec());
     }
     let path = settings.data_dir.join("jwt_secret");

@@ -1,6 +1,13 @@
 use std::sync::Arc;
 
-use crate::{auth::jwt::JwtKeys, config::Settings, db::Db, metrics::Metrics};
+use crate::{
+    auth::jwt::JwtKeys,
+    bot::{client::BotClient, quota::QuotaService},
+    config::Settings,
+    db::Db,
+    metrics::Metrics,
+    ratelimit::RateLimits,
+};
 
 /// Everything a handler needs, cheap to clone.
 #[derive(Clone)]
@@ -9,4 +16,8 @@ pub struct AppState {
     pub db: Db,
     pub jwt: JwtKeys,
     pub metrics: Metrics,
+    /// `None` when no bot is configured.
+    pub bot: Option<BotClient>,
+    pub quota: QuotaService,
+    pub limits: RateLimits,
 }

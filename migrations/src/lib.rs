@@ -6,6 +6,7 @@ mod m20261121_000002_refresh_tokens;
 mod m20261121_000003_friendships;
 mod m20261121_000004_chats;
 mod m20261121_000005_messages;
+mod m20261121_000006_bot_usage;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000003_friendships::Migration),
             Box::new(m20261121_000004_chats::Migration),
             Box::new(m20261121_000005_messages::Migration),
+            Box::new(m20261121_000006_bot_usage::Migration),
         ]
     }
 }

@@ -32,37 +32,17 @@ impl MigrationTrait for Migration {
                             .not_null()
                             .unique_key(),
                     )
-                    .col(
-                        ColumnDef::new(Users::DisplayName)
-                            .string_len(256)
-                            .not_null(),
-                    )
+                    .col(ColumnDef::new(Users::DisplayName).string_len(256).not_null())
                     .col(ColumnDef::new(Users::PasswordHash).string().not_null())
-                    .col(
-                        ColumnDef::new(Users::Role)
-                            .string_len(16)
-                            .not_null()
-                            .default("user"),
-                    )
-                    .col(
-                        ColumnDef::new(Users::Level)
-                            .string_len(2)
-                            .not_null()
-                            .default("B1"),
-                    )
-                    .col(
-                        ColumnDef::new(Users::CreatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
+                    .col(ColumnDef::new(Users::Role).string_len(16).not_null().default("user"))
+                    .col(ColumnDef::new(Users::Level).string_len(2).not_null().default("B1"))
+                    .col(ColumnDef::new(Users::CreatedAt).timestamp_with_time_zone().not_null())
                     .to_owned(),
             )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(Users::Table).to_owned())
-            .await
+        manager.drop_table(Table::drop().table(Users::Table).to_owned()).await
     }
 }

@@ -28,11 +28,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Friendships::UserLow).uuid().not_null())
                     .col(ColumnDef::new(Friendships::UserHigh).uuid().not_null())
                     .col(ColumnDef::new(Friendships::RequesterId).uuid().not_null())
-                    .col(
-                        ColumnDef::new(Friendships::Status)
-                            .string_len(16)
-                            .not_null(),
-                    )
+                    .col(ColumnDef::new(Friendships::Status).string_len(16).not_null())
                     .col(
                         ColumnDef::new(Friendships::CreatedAt)
                             .timestamp_with_time_zone()
@@ -43,11 +39,7 @@ impl MigrationTrait for Migration {
                             .timestamp_with_time_zone()
                             .null(),
                     )
-                    .primary_key(
-                        Index::create()
-                            .col(Friendships::UserLow)
-                            .col(Friendships::UserHigh),
-                    )
+                    .primary_key(Index::create().col(Friendships::UserLow).col(Friendships::UserHigh))
                     .foreign_key(
                         ForeignKey::create()
                             .from(Friendships::Table, Friendships::UserLow)

@@ -41,22 +41,9 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Chats::Title).string_len(512).null())
                     .col(ColumnDef::new(Chats::ScenarioId).string_len(64).null())
                     .col(ColumnDef::new(Chats::Level).string_len(2).null())
-                    .col(
-                        ColumnDef::new(Chats::DirectKey)
-                            .string_len(80)
-                            .null()
-                            .unique_key(),
-                    )
-                    .col(
-                        ColumnDef::new(Chats::CreatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(Chats::UpdatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
+                    .col(ColumnDef::new(Chats::DirectKey).string_len(80).null().unique_key())
+                    .col(ColumnDef::new(Chats::CreatedAt).timestamp_with_time_zone().not_null())
+                    .col(ColumnDef::new(Chats::UpdatedAt).timestamp_with_time_zone().not_null())
                     .to_owned(),
             )
             .await?;
@@ -67,22 +54,13 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(ChatMembers::ChatId).uuid().not_null())
                     .col(ColumnDef::new(ChatMembers::UserId).uuid().not_null())
                     .col(ColumnDef::new(ChatMembers::LastReadMessageId).uuid().null())
-                    .col(
-                        ColumnDef::new(ChatMembers::Hidden)
-                            .boolean()
-                            .not_null()
-                            .default(false),
-                    )
+                    .col(ColumnDef::new(ChatMembers::Hidden).boolean().not_null().default(false))
                     .col(
                         ColumnDef::new(ChatMembers::JoinedAt)
                             .timestamp_with_time_zone()
                             .not_null(),
                     )
-                    .primary_key(
-                        Index::create()
-                            .col(ChatMembers::ChatId)
-                            .col(ChatMembers::UserId),
-                    )
+                    .primary_key(Index::create().col(ChatMembers::ChatId).col(ChatMembers::UserId))
                     .foreign_key(
                         ForeignKey::create()
                             .from(ChatMembers::Table, ChatMembers::ChatId)
@@ -113,8 +91,6 @@ impl MigrationTrait for Migration {
         manager
             .drop_table(Table::drop().table(ChatMembers::Table).to_owned())
             .await?;
-        manager
-            .drop_table(Table::drop().table(Chats::Table).to_owned())
-            .await
+        manager.drop_table(Table::drop().table(Chats::Table).to_owned()).await
     }
 }

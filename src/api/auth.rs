@@ -83,24 +83,18 @@ impl AuthApi {
     async fn register(
         &self,
         state: Data<&AppState>,
+        req: &poem::Request,
         body: Json<RegisterRequest>,
     ) -> ApiResult<RegisterResponse> {
+        state.limits.register(&state.limits.client_ip(req))?;
         let s = &state.settings;
         let username = validate_username(&body.username, s.username_min_len, s.username_max_len)?;
-        validate_password(
-            "password",
-            &body.password,
-            s.password_min_len,
-            s.password_max_len,
-        )?;
+        validate_password("password", &body.password, s.password_min_len, s.password_max_len)?;
         let display_name = match &body.display_name {
             Some(name) => trimmed("display_name", name, 1, s.display_name_max_len)?,
             None => username.clone(),
         };
-        if users::find_by_username(state.db.r(), &username)
-            .await?
-            .is_some()
-        {
+        if users::find_by_username(state.db.r(), &username).await?.is_some() {
             return Err(taken());
         }
         let hash = password::hash(body.password.0.clone())
@@ -125,8 +119,10 @@ impl AuthApi {
     async fn login(
         &self,
         state: Data<&AppState>,
+        req: &poem::Request,
         body: Json<LoginRequest>,
     ) -> ApiResult<Json<TokenPair>> {
+        state.limits.login(&state.limits.client_ip(req), body.username.trim())?;
         let user = users::find_by_username(state.db.r(), body.username.trim()).await?;
         let stored = user.as_ref().map(|u| u.password_hash.clone());
         let ok = password::verify(body.password.0.clone(), stored)
@@ -134,9 +130,7 @@ impl AuthApi {
             .map_err(ApiError::internal)?;
         match user {
             Some(user) if ok => Ok(Json(issue_tokens(&state, user.id, None).await?)),
-            _ => Err(ApiError::Unauthorized(
-                "the username or password is incorrect".into(),
-            )),
+            _ => Err(ApiError::Unauthorized("the username or password is incorrect".into())),
         }
     }
 
@@ -145,21 +139,10 @@ impl AuthApi {
     /// Exchanges a refresh token for a new pair. Each refresh token works once;
     /// presenting a used one again revokes every token descended from the same
     /// sign-in, since it was probably stolen.
-    #[oai(
-        path = "/auth/refresh",
-        method = "post",
-        operation_id = "refreshTokens"
-    )]
-    async fn refresh(
-        &self,
-        state: Data<&AppState>,
-        body: Json<RefreshRequest>,
-    ) -> ApiResult<Json<TokenPair>> {
-        let invalid =
-            || ApiError::Unauthorized("the refresh token is invalid, expired or revoked".into());
-        let Some(token) =
-            tokens::find_by_hash(state.db.r(), &refresh::hash(&body.refresh_token)).await?
-        else {
+    #[oai(path = "/auth/refresh", method = "post", operation_id = "refreshTokens")]
+    async fn refresh(&self, state: Data<&AppState>, body: Json<RefreshRequest>) -> ApiResult<Json<TokenPair>> {
+        let invalid = || ApiError::Unauthorized("the refresh token is invalid, expired or revoked".into());
+        let Some(token) = tokens::find_by_hash(state.db.r(), &refresh::hash(&body.refresh_token)).await? else {
             return Err(invalid());
         };
         if token.used_at.is_some() || token.revoked_at.is_some() {
@@ -176,9 +159,7 @@ impl AuthApi {
             tokens::revoke_family(state.db.w(), token.family_id).await?;
             return Err(invalid());
         }
-        Ok(Json(
-            issue_tokens(&state, token.user_id, Some(token.family_id)).await?,
-        ))
+        Ok(Json(issue_tokens(&state, token.user_id, Some(token.family_id)).await?))
     }
 
     /// Sign out
@@ -186,14 +167,8 @@ impl AuthApi {
     /// Revokes the refresh token and every token rotated from the same sign-in.
     /// Answers 204 even for a token that is unknown or already revoked.
     #[oai(path = "/auth/logout", method = "post", operation_id = "logout")]
-    async fn logout(
-        &self,
-        state: Data<&AppState>,
-        body: Json<RefreshRequest>,
-    ) -> ApiResult<NoContent> {
-        if let Some(token) =
-            tokens::find_by_hash(state.db.r(), &refresh::hash(&body.refresh_token)).await?
-        {
+    async fn logout(&self, state: Data<&AppState>, body: Json<RefreshRequest>) -> ApiResult<NoContent> {
+        if let Some(token) = tokens::find_by_hash(state.db.r(), &refresh::hash(&body.refresh_token)).await? {
             tokens::revoke_family(state.db.w(), token.family_id).await?;
         }
         Ok(NoContent::Done)
@@ -210,12 +185,7 @@ impl AuthApi {
     ///
     /// Changes the display name and/or English level; omitted fields stay as they are.
     #[oai(path = "/me", method = "patch", operation_id = "updateMe")]
-    async fn update_me(
-        &self,
-        state: Data<&AppState>,
-        auth: BearerAuth,
-        body: Json<UpdateMe>,
-    ) -> ApiResult<Json<Me>> {
+    async fn update_me(&self, state: Data<&AppState>, auth: BearerAuth, body: Json<UpdateMe>) -> ApiResult<Json<Me>> {
         let display_name = body
             .display_name
             .as_deref()
@@ -246,16 +216,11 @@ impl AuthApi {
             s.password_max_len,
         )?;
         let user = current_user(&state, &auth).await?;
-        let ok = password::verify(
-            body.current_password.0.clone(),
-            Some(user.password_hash.clone()),
-        )
-        .await
-        .map_err(ApiError::internal)?;
+        let ok = password::verify(body.current_password.0.clone(), Some(user.password_hash.clone()))
+            .await
+            .map_err(ApiError::internal)?;
         if !ok {
-            return Err(ApiError::Unauthorized(
-                "the current password is incorrect".into(),
-            ));
+            return Err(ApiError::Unauthorized("the current password is incorrect".into()));
         }
         let hash = password::hash(body.new_password.0.clone())
             .await
@@ -272,28 +237,18 @@ fn taken() -> ApiError {
 }
 
 /// The caller's user row; 401 when the account behind a valid token is gone.
-pub async fn current_user(
-    state: &AppState,
-    auth: &BearerAuth,
-) -> ApiResult<crate::entity::user::Model> {
+pub async fn current_user(state: &AppState, auth: &BearerAuth) -> ApiResult<crate::entity::user::Model> {
     current_user_by_id(state, auth.0.id).await
 }
 
-pub async fn current_user_by_id(
-    state: &AppState,
-    id: Uuid,
-) -> ApiResult<crate::entity::user::Model> {
+pub async fn current_user_by_id(state: &AppState, id: Uuid) -> ApiResult<crate::entity::user::Model> {
     users::find_by_id(state.db.r(), id)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("the account no longer exists".into()))
 }
 
 /// A new access token plus a refresh token in `family` (a new family for a new sign-in).
-async fn issue_tokens(
-    state: &AppState,
-    user_id: Uuid,
-    family: Option<Uuid>,
-) -> ApiResult<TokenPair> {
+async fn issue_tokens(state: &AppState, user_id: Uuid, family: Option<Uuid>) -> ApiResult<TokenPair> {
     let access_token = state.jwt.issue(user_id).map_err(ApiError::internal)?;
     let refresh_token = refresh::generate();
     let expires_at = db::now() + Duration::days(state.settings.refresh_token_ttl_days as i64);

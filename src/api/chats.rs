@@ -73,11 +73,7 @@ pub enum ChatCreated {
 }
 
 /// The caller's view of chats: peer, newest message and unread count.
-pub async fn views(
-    state: &AppState,
-    me: Uuid,
-    rows: Vec<(chat::Model, chat_member::Model)>,
-) -> ApiResult<Vec<Chat>> {
+pub async fn views(state: &AppState, me: Uuid, rows: Vec<(chat::Model, chat_member::Model)>) -> ApiResult<Vec<Chat>> {
     let peer_ids: Vec<Uuid> = rows.iter().filter_map(|(c, _)| peer_id(c, me)).collect();
     let peers = users::find_many(state.db.r(), &peer_ids).await?;
     let mut out = Vec::with_capacity(rows.len());
@@ -85,20 +81,14 @@ pub async fn views(
         let peer = peer_id(&chat, me)
             .and_then(|id| peers.get(&id).cloned())
             .map(|u| User::from_model(u, false));
-        let last = messages::last(state.db.r(), chat.id)
-            .await?
-            .map(Message::from);
+        let last = messages::last(state.db.r(), chat.id).await?.map(Message::from);
         let unread = chats::unread_count(state.db.r(), &member).await?;
         out.push(Chat::build(chat, peer, last, unread));
     }
     Ok(out)
 }
 
-pub async fn view(
-    state: &AppState,
-    me: Uuid,
-    row: (chat::Model, chat_member::Model),
-) -> ApiResult<Chat> {
+pub async fn view(state: &AppState, me: Uuid, row: (chat::Model, chat_member::Model)) -> ApiResult<Chat> {
     Ok(views(state, me, vec![row]).await?.remove(0))
 }
 
@@ -110,11 +100,7 @@ fn peer_id(chat: &chat::Model, me: Uuid) -> Option<Uuid> {
 }
 
 /// The chat if the caller is a member; 404 otherwise, whether or not it exists.
-pub async fn member_chat(
-    state: &AppState,
-    chat_id: Uuid,
-    me: Uuid,
-) -> ApiResult<(chat::Model, chat_member::Model)> {
+pub async fn member_chat(state: &AppState, chat_id: Uuid, me: Uuid) -> ApiResult<(chat::Model, chat_member::Model)> {
     chats::membership(state.db.r(), chat_id, me)
         .await?
         .ok_or_else(|| ApiError::not_found("chat"))
@@ -150,9 +136,8 @@ impl ChatsApi {
         let limit = pagination::limit(limit.0);
         let after = cursor.0.as_deref().map(decode_chat_cursor).transpose()?;
         let rows = chats::list_for(state.db.r(), me, after, limit + 1).await?;
-        let (rows, next_cursor) = pagination::split(rows, limit, |(c, _)| {
-            format!("{}|{}", c.updated_at.to_rfc3339(), c.id)
-        });
+        let (rows, next_cursor) =
+            pagination::split(rows, limit, |(c, _)| format!("{}|{}", c.updated_at.to_rfc3339(), c.id));
         let items = views(&state, me, rows).await?;
         Ok(Json(ChatPage { items, next_cursor }))
     }
@@ -191,24 +176,11 @@ impl ChatsApi {
                     let row = member_chat(&state, existing.id, me).await?;
                     return Ok(ChatCreated::Existing(Json(view(&state, me, row).await?)));
                 }
-                let created = chats::create(
-                    state.db.w(),
-                    chats::DIRECT,
-                    None,
-                    None,
-                    None,
-                    &[me, req.user_id],
-                )
-                .await;
+                let created = chats::create(state.db.w(), chats::DIRECT, None, None, None, &[me, req.user_id]).await;
                 let chat = match created {
                     Ok(chat) => chat,
                     // Both friends opened the chat at once: the other request won.
-                    Err(e)
-                        if matches!(
-                            e.sql_err(),
-                            Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-                        ) =>
-                    {
+                    Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
                         let existing = chats::find_direct(state.db.r(), me, req.user_id)
                             .await?
                             .ok_or_else(|| ApiError::internal(e))?;
@@ -221,11 +193,7 @@ impl ChatsApi {
                 Ok(ChatCreated::Created(Json(view(&state, me, row).await?)))
             }
             NewChat::Bot(req) => {
-                let scenario = validate_scenario(
-                    req.scenario_id
-                        .as_deref()
-                        .unwrap_or(scenarios::DEFAULT_SCENARIO),
-                )?;
+                let scenario = validate_scenario(req.scenario_id.as_deref().unwrap_or(scenarios::DEFAULT_SCENARIO))?;
                 let title = match req.title.as_deref() {
                     Some(t) => trimmed("title", t, 1, state.settings.chat_title_max_len)?,
                     None => scenarios::find(&scenario)
@@ -234,11 +202,7 @@ impl ChatsApi {
                 };
                 let level = match req.level {
                     Some(level) => level.as_str().to_owned(),
-                    None => {
-                        crate::api::auth::current_user_by_id(&state, me)
-                            .await?
-                            .level
-                    }
+                    None => crate::api::auth::current_user_by_id(&state, me).await?.level,
                 };
                 let chat = chats::create(
                     state.db.w(),
@@ -292,11 +256,7 @@ impl ChatsApi {
             .as_deref()
             .map(|t| trimmed("title", t, 1, state.settings.chat_title_max_len))
             .transpose()?;
-        let scenario = body
-            .scenario_id
-            .as_deref()
-            .map(validate_scenario)
-            .transpose()?;
+        let scenario = body.scenario_id.as_deref().map(validate_scenario).transpose()?;
         let level = body.level.map(|l| l.as_str().to_owned());
         chats::update(state.db.w(), chat, title, scenario, level).await?;
         let row = member_chat(&state, id.0, me).await?;

@@ -122,18 +122,14 @@ impl FriendsApi {
                 return Err(ApiError::Conflict("you are already friends".into()))
             }
             Some(row) if row.requester_id == me => {
-                return Err(ApiError::Conflict(
-                    "you have already sent this request".into(),
-                ))
+                return Err(ApiError::Conflict("you have already sent this request".into()))
             }
             Some(row) => friends::accept(state.db.w(), row)
                 .await?
                 .ok_or_else(|| ApiError::Conflict("the request changed; try again".into()))?,
             None => friends::insert_request(state.db.w(), me, other.id)
                 .await
-                .map_err(|e| {
-                    ApiError::conflict_on_unique(e, "a request between you already exists")
-                })?,
+                .map_err(|e| ApiError::conflict_on_unique(e, "a request between you already exists"))?,
         };
         Ok(FriendCreated::Created(Json(friend_view(
             me,
@@ -150,21 +146,14 @@ impl FriendsApi {
         method = "post",
         operation_id = "acceptFriendRequest"
     )]
-    async fn accept(
-        &self,
-        state: Data<&AppState>,
-        auth: BearerAuth,
-        user_id: Path<Uuid>,
-    ) -> ApiResult<Json<Friend>> {
+    async fn accept(&self, state: Data<&AppState>, auth: BearerAuth, user_id: Path<Uuid>) -> ApiResult<Json<Friend>> {
         let me = auth.0.id;
         let no_request = || ApiError::NotFound("no pending friend request from that user".into());
         let row = friends::find(state.db.r(), me, user_id.0)
             .await?
             .filter(|r| r.status == friends::PENDING && r.requester_id == user_id.0)
             .ok_or_else(no_request)?;
-        let row = friends::accept(state.db.w(), row)
-            .await?
-            .ok_or_else(no_request)?;
+        let row = friends::accept(state.db.w(), row).await?.ok_or_else(no_request)?;
         let other = users::find_by_id(state.db.r(), user_id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("user"))?;
@@ -174,21 +163,10 @@ impl FriendsApi {
     /// Unfriend, decline or cancel
     ///
     /// Removes the friendship or pending request with that user, whichever exists.
-    #[oai(
-        path = "/friends/:user_id",
-        method = "delete",
-        operation_id = "removeFriend"
-    )]
-    async fn remove(
-        &self,
-        state: Data<&AppState>,
-        auth: BearerAuth,
-        user_id: Path<Uuid>,
-    ) -> ApiResult<NoContent> {
+    #[oai(path = "/friends/:user_id", method = "delete", operation_id = "removeFriend")]
+    async fn remove(&self, state: Data<&AppState>, auth: BearerAuth, user_id: Path<Uuid>) -> ApiResult<NoContent> {
         if !friends::delete(state.db.w(), auth.0.id, user_id.0).await? {
-            return Err(ApiError::NotFound(
-                "no friendship or request with that user".into(),
-            ));
+            return Err(ApiError::NotFound("no friendship or request with that user".into()));
         }
         Ok(NoContent::Done)
     }

@@ -1,13 +1,19 @@
-use poem::web::Data;
+use std::time::Duration;
+
+use futures_util::{stream::BoxStream, StreamExt};
+use poem::web::{sse::Event as SseEvent, Data};
 use poem_openapi::{
     param::{Path, Query},
-    payload::Json,
-    ApiResponse, Object, OpenApi,
+    payload::{EventStream, Json},
+    types::ToJSON,
+    ApiResponse, Object, OpenApi, Union,
 };
+use tokio_stream::wrappers::ReceiverStream;
 use uuid::Uuid;
 
 use super::{
     auth::NoContent,
+    bot::{BotExchange, Quota},
     chats::member_chat,
     pagination,
     text::Text,
@@ -16,8 +22,13 @@ use super::{
 };
 use crate::{
     auth::BearerAuth,
+    bot::{
+        exchange::{self, Event},
+        quota::QuotaStatus,
+    },
     db::{chats, messages},
-    error::{ApiError, ApiResult},
+    entity::chat,
+    error::{ApiError, ApiResult, ErrorBody},
     state::AppState,
 };
 
@@ -35,11 +46,104 @@ pub struct ReadMarker {
     pub message_id: Uuid,
 }
 
+/// Direct chats: the stored `Message`. Bot chats: a `BotExchange`.
+#[derive(Debug, Union)]
+pub enum Posted {
+    Message(Message),
+    BotExchange(BotExchange),
+}
+
 #[derive(ApiResponse)]
 pub enum MessageCreated {
-    /// The message was stored and sent to the chat's members.
+    /// Stored. In a direct chat the body is the `Message`, pushed to the friend;
+    /// in a bot chat it is `{message, reply, quota}` and the `RateLimit-*`
+    /// headers give the bot quota.
     #[oai(status = 201)]
-    Created(Json<Message>),
+    Created(
+        Json<Posted>,
+        /// Bot chats: requests allowed today.
+        #[oai(header = "RateLimit-Limit")]
+        Option<u32>,
+        /// Bot chats: requests left today.
+        #[oai(header = "RateLimit-Remaining")]
+        Option<u32>,
+        /// Bot chats: seconds until the quota resets.
+        #[oai(header = "RateLimit-Reset")]
+        Option<u64>,
+    ),
+}
+
+/// Reply text as it arrives.
+#[derive(Debug, Object)]
+pub struct StreamDelta {
+    pub text: String,
+}
+
+/// The stored reply and the quota after this request.
+#[derive(Debug, Object)]
+pub struct StreamDone {
+    pub reply: Message,
+    pub quota: Quota,
+}
+
+/// The data of one server-sent event; the event name tells which.
+#[derive(Debug, Union)]
+pub enum StreamEvent {
+    /// Event `message`: the learner's stored turn.
+    Message(Message),
+    /// Event `delta`.
+    Delta(StreamDelta),
+    /// Event `done`.
+    Done(StreamDone),
+    /// Event `error`: the exchange failed; the body says whether it counted.
+    Error(ErrorBody),
+}
+
+#[derive(ApiResponse)]
+pub enum StreamResponse {
+    /// `text/event-stream` with events `message` (the stored learner turn),
+    /// `delta` (`{text}`, repeated), then `done` (`{reply, quota}`) or `error`
+    /// (an error body).
+    #[oai(status = 200)]
+    Stream(
+        EventStream<BoxStream<'static, StreamEvent>>,
+        /// Requests allowed today.
+        #[oai(header = "RateLimit-Limit")]
+        u32,
+        /// Requests left today.
+        #[oai(header = "RateLimit-Remaining")]
+        u32,
+        /// Seconds until the quota resets.
+        #[oai(header = "RateLimit-Reset")]
+        u64,
+    ),
+}
+
+/// Adds the caller's quota to errors from bot endpoints (`RateLimit-*` headers).
+async fn with_quota<T>(state: &AppState, user: Uuid, result: ApiResult<T>) -> ApiResult<T> {
+    match result {
+        Err(e @ ApiError::QuotaExceeded(_)) => Err(e),
+        Err(e) => match state.quota.status(state.db.r(), user).await {
+            Ok(q) => Err(e.with_quota(q)),
+            Err(_) => Err(e),
+        },
+        ok => ok,
+    }
+}
+
+async fn bot_chat(state: &AppState, me: Uuid, chat_id: Uuid) -> ApiResult<chat::Model> {
+    let (chat, _) = member_chat(state, chat_id, me).await?;
+    if chat.kind != chats::BOT {
+        return Err(ApiError::validation(
+            "chat",
+            "streaming replies exist only in bot chats",
+        ));
+    }
+    Ok(chat)
+}
+
+fn quota_headers(q: &QuotaStatus) -> (Option<u32>, Option<u32>, Option<u64>) {
+    (Some(q.limit), Some(q.remaining), Some(q.reset_secs))
 }
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Messages")]
@@ -48,11 +152,7 @@ impl MessagesApi {
     ///
     /// Newest first; follow `next_cursor` to page back through older messages.
     /// Each message appears on exactly one page.
-    #[oai(
-        path = "/chats/:id/messages",
-        method = "get",
-        operation_id = "listMessages"
-    )]
+    #[oai(path = "/chats/:id/messages", method = "get", operation_id = "listMessages")]
     async fn list(
         &self,
         state: Data<&AppState>,
@@ -86,11 +186,7 @@ impl MessagesApi {
     /// Send a message
     ///
     /// In a direct chat the message is stored and pushed to the friend.
-    #[oai(
-        path = "/chats/:id/messages",
-        method = "post",
-        operation_id = "sendMessage"
-    )]
+    #[oai(path = "/chats/:id/messages", method = "post", operation_id = "sendMessage")]
     async fn send(
         &self,
         state: Data<&AppState>,
@@ -98,33 +194,97 @@ impl MessagesApi {
         id: Path<Uuid>,
         body: Json<NewMessage>,
     ) -> ApiResult<MessageCreated> {
-        let (chat, _) = member_chat(&state, id.0, auth.0.id).await?;
-        let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
+        let me = auth.0.id;
+        let (chat, _) = member_chat(&state, id.0, me).await?;
         if chat.kind == chats::BOT {
-            return Err(ApiError::BotUnavailable(
-                "no bot is configured on this server; set BOT_BASE_URL and BOT_MODEL".into(),
-            ));
+            let result = async {
+                let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
+                let started = exchange::start(&state, me, chat, content).await?;
+                let message = started.message.clone();
+                let idle = Duration::from_secs(state.settings.bot_total_timeout_secs + 30);
+                let (reply, quota) = exchange::complete(started, idle).await?;
+                let (limit, remaining, reset) = quota_headers(&quota);
+                Ok(MessageCreated::Created(
+                    Json(Posted::BotExchange(BotExchange {
+                        message,
+                        reply,
+                        quota: (&quota).into(),
+                    })),
+                    limit,
+                    remaining,
+                    reset,
+                ))
+            }
+            .await;
+            return with_quota(&state, me, result).await;
         }
-        let message = messages::insert(
-            state.db.w(),
-            chat.id,
-            Some(auth.0.id),
-            messages::USER,
-            content,
+        let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
+        state.limits.message(me)?;
+        let message = messages::insert(state.db.w(), chat.id, Some(me), messages::USER, content, None).await?;
+        Ok(MessageCreated::Created(
+            Json(Posted::Message(message.into())),
             None,
-        )
-        .await?;
-        Ok(MessageCreated::Created(Json(message.into())))
+            None,
+            None,
+        ))
+    }
+
+    /// Talk to the bot, streamed
+    ///
+    /// Bot chats only. Same body as `sendMessage`; answers `text/event-stream`
+    /// with events `message`, `delta` (repeated), then `done` or `error`.
+    /// Errors found before the stream starts (quota, limits, no bot) are
+    /// ordinary JSON error responses. Closing the connection cancels the model
+    /// call; any partial reply is kept.
+    #[oai(
+        path = "/chats/:id/messages/stream",
+        method = "post",
+        operation_id = "streamBotMessage"
+    )]
+    async fn stream(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        body: Json<NewMessage>,
+    ) -> ApiResult<StreamResponse> {
+        let me = auth.0.id;
+        let result = async {
+            let chat = bot_chat(&state, me, id.0).await?;
+            let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
+            exchange::start(&state, me, chat, content).await
+        }
+        .await;
+        let started = with_quota(&state, me, result).await?;
+        let q = started.reservation.status.clone();
+        let first = futures_util::stream::once(async move { StreamEvent::Message(started.message) });
+        let rest = ReceiverStream::new(started.events).map(|event| match event {
+            Event::Delta(text) => StreamEvent::Delta(StreamDelta { text }),
+            Event::Done { reply, quota } => StreamEvent::Done(StreamDone {
+                reply,
+                quota: (&quota).into(),
+            }),
+            Event::Failed(e) => StreamEvent::Error(e.body()),
+        });
+        let events = EventStream::new(first.chain(rest).boxed())
+            .keep_alive(Duration::from_secs(15))
+            .to_event(|event| {
+                let name = match &event {
+                    StreamEvent::Message(_) => "message",
+                    StreamEvent::Delta(_) => "delta",
+                    StreamEvent::Done(_) => "done",
+                    StreamEvent::Error(_) => "error",
+                };
+                let data = event.to_json().map(|v| v.to_string()).unwrap_or_default();
+                SseEvent::message(data).event_type(name)
+            });
+        Ok(StreamResponse::Stream(events, q.limit, q.remaining, q.reset_secs))
     }
 
     /// Edit a message
     ///
     /// Only your own messages in direct chats (403 otherwise).
-    #[oai(
-        path = "/chats/:id/messages/:mid",
-        method = "patch",
-        operation_id = "editMessage"
-    )]
+    #[oai(path = "/chats/:id/messages/:mid", method = "patch", operation_id = "editMessage")]
     async fn edit(
         &self,
         state: Data<&AppState>,
@@ -142,11 +302,7 @@ impl MessagesApi {
     /// Delete a message
     ///
     /// Only your own messages in direct chats (403 otherwise).
-    #[oai(
-        path = "/chats/:id/messages/:mid",
-        method = "delete",
-        operation_id = "deleteMessage"
-    )]
+    #[oai(path = "/chats/:id/messages/:mid", method = "delete", operation_id = "deleteMessage")]
     async fn delete(
         &self,
         state: Data<&AppState>,
@@ -193,14 +349,10 @@ async fn own_direct_message(
         .await?
         .ok_or_else(|| ApiError::not_found("message"))?;
     if chat.kind != chats::DIRECT {
-        return Err(ApiError::Forbidden(
-            "messages in bot chats cannot be changed".into(),
-        ));
+        return Err(ApiError::Forbidden("messages in bot chats cannot be changed".into()));
     }
     if message.sender_id != Some(me) {
-        return Err(ApiError::Forbidden(
-            "you can only change your own messages".into(),
-        ));
+        return Err(ApiError::Forbidden("you can only change your own messages".into()));
     }
     Ok(message)
 }

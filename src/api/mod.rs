@@ -2,6 +2,7 @@
 use poem_openapi::{OpenApiService, Tags};
 
 pub mod auth;
+pub mod bot;
 pub mod chats;
 pub mod friends;
 pub mod health;
@@ -21,8 +22,12 @@ pub enum ApiTags {
     Friends,
     /// Direct chats with friends and practice chats with the bot.
     Chats,
-    /// Messages in chats: history, posting, editing, deleting and read receipts.
+    /// Messages in chats: history, posting (to friends or the bot), editing, deleting and read receipts.
     Messages,
+    /// The AI conversation partner: practice scenarios and the daily quota.
+    Bot,
+    /// Administration; admins only.
+    Admin,
 }
 
 pub type Apis = (
@@ -31,6 +36,8 @@ pub type Apis = (
     friends::FriendsApi,
     chats::ChatsApi,
     messages::MessagesApi,
+    bot::BotApi,
+    bot::AdminApi,
 );
 
 /// The OpenAPI service; the spec it generates is committed as `openapi/openapi.json`.
@@ -42,6 +49,8 @@ pub fn service() -> OpenApiService<Apis, ()> {
             friends::FriendsApi,
             chats::ChatsApi,
             messages::MessagesApi,
+            bot::BotApi,
+            bot::AdminApi,
         ),
         "ChattConnect API",
         env!("CARGO_PKG_VERSION"),

@@ -23,19 +23,12 @@ pub fn decode(cursor: &str) -> Result<String, ApiError> {
 }
 
 pub fn bad_cursor() -> ApiError {
-    ApiError::validation(
-        "cursor",
-        "cursor is not valid; pass the next_cursor of a previous page",
-    )
+    ApiError::validation("cursor", "cursor is not valid; pass the next_cursor of a previous page")
 }
 
 /// Fetch `limit + 1` rows; this splits off the extra one and makes the cursor
 /// from the last row kept.
-pub fn split<T>(
-    mut rows: Vec<T>,
-    limit: u64,
-    key: impl Fn(&T) -> String,
-) -> (Vec<T>, Option<String>) {
+pub fn split<T>(mut rows: Vec<T>, limit: u64, key: impl Fn(&T) -> String) -> (Vec<T>, Option<String>) {
     if rows.len() as u64 > limit {
         rows.truncate(limit as usize);
         let next = rows.last().map(|r| encode(&key(r)));

@@ -92,11 +92,7 @@ pub struct Me {
 impl Me {
     pub fn from_model(u: user::Model, online: bool) -> Self {
         Self {
-            role: if u.role == "admin" {
-                Role::Admin
-            } else {
-                Role::User
-            },
+            role: if u.role == "admin" { Role::Admin } else { Role::User },
             level: Level::parse(&u.level).unwrap_or(Level::B1),
             id: u.id,
             username: u.username,
@@ -208,10 +204,7 @@ impl From<message::Model> for Message {
             content: m.content,
             created_at: m.created_at,
             edited_at: m.edited_at,
-            feedback: m
-                .feedback
-                .as_deref()
-                .and_then(|f| serde_json::from_str(f).ok()),
+            feedback: m.feedback.as_deref().and_then(|f| serde_json::from_str(f).ok()),
         }
     }
 }
@@ -239,12 +232,7 @@ pub struct Chat {
 }
 
 impl Chat {
-    pub fn build(
-        c: chat::Model,
-        peer: Option<User>,
-        last_message: Option<Message>,
-        unread_count: u64,
-    ) -> Self {
+    pub fn build(c: chat::Model, peer: Option<User>, last_message: Option<Message>, unread_count: u64) -> Self {
         let kind = if c.kind == "bot" {
             ChatKind::Bot
         } else {
@@ -284,20 +272,11 @@ macro_rules! page {
 
 page!(UserPage, User, "A page of users.");
 page!(FriendPage, Friend, "A page of friends and friend requests.");
-page!(
-    ChatPage,
-    Chat,
-    "A page of chats, most recently active first."
-);
+page!(ChatPage, Chat, "A page of chats, most recently active first.");
 page!(MessagePage, Message, "A page of messages, newest first.");
 
 /// Trims `value` and checks it is `min..=max` characters long.
-pub fn trimmed(
-    field: &'static str,
-    value: &str,
-    min: usize,
-    max: usize,
-) -> Result<String, ApiError> {
+pub fn trimmed(field: &'static str, value: &str, min: usize, max: usize) -> Result<String, ApiError> {
     let value = value.trim();
     let len = value.chars().count();
     if len < min || len > max {

@@ -41,29 +41,15 @@ impl UsersApi {
     ) -> ApiResult<Json<UserPage>> {
         let limit = pagination::limit(limit.0);
         let after = cursor.0.as_deref().map(pagination::decode).transpose()?;
-        let rows = users::list(
-            state.db.r(),
-            q.0.as_deref().map(str::trim),
-            after.as_deref(),
-            limit + 1,
-        )
-        .await?;
+        let rows = users::list(state.db.r(), q.0.as_deref().map(str::trim), after.as_deref(), limit + 1).await?;
         let (rows, next_cursor) = pagination::split(rows, limit, |u| u.username_lower.clone());
-        let items = rows
-            .into_iter()
-            .map(|u| User::from_model(u, false))
-            .collect();
+        let items = rows.into_iter().map(|u| User::from_model(u, false)).collect();
         Ok(Json(UserPage { items, next_cursor }))
     }
 
     /// Get a user
     #[oai(path = "/users/:id", method = "get", operation_id = "getUser")]
-    async fn get(
-        &self,
-        state: Data<&AppState>,
-        _auth: BearerAuth,
-        id: Path<Uuid>,
-    ) -> ApiResult<Json<User>> {
+    async fn get(&self, state: Data<&AppState>, _auth: BearerAuth, id: Path<Uuid>) -> ApiResult<Json<User>> {
         let user = users::find_by_id(state.db.r(), id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("user"))?;

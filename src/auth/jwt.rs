@@ -51,11 +51,7 @@ impl JwtKeys {
             iat: now,
             exp: now + self.ttl_secs as i64,
         };
-        Ok(encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &self.encoding,
-        )?)
+        Ok(encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
     }
 
     /// The claims of a valid token; `None` for anything expired, forged or malformed.

@@ -38,9 +38,7 @@ pub async fn verify(password: String, stored: Option<String>) -> anyhow::Result<
     tokio::task::spawn_blocking(move || {
         let exists = stored.is_some();
         let hash = stored.unwrap_or_else(|| dummy_hash().to_owned());
-        let ok = hasher()
-            .verify_password(password.as_bytes(), hash.as_str())
-            .is_ok();
+        let ok = hasher().verify_password(password.as_bytes(), hash.as_str()).is_ok();
         ok && exists
     })
     .await
@@ -60,9 +58,7 @@ mod tests {
     async fn hashes_verify_only_with_the_right_password() {
         let stored = hash("correct horse".into()).await.unwrap();
         assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify("correct horse".into(), Some(stored.clone()))
-            .await
-            .unwrap());
+        assert!(verify("correct horse".into(), Some(stored.clone())).await.unwrap());
         assert!(!verify("wrong horse".into(), Some(stored)).await.unwrap());
         assert!(!verify("anything".into(), None).await.unwrap());
     }

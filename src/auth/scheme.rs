@@ -29,7 +29,5 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<AuthUser> {
         .jwt
         .verify(&bearer.token)
         .map(|claims| AuthUser { id: claims.sub })
-        .ok_or_else(|| {
-            ApiError::Unauthorized("the access token is invalid or has expired".into()).into()
-        })
+        .ok_or_else(|| ApiError::Unauthorized("the access token is invalid or has expired".into()).into())
 }

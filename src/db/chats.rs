@@ -1,8 +1,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    prelude::Expr, sea_query::Query, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait,
-    DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionSession, TransactionTrait,
+    prelude::Expr, sea_query::Query, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -17,11 +16,7 @@ pub fn direct_key(a: Uuid, b: Uuid) -> String {
     format!("{low}:{high}")
 }
 
-pub async fn find_direct(
-    db: &impl ConnectionTrait,
-    a: Uuid,
-    b: Uuid,
-) -> Result<Option<chat::Model>, DbErr> {
+pub async fn find_direct(db: &impl ConnectionTrait, a: Uuid, b: Uuid) -> Result<Option<chat::Model>, DbErr> {
     chat::Entity::find()
         .filter(chat::Column::DirectKey.eq(direct_key(a, b)))
         .one(db)
@@ -73,10 +68,7 @@ pub async fn membership(
     chat_id: Uuid,
     user_id: Uuid,
 ) -> Result<Option<(chat::Model, chat_member::Model)>, DbErr> {
-    let Some(member) = chat_member::Entity::find_by_id((chat_id, user_id))
-        .one(db)
-        .await?
-    else {
+    let Some(member) = chat_member::Entity::find_by_id((chat_id, user_id)).one(db).await? else {
         return Ok(None);
     };
     Ok(chat::Entity::find_by_id(chat_id)
@@ -85,10 +77,7 @@ pub async fn membership(
         .map(|chat| (chat, member)))
 }
 
-pub async fn members(
-    db: &impl ConnectionTrait,
-    chat_id: Uuid,
-) -> Result<Vec<chat_member::Model>, DbErr> {
+pub async fn members(db: &impl ConnectionTrait, chat_id: Uuid) -> Result<Vec<chat_member::Model>, DbErr> {
     chat_member::Entity::find()
         .filter(chat_member::Column::ChatId.eq(chat_id))
         .all(db)
@@ -139,12 +128,7 @@ pub async fn list_for(
         .collect())
 }
 
-pub async fn set_hidden(
-    db: &impl ConnectionTrait,
-    chat_id: Uuid,
-    user_id: Uuid,
-    hidden: bool,
-) -> Result<(), DbErr> {
+pub async fn set_hidden(db: &impl ConnectionTrait, chat_id: Uuid, user_id: Uuid, hidden: bool) -> Result<(), DbErr> {
     chat_member::Entity::update_many()
         .col_expr(chat_member::Column::Hidden, Expr::value(hidden))
         .filter(chat_member::Column::ChatId.eq(chat_id))
@@ -182,10 +166,7 @@ pub async fn delete(db: &impl ConnectionTrait, chat_id: Uuid) -> Result<(), DbEr
 }
 
 /// Messages in the chat that `user_id` did not send and has not read.
-pub async fn unread_count(
-    db: &impl ConnectionTrait,
-    member: &chat_member::Model,
-) -> Result<u64, DbErr> {
+pub async fn unread_count(db: &impl ConnectionTrait, member: &chat_member::Model) -> Result<u64, DbErr> {
     let mut query = message::Entity::find()
         .filter(message::Column::ChatId.eq(member.chat_id))
         .filter(
@@ -207,10 +188,7 @@ pub async fn mark_read(
     message_id: Uuid,
 ) -> Result<bool, DbErr> {
     let result = chat_member::Entity::update_many()
-        .col_expr(
-            chat_member::Column::LastReadMessageId,
-            Expr::value(message_id),
-        )
+        .col_expr(chat_member::Column::LastReadMessageId, Expr::value(message_id))
         .filter(chat_member::Column::ChatId.eq(chat_id))
         .filter(chat_member::Column::UserId.eq(user_id))
         .filter(

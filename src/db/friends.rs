@@ -1,6 +1,4 @@
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::entity::friendship::{ActiveModel, Column, Entity, Model};
@@ -24,11 +22,7 @@ pub async fn are_friends(db: &impl ConnectionTrait, a: Uuid, b: Uuid) -> Result<
     Ok(find(db, a, b).await?.is_some_and(|f| f.status == ACCEPTED))
 }
 
-pub async fn insert_request(
-    db: &impl ConnectionTrait,
-    from: Uuid,
-    to: Uuid,
-) -> Result<Model, DbErr> {
+pub async fn insert_request(db: &impl ConnectionTrait, from: Uuid, to: Uuid) -> Result<Model, DbErr> {
     let (low, high) = pair(from, to);
     ActiveModel {
         user_low: Set(low),

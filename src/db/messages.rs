@@ -1,6 +1,6 @@
 use sea_orm::{
-    prelude::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
+    prelude::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -51,11 +51,7 @@ pub async fn insert<C: TransactionTrait>(
     Ok(message)
 }
 
-pub async fn find_in_chat(
-    db: &impl ConnectionTrait,
-    chat_id: Uuid,
-    id: Uuid,
-) -> Result<Option<message::Model>, DbErr> {
+pub async fn find_in_chat(db: &impl ConnectionTrait, chat_id: Uuid, id: Uuid) -> Result<Option<message::Model>, DbErr> {
     message::Entity::find_by_id(id)
         .filter(message::Column::ChatId.eq(chat_id))
         .one(db)
@@ -74,17 +70,10 @@ pub async fn list(
     if let Some(before) = before {
         query = query.filter(message::Column::Id.lt(before));
     }
-    query
-        .order_by_desc(message::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await
+    query.order_by_desc(message::Column::Id).limit(limit).all(db).await
 }
 
-pub async fn last(
-    db: &impl ConnectionTrait,
-    chat_id: Uuid,
-) -> Result<Option<message::Model>, DbErr> {
+pub async fn last(db: &impl ConnectionTrait, chat_id: Uuid) -> Result<Option<message::Model>, DbErr> {
     Ok(list(db, chat_id, None, 1).await?.into_iter().next())
 }
 

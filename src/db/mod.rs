@@ -15,6 +15,7 @@ use crate::config::Settings;
 pub mod chats;
 pub mod friends;
 pub mod messages;
+pub mod quota;
 pub mod tokens;
 pub mod users;
 
@@ -61,9 +62,7 @@ impl Db {
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        Migrator::up(self.w(), None)
-            .await
-            .context("running migrations")
+        Migrator::up(self.w(), None).await.context("running migrations")
     }
 
     pub async fn ping(&self) -> bool {
@@ -93,20 +92,14 @@ async fn connect_one(settings: &Settings, max: u32) -> anyhow::Result<DatabaseCo
     if let Some(schema) = &settings.database_schema {
         opt.set_schema_search_path(schema.clone());
     }
-    Database::connect(opt).await.with_context(|| {
-        format!(
-            "connecting to the database ({})",
-            redact_url(&settings.database_url)
-        )
-    })
+    Database::connect(opt)
+        .await
+        .with_context(|| format!("connecting to the database ({})", redact_url(&settings.database_url)))
 }
 
 async fn create_schema(settings: &Settings, schema: &str) -> anyhow::Result<()> {
     anyhow::ensure!(
-        !schema.is_empty()
-            && schema
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        !schema.is_empty() && schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
         "DATABASE_SCHEMA may only hold letters, digits and _"
     );
     let conn = Database::connect(
@@ -115,12 +108,7 @@ async fn create_schema(settings: &Settings, schema: &str) -> anyhow::Result<()> 
             .to_owned(),
     )
     .await
-    .with_context(|| {
-        format!(
-            "connecting to the database ({})",
-            redact_url(&settings.database_url)
-        )
-    })?;
+    .with_context(|| format!("connecting to the database ({})", redact_url(&settings.database_url)))?;
     conn.execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
         .await?;
     conn.close().await?;

@@ -1,8 +1,5 @@
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    prelude::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    Set,
-};
+use sea_orm::{prelude::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::entity::refresh_token::{ActiveModel, Column, Entity, Model};
@@ -28,14 +25,8 @@ pub async fn insert(
     .await
 }
 
-pub async fn find_by_hash(
-    db: &impl ConnectionTrait,
-    token_hash: &str,
-) -> Result<Option<Model>, DbErr> {
-    Entity::find()
-        .filter(Column::TokenHash.eq(token_hash))
-        .one(db)
-        .await
+pub async fn find_by_hash(db: &impl ConnectionTrait, token_hash: &str) -> Result<Option<Model>, DbErr> {
+    Entity::find().filter(Column::TokenHash.eq(token_hash)).one(db).await
 }
 
 /// Marks a live token used. Returns false when another request used or revoked it

@@ -3,8 +3,8 @@ use std::collections::HashMap;
 use sea_orm::{
     prelude::Expr,
     sea_query::{ExprTrait, Func, LikeExpr},
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -34,20 +34,14 @@ pub async fn find_by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Mo
     Entity::find_by_id(id).one(db).await
 }
 
-pub async fn find_by_username(
-    db: &impl ConnectionTrait,
-    username: &str,
-) -> Result<Option<Model>, DbErr> {
+pub async fn find_by_username(db: &impl ConnectionTrait, username: &str) -> Result<Option<Model>, DbErr> {
     Entity::find()
         .filter(Column::UsernameLower.eq(username.to_lowercase()))
         .one(db)
         .await
 }
 
-pub async fn find_many(
-    db: &impl ConnectionTrait,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, Model>, DbErr> {
+pub async fn find_many(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, Model>, DbErr> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -73,24 +67,14 @@ pub async fn list(
         let pattern = format!("{}%", escape_like(&prefix.to_lowercase()));
         query = query.filter(
             Condition::any()
-                .add(
-                    Expr::col(Column::UsernameLower)
-                        .like(LikeExpr::new(pattern.clone()).escape('\\')),
-                )
-                .add(
-                    Expr::expr(Func::lower(Expr::col(Column::DisplayName)))
-                        .like(LikeExpr::new(pattern).escape('\\')),
-                ),
+                .add(Expr::col(Column::UsernameLower).like(LikeExpr::new(pattern.clone()).escape('\\')))
+                .add(Expr::expr(Func::lower(Expr::col(Column::DisplayName))).like(LikeExpr::new(pattern).escape('\\'))),
         );
     }
     if let Some(after) = after {
         query = query.filter(Column::UsernameLower.gt(after));
     }
-    query
-        .order_by_asc(Column::UsernameLower)
-        .limit(limit)
-        .all(db)
-        .await
+    query.order_by_asc(Column::UsernameLower).limit(limit).all(db).await
 }
 
 fn escape_like(s: &str) -> String {
@@ -120,11 +104,7 @@ pub async fn update_profile(
     active.update(db).await
 }
 
-pub async fn set_password(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-    password_hash: String,
-) -> Result<(), DbErr> {
+pub async fn set_password(db: &impl ConnectionTrait, id: Uuid, password_hash: String) -> Result<(), DbErr> {
     Entity::update_many()
         .col_expr(Column::PasswordHash, Expr::value(password_hash))
         .filter(Column::Id.eq(id))
@@ -134,11 +114,7 @@ pub async fn set_password(
 }
 
 /// Gives `username` the `role`; `None` when there is no such user.
-pub async fn set_role(
-    db: &impl ConnectionTrait,
-    username: &str,
-    role: &str,
-) -> Result<Option<Model>, DbErr> {
+pub async fn set_role(db: &impl ConnectionTrait, username: &str, role: &str) -> Result<Option<Model>, DbErr> {
     let Some(user) = find_by_username(db, username).await? else {
         return Ok(None);
     };

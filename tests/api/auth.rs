@@ -46,30 +46,12 @@ async fn duplicate_username_in_other_letter_case_is_a_conflict() {
 async fn registration_limits_are_enforced() {
     let app = spawn_app().await;
     let cases = [
-        (
-            json!({"username": "ab", "password": "password1"}),
-            "username",
-        ),
-        (
-            json!({"username": "a".repeat(33), "password": "password1"}),
-            "username",
-        ),
-        (
-            json!({"username": "bad name", "password": "password1"}),
-            "username",
-        ),
-        (
-            json!({"username": "emoji😀", "password": "password1"}),
-            "username",
-        ),
-        (
-            json!({"username": "okname", "password": "short7c"}),
-            "password",
-        ),
-        (
-            json!({"username": "okname", "password": "p".repeat(129)}),
-            "password",
-        ),
+        (json!({"username": "ab", "password": "password1"}), "username"),
+        (json!({"username": "a".repeat(33), "password": "password1"}), "username"),
+        (json!({"username": "bad name", "password": "password1"}), "username"),
+        (json!({"username": "emoji😀", "password": "password1"}), "username"),
+        (json!({"username": "okname", "password": "short7c"}), "password"),
+        (json!({"username": "okname", "password": "p".repeat(129)}), "password"),
         (
             json!({"username": "okname", "password": "password1", "display_name": "   "}),
             "display_name",
@@ -80,19 +62,18 @@ async fn registration_limits_are_enforced() {
         ),
     ];
     for (body, field) in cases {
-        let err = app
-            .register(body.clone())
-            .await
-            .expect_error(400, "validation_failed");
+        let err = app.register(body.clone()).await.expect_error(400, "validation_failed");
         assert_eq!(err["field"], field, "{body}");
     }
     // The limits themselves are allowed.
     app.register(json!({"username": "abc", "password": "p".repeat(8)}))
         .await
         .expect(201);
-    app.register(json!({"username": "a.b-c_".repeat(5) + "zz", "password": "p".repeat(128), "display_name": "d".repeat(64)}))
-        .await
-        .expect(201);
+    app.register(
+        json!({"username": "a.b-c_".repeat(5) + "zz", "password": "p".repeat(128), "display_name": "d".repeat(64)}),
+    )
+    .await
+    .expect(201);
 }
 
 #[tokio::test]
@@ -161,26 +142,18 @@ async fn reusing_a_refresh_token_is_rejected_and_revokes_its_family() {
     let second = app.refresh(&user.refresh).await.expect(200);
     let second_refresh = second["refresh_token"].as_str().unwrap().to_owned();
     // The first token is replayed (stolen): rejected...
-    app.refresh(&user.refresh)
-        .await
-        .expect_error(401, "unauthorized");
+    app.refresh(&user.refresh).await.expect_error(401, "unauthorized");
     // ...and the legitimate successor is revoked with it.
-    app.refresh(&second_refresh)
-        .await
-        .expect_error(401, "unauthorized");
+    app.refresh(&second_refresh).await.expect_error(401, "unauthorized");
     // Another sign-in is a different family and still works.
     let other = app.login("erin", &user.password).await.expect(200);
-    app.refresh(other["refresh_token"].as_str().unwrap())
-        .await
-        .expect(200);
+    app.refresh(other["refresh_token"].as_str().unwrap()).await.expect(200);
 }
 
 #[tokio::test]
 async fn unknown_refresh_token_is_401() {
     let app = spawn_app().await;
-    app.refresh("made-up-token")
-        .await
-        .expect_error(401, "unauthorized");
+    app.refresh("made-up-token").await.expect_error(401, "unauthorized");
 }
 
 #[tokio::test]
@@ -196,9 +169,7 @@ async fn logout_revokes_the_refresh_token() {
         )
         .await;
     assert_eq!(r.status, 204);
-    app.refresh(&user.refresh)
-        .await
-        .expect_error(401, "unauthorized");
+    app.refresh(&user.refresh).await.expect_error(401, "unauthorized");
     // Logging out again is harmless.
     let again = app
         .call(
@@ -219,14 +190,11 @@ async fn expired_tampered_and_unsigned_access_tokens_are_401() {
 
     // Tampered: change the subject, keep the signature.
     let parts: Vec<&str> = user.access.split('.').collect();
-    let mut claims: serde_json::Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    let mut claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
     claims["sub"] = json!(uuid::Uuid::now_v7().to_string());
     let forged_payload = URL_SAFE_NO_PAD.encode(claims.to_string());
     let tampered = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
-    app.get("/api/v1/me", &tampered)
-        .await
-        .expect_error(401, "unauthorized");
+    app.get("/api/v1/me", &tampered).await.expect_error(401, "unauthorized");
 
     // alg: none with the original claims and no signature.
     let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
@@ -311,9 +279,7 @@ async fn changing_the_password_revokes_every_refresh_token() {
         )
         .await;
     assert_eq!(r.status, 204);
-    app.refresh(&user.refresh)
-        .await
-        .expect_error(401, "unauthorized");
+    app.refresh(&user.refresh).await.expect_error(401, "unauthorized");
     app.refresh(other_session["refresh_token"].as_str().unwrap())
         .await
         .expect_error(401, "unauthorized");

@@ -9,11 +9,7 @@ async fn friends_get_one_direct_chat_however_often_they_open_it() {
     let b = app.signup("lee").await;
     app.befriend(&a, &b).await;
     let chat = app
-        .post(
-            "/api/v1/chats",
-            &a.access,
-            json!({"kind": "direct", "user_id": b.id}),
-        )
+        .post("/api/v1/chats", &a.access, json!({"kind": "direct", "user_id": b.id}))
         .await
         .expect(201);
     assert_eq!(chat["kind"], "direct");
@@ -25,11 +21,7 @@ async fn friends_get_one_direct_chat_however_often_they_open_it() {
     assert_eq!(chat["unread_count"], 0);
 
     let again = app
-        .post(
-            "/api/v1/chats",
-            &b.access,
-            json!({"kind": "direct", "user_id": a.id}),
-        )
+        .post("/api/v1/chats", &b.access, json!({"kind": "direct", "user_id": a.id}))
         .await
         .expect(200);
     assert_eq!(again["id"], chat["id"]);
@@ -41,23 +33,15 @@ async fn direct_chats_need_an_accepted_friendship() {
     let app = spawn_app().await;
     let a = app.signup("moe").await;
     let b = app.signup("ned").await;
-    app.post(
-        "/api/v1/chats",
-        &a.access,
-        json!({"kind": "direct", "user_id": b.id}),
-    )
-    .await
-    .expect_error(403, "forbidden");
+    app.post("/api/v1/chats", &a.access, json!({"kind": "direct", "user_id": b.id}))
+        .await
+        .expect_error(403, "forbidden");
     app.post("/api/v1/friends", &a.access, json!({"username": "ned"}))
         .await
         .expect(201);
-    app.post(
-        "/api/v1/chats",
-        &a.access,
-        json!({"kind": "direct", "user_id": b.id}),
-    )
-    .await
-    .expect_error(403, "forbidden");
+    app.post("/api/v1/chats", &a.access, json!({"kind": "direct", "user_id": b.id}))
+        .await
+        .expect_error(403, "forbidden");
     app.post(
         "/api/v1/chats",
         &a.access,
@@ -65,13 +49,9 @@ async fn direct_chats_need_an_accepted_friendship() {
     )
     .await
     .expect_error(404, "not_found");
-    app.post(
-        "/api/v1/chats",
-        &a.access,
-        json!({"kind": "direct", "user_id": a.id}),
-    )
-    .await
-    .expect_error(400, "validation_failed");
+    app.post("/api/v1/chats", &a.access, json!({"kind": "direct", "user_id": a.id}))
+        .await
+        .expect_error(400, "validation_failed");
     app.post("/api/v1/chats", &a.access, json!({"kind": "group"}))
         .await
         .expect_error(400, "validation_failed");
@@ -115,13 +95,9 @@ async fn bot_chats_can_be_created_renamed_and_deleted() {
     assert_eq!(renamed["level"], "C1");
     assert_eq!(renamed["scenario_id"], "job_interview");
 
-    app.patch(
-        &format!("/api/v1/chats/{id}"),
-        &a.access,
-        json!({"title": " "}),
-    )
-    .await
-    .expect_error(400, "validation_failed");
+    app.patch(&format!("/api/v1/chats/{id}"), &a.access, json!({"title": " "}))
+        .await
+        .expect_error(400, "validation_failed");
     app.patch(
         &format!("/api/v1/chats/{id}"),
         &a.access,
@@ -144,12 +120,7 @@ async fn bot_chats_can_be_created_renamed_and_deleted() {
     .await
     .expect_error(400, "validation_failed");
 
-    assert_eq!(
-        app.delete(&format!("/api/v1/chats/{id}"), &a.access)
-            .await
-            .status,
-        204
-    );
+    assert_eq!(app.delete(&format!("/api/v1/chats/{id}"), &a.access).await.status, 204);
     app.get(&format!("/api/v1/chats/{id}"), &a.access)
         .await
         .expect_error(404, "not_found");
@@ -161,13 +132,9 @@ async fn direct_chats_cannot_be_renamed() {
     let a = app.signup("pia").await;
     let b = app.signup("quin").await;
     let chat = app.direct_chat(&a, &b).await;
-    app.patch(
-        &format!("/api/v1/chats/{chat}"),
-        &a.access,
-        json!({"title": "ours"}),
-    )
-    .await
-    .expect_error(400, "validation_failed");
+    app.patch(&format!("/api/v1/chats/{chat}"), &a.access, json!({"title": "ours"}))
+        .await
+        .expect_error(400, "validation_failed");
 }
 
 #[tokio::test]
@@ -192,18 +159,8 @@ async fn chats_are_listed_by_activity_with_last_message_and_unread_count() {
         .iter()
         .map(|c| c["id"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        ids,
-        [
-            with_b.as_str(),
-            bot["id"].as_str().unwrap(),
-            with_c.as_str()
-        ]
-    );
-    assert_eq!(
-        list["items"][0]["last_message"]["content"],
-        "are you there?"
-    );
+    assert_eq!(ids, [with_b.as_str(), bot["id"].as_str().unwrap(), with_c.as_str()]);
+    assert_eq!(list["items"][0]["last_message"]["content"], "are you there?");
     assert_eq!(list["items"][0]["unread_count"], 2);
 
     // My own messages are never unread for me; they bump the chat to the top.
@@ -262,9 +219,7 @@ async fn a_deleted_direct_chat_is_hidden_until_a_new_message_arrives() {
     let chat = app.direct_chat(&a, &b).await;
     app.send(&b, &chat, "first").await;
     assert_eq!(
-        app.delete(&format!("/api/v1/chats/{chat}"), &a.access)
-            .await
-            .status,
+        app.delete(&format!("/api/v1/chats/{chat}"), &a.access).await.status,
         204
     );
     assert_eq!(
@@ -310,13 +265,9 @@ async fn a_third_user_cannot_see_or_touch_another_pairs_chat() {
     app.get(&format!("/api/v1/chats/{chat}/messages"), t)
         .await
         .expect_error(404, "not_found");
-    app.post(
-        &format!("/api/v1/chats/{chat}/messages"),
-        t,
-        json!({"content": "hi"}),
-    )
-    .await
-    .expect_error(404, "not_found");
+    app.post(&format!("/api/v1/chats/{chat}/messages"), t, json!({"content": "hi"}))
+        .await
+        .expect_error(404, "not_found");
     app.patch(
         &format!("/api/v1/chats/{chat}/messages/{mid}"),
         t,
@@ -327,13 +278,9 @@ async fn a_third_user_cannot_see_or_touch_another_pairs_chat() {
     app.delete(&format!("/api/v1/chats/{chat}/messages/{mid}"), t)
         .await
         .expect_error(404, "not_found");
-    app.post(
-        &format!("/api/v1/chats/{chat}/read"),
-        t,
-        json!({"message_id": mid}),
-    )
-    .await
-    .expect_error(404, "not_found");
+    app.post(&format!("/api/v1/chats/{chat}/read"), t, json!({"message_id": mid}))
+        .await
+        .expect_error(404, "not_found");
     // The same answer as for a chat that does not exist at all.
     let missing = app
         .get(&format!("/api/v1/chats/{}", uuid::Uuid::now_v7()), t)

@@ -14,8 +14,7 @@ async fn bodies_over_64_kib_are_rejected_with_413() {
         .expect_error(413, "payload_too_large");
 
     // The same without a Content-Length header (chunked).
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-        (0..70).map(|_| Ok(vec![b' '; 1024])).collect();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..70).map(|_| Ok(vec![b' '; 1024])).collect();
     let resp = app
         .client
         .post(app.url("/api/v1/auth/login"))
@@ -39,14 +38,9 @@ async fn bodies_over_64_kib_are_rejected_with_413() {
 async fn unknown_routes_and_methods_answer_in_the_error_format() {
     let app = spawn_app().await;
     let missing = app.call(Method::GET, "/api/v1/nowhere", None, None).await;
-    assert_eq!(
-        missing.headers["content-type"],
-        "application/json; charset=utf-8"
-    );
+    assert_eq!(missing.headers["content-type"], "application/json; charset=utf-8");
     missing.expect_error(404, "not_found");
-    let r = app
-        .call(Method::DELETE, "/api/v1/auth/login", None, None)
-        .await;
+    let r = app.call(Method::DELETE, "/api/v1/auth/login", None, None).await;
     assert_eq!(r.status, 405);
     assert!(r.body["message"].is_string());
 }

@@ -19,23 +19,13 @@ async fn a_request_is_outgoing_for_the_sender_and_incoming_for_the_receiver() {
     assert_eq!(theirs["items"][0]["user"]["id"], a.id.to_string());
 
     let accepted = app
-        .post(
-            &format!("/api/v1/friends/{}/accept", a.id),
-            &b.access,
-            json!({}),
-        )
+        .post(&format!("/api/v1/friends/{}/accept", a.id), &b.access, json!({}))
         .await
         .expect(200);
     assert_eq!(accepted["status"], "accepted");
-    let mine = app
-        .get("/api/v1/friends?status=accepted", &a.access)
-        .await
-        .expect(200);
+    let mine = app.get("/api/v1/friends?status=accepted", &a.access).await.expect(200);
     assert_eq!(mine["items"][0]["user"]["username"], "ben");
-    let pending = app
-        .get("/api/v1/friends?status=incoming", &a.access)
-        .await
-        .expect(200);
+    let pending = app.get("/api/v1/friends?status=incoming", &a.access).await.expect(200);
     assert_eq!(pending["items"].as_array().unwrap().len(), 0);
 }
 
@@ -71,13 +61,9 @@ async fn friend_request_conflicts_and_unknown_users() {
     app.post("/api/v1/friends", &a.access, json!({"username": "fay"}))
         .await
         .expect_error(409, "conflict");
-    app.post(
-        &format!("/api/v1/friends/{}/accept", a.id),
-        &b.access,
-        json!({}),
-    )
-    .await
-    .expect(200);
+    app.post(&format!("/api/v1/friends/{}/accept", a.id), &b.access, json!({}))
+        .await
+        .expect(200);
     app.post("/api/v1/friends", &b.access, json!({"username": "eve"}))
         .await
         .expect_error(409, "conflict");
@@ -91,13 +77,9 @@ async fn only_the_receiver_can_accept() {
     app.post("/api/v1/friends", &a.access, json!({"username": "hal"}))
         .await
         .expect(201);
-    app.post(
-        &format!("/api/v1/friends/{}/accept", b.id),
-        &a.access,
-        json!({}),
-    )
-    .await
-    .expect_error(404, "not_found");
+    app.post(&format!("/api/v1/friends/{}/accept", b.id), &a.access, json!({}))
+        .await
+        .expect_error(404, "not_found");
 }
 
 #[tokio::test]
@@ -110,9 +92,7 @@ async fn decline_cancel_and_unfriend_remove_the_link() {
         .await
         .expect(201);
     assert_eq!(
-        app.delete(&format!("/api/v1/friends/{}", a.id), &b.access)
-            .await
-            .status,
+        app.delete(&format!("/api/v1/friends/{}", a.id), &b.access).await.status,
         204
     );
     assert_eq!(
@@ -127,17 +107,13 @@ async fn decline_cancel_and_unfriend_remove_the_link() {
         .await
         .expect(201);
     assert_eq!(
-        app.delete(&format!("/api/v1/friends/{}", b.id), &a.access)
-            .await
-            .status,
+        app.delete(&format!("/api/v1/friends/{}", b.id), &a.access).await.status,
         204
     );
     // Unfriend.
     app.befriend(&a, &b).await;
     assert_eq!(
-        app.delete(&format!("/api/v1/friends/{}", a.id), &b.access)
-            .await
-            .status,
+        app.delete(&format!("/api/v1/friends/{}", a.id), &b.access).await.status,
         204
     );
     assert_eq!(
@@ -163,10 +139,7 @@ async fn friend_list_pages_cover_everyone_once() {
             .await
             .expect(201);
     }
-    let first = app
-        .get("/api/v1/friends?limit=2", &me.access)
-        .await
-        .expect(200);
+    let first = app.get("/api/v1/friends?limit=2", &me.access).await.expect(200);
     let mut ids: Vec<String> = first["items"]
         .as_array()
         .unwrap()

@@ -5,14 +5,8 @@ use crate::helpers::spawn_app;
 #[tokio::test]
 async fn health_readiness_and_metrics_answer() {
     let app = spawn_app().await;
-    assert_eq!(
-        app.call(Method::GET, "/healthz", None, None).await.status,
-        200
-    );
-    assert_eq!(
-        app.call(Method::GET, "/readyz", None, None).await.status,
-        200
-    );
+    assert_eq!(app.call(Method::GET, "/healthz", None, None).await.status, 200);
+    assert_eq!(app.call(Method::GET, "/readyz", None, None).await.status, 200);
     app.call(
         Method::POST,
         "/api/v1/auth/login",
@@ -24,9 +18,7 @@ async fn health_readiness_and_metrics_answer() {
     assert_eq!(metrics.status, 200);
     let text = metrics.body.as_str().unwrap();
     assert!(
-        text.contains(
-            r#"chattconnect_http_requests_total{method="POST",operation="login",status="401"} 1"#
-        ),
+        text.contains(r#"chattconnect_http_requests_total{method="POST",operation="login",status="401"} 1"#),
         "{text}"
     );
 }

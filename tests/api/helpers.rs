@@ -2,7 +2,9 @@
 //! a fresh SQLite file, or a fresh PostgreSQL schema when `TEST_DATABASE_URL` is set.
 use std::{sync::Arc, time::Duration};
 
-use chattconnect::{config::Settings, startup::Application};
+use chattconnect::{bot::quota::Clock, config::Settings, startup::Application};
+
+use crate::fake_llm::FakeLlm;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio::{sync::oneshot, task::JoinHandle};
@@ -10,6 +12,8 @@ use uuid::Uuid;
 
 pub struct TestApp {
     pub address: String,
+    /// The quota clock; tests move it forward to cross midnight.
+    pub clock: Clock,
     backend: sea_orm::DbBackend,
     pub settings: Settings,
     pub client: reqwest::Client,
@@ -39,12 +43,7 @@ pub struct Reply {
 impl Reply {
     #[track_caller]
     pub fn expect(self, status: u16) -> Value {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "unexpected status; body: {}",
-            self.body
-        );
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
         self.body
     }
 
@@ -62,10 +61,18 @@ impl Reply {
 }
 
 pub fn test_settings(dir: &tempfile::TempDir) -> Settings {
+    // Burst limits are generous here; the tests of those limits set their own.
     let mut settings = Settings {
         bind: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.path().to_path_buf(),
         log_format: "pretty".into(),
+        rate_login_per_ip: 10_000,
+        rate_login_per_username: 10_000,
+        rate_register_per_ip: 10_000,
+        rate_bot_per_user: 10_000,
+        rate_messages_per_user: 10_000,
+        bot_first_token_timeout_secs: 5,
+        bot_total_timeout_secs: 10,
         ..Settings::default()
     };
     let url = std::env::var("TEST_DATABASE_URL").unwrap_or_default();
@@ -100,11 +107,10 @@ async fn start(settings: Settings, dir: Arc<tempfile::TempDir>) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         chattconnect::telemetry::init("pretty");
     }
-    let app = Application::build(settings.clone())
-        .await
-        .expect("application builds");
+    let app = Application::build(settings.clone()).await.expect("application builds");
     let port = app.port();
     let backend = app.state().db.backend();
+    let clock = app.state().quota.clock().clone();
     let (tx, rx) = oneshot::channel::<()>();
     let handle = tokio::spawn(async move {
         app.run_until(async {
@@ -115,6 +121,7 @@ async fn start(settings: Settings, dir: Arc<tempfile::TempDir>) -> TestApp {
     });
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
+        clock,
         backend,
         settings,
         client: reqwest::Client::builder()
@@ -125,6 +132,44 @@ async fn start(settings: Settings, dir: Arc<tempfile::TempDir>) -> TestApp {
         handle: Some(handle),
         _dir: dir,
     }
+}
+
+/// An app whose bot is the fake LLM server.
+pub async fn spawn_app_with_bot(llm: &FakeLlm, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let base = llm.base_url.clone();
+    spawn_app_with(move |s| {
+        s.bot_base_url = Some(base);
+        s.bot_model = "fake-model".into();
+        configure(s);
+    })
+    .await
+}
+
+/// One server-sent event: its name and parsed JSON data.
+#[derive(Debug)]
+pub struct Sse {
+    pub event: String,
+    pub data: Value,
+}
+
+pub fn parse_sse(body: &str) -> Vec<Sse> {
+    body.split("\n\n")
+        .filter_map(|block| {
+            let mut event = "message".to_owned();
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(e) = line.strip_prefix("event:") {
+                    event = e.trim().to_owned();
+                } else if let Some(d) = line.strip_prefix("data:") {
+                    data.push_str(d.trim_start());
+                }
+            }
+            (!data.is_empty()).then(|| Sse {
+                event,
+                data: serde_json::from_str(&data).unwrap_or(Value::String(data)),
+            })
+        })
+        .collect()
 }
 
 impl TestApp {
@@ -160,13 +205,7 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Reply {
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
         let mut req = self.client.request(method, self.url(path));
         if let Some(token) = token {
             req = req.bearer_auth(token);
@@ -183,11 +222,7 @@ impl TestApp {
         } else {
             Value::String(text)
         });
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        Reply { status, headers, body }
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
@@ -199,8 +234,7 @@ impl TestApp {
     }
 
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
-        self.call(Method::PATCH, path, Some(token), Some(body))
-            .await
+        self.call(Method::PATCH, path, Some(token), Some(body)).await
     }
 
     pub async fn put(&self, path: &str, token: &str, body: Value) -> Reply {
@@ -212,8 +246,7 @@ impl TestApp {
     }
 
     pub async fn register(&self, body: Value) -> Reply {
-        self.call(Method::POST, "/api/v1/auth/register", None, Some(body))
-            .await
+        self.call(Method::POST, "/api/v1/auth/register", None, Some(body)).await
     }
 
     pub async fn login(&self, username: &str, password: &str) -> Reply {
@@ -254,34 +287,53 @@ impl TestApp {
 
     /// Makes `a` and `b` friends: `a` asks, `b` accepts.
     pub async fn befriend(&self, a: &TestUser, b: &TestUser) {
-        self.post(
-            "/api/v1/friends",
-            &a.access,
-            json!({"username": b.username}),
-        )
-        .await
-        .expect(201);
-        self.post(
-            &format!("/api/v1/friends/{}/accept", a.id),
-            &b.access,
-            json!({}),
-        )
-        .await
-        .expect(200);
+        self.post("/api/v1/friends", &a.access, json!({"username": b.username}))
+            .await
+            .expect(201);
+        self.post(&format!("/api/v1/friends/{}/accept", a.id), &b.access, json!({}))
+            .await
+            .expect(200);
     }
 
     /// Friends `a` and `b` and opens their direct chat; returns its id.
     pub async fn direct_chat(&self, a: &TestUser, b: &TestUser) -> String {
         self.befriend(a, b).await;
         let chat = self
-            .post(
-                "/api/v1/chats",
-                &a.access,
-                json!({"kind": "direct", "user_id": b.id}),
-            )
+            .post("/api/v1/chats", &a.access, json!({"kind": "direct", "user_id": b.id}))
             .await
             .expect(201);
         chat["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Starts a bot chat (`free_talk` unless `scenario` is given); returns its id.
+    pub async fn bot_chat(&self, user: &TestUser, scenario: Option<&str>) -> String {
+        let mut body = json!({"kind": "bot"});
+        if let Some(s) = scenario {
+            body["scenario_id"] = json!(s);
+        }
+        let chat = self.post("/api/v1/chats", &user.access, body).await.expect(201);
+        chat["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Posts to the streaming endpoint and reads the whole event stream.
+    pub async fn stream(
+        &self,
+        user: &TestUser,
+        chat_id: &str,
+        content: &str,
+    ) -> (reqwest::StatusCode, reqwest::header::HeaderMap, Vec<Sse>, String) {
+        let resp = self
+            .client
+            .post(self.url(&format!("/api/v1/chats/{chat_id}/messages/stream")))
+            .bearer_auth(&user.access)
+            .json(&json!({"content": content}))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        (status, headers, parse_sse(&text), text)
     }
 
     pub async fn send(&self, user: &TestUser, chat_id: &str, content: &str) -> Value {

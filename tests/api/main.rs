@@ -1,7 +1,9 @@
 mod auth;
 mod backend;
+mod bot;
 mod chats;
 mod errors;
+mod fake_llm;
 mod friends;
 mod health;
 mod helpers;

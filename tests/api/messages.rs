@@ -116,9 +116,7 @@ async fn authors_can_edit_and_delete_their_own_messages_only() {
     app.patch(&path, &b.access, json!({"content": "hijack"}))
         .await
         .expect_error(403, "forbidden");
-    app.delete(&path, &b.access)
-        .await
-        .expect_error(403, "forbidden");
+    app.delete(&path, &b.access).await.expect_error(403, "forbidden");
 
     let edited = app
         .patch(&path, &a.access, json!({"content": "I went home"}))
@@ -136,9 +134,7 @@ async fn authors_can_edit_and_delete_their_own_messages_only() {
         .await
         .expect(200);
     assert_eq!(history["items"].as_array().unwrap().len(), 0);
-    app.delete(&path, &a.access)
-        .await
-        .expect_error(404, "not_found");
+    app.delete(&path, &a.access).await.expect_error(404, "not_found");
     app.patch(
         &format!("/api/v1/chats/{chat}/messages/{}", uuid::Uuid::now_v7()),
         &a.access,
@@ -158,40 +154,27 @@ async fn reading_clears_the_unread_count_and_never_moves_back() {
     let _second = app.send(&b, &chat, "two").await;
     let third = app.send(&b, &chat, "three").await;
     let path = format!("/api/v1/chats/{chat}");
-    let unread = async |app: &crate::helpers::TestApp| {
-        app.get(&path, &a.access).await.expect(200)["unread_count"].clone()
-    };
+    let unread =
+        async |app: &crate::helpers::TestApp| app.get(&path, &a.access).await.expect(200)["unread_count"].clone();
     assert_eq!(unread(&app).await, 3);
     let read = |mid: &serde_json::Value| json!({"message_id": mid});
     assert_eq!(
-        app.post(
-            &format!("/api/v1/chats/{chat}/read"),
-            &a.access,
-            read(&first["id"])
-        )
-        .await
-        .status,
+        app.post(&format!("/api/v1/chats/{chat}/read"), &a.access, read(&first["id"]))
+            .await
+            .status,
         204
     );
     assert_eq!(unread(&app).await, 2);
     assert_eq!(
-        app.post(
-            &format!("/api/v1/chats/{chat}/read"),
-            &a.access,
-            read(&third["id"])
-        )
-        .await
-        .status,
+        app.post(&format!("/api/v1/chats/{chat}/read"), &a.access, read(&third["id"]))
+            .await
+            .status,
         204
     );
     assert_eq!(unread(&app).await, 0);
     // Marking an older message read does not bring the others back.
-    app.post(
-        &format!("/api/v1/chats/{chat}/read"),
-        &a.access,
-        read(&first["id"]),
-    )
-    .await;
+    app.post(&format!("/api/v1/chats/{chat}/read"), &a.access, read(&first["id"]))
+        .await;
     assert_eq!(unread(&app).await, 0);
     app.post(
         &format!("/api/v1/chats/{chat}/read"),

@@ -9,15 +9,9 @@ const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.js
 #[tokio::test]
 async fn served_spec_matches_the_committed_spec() {
     let app = spawn_app().await;
-    let served = app
-        .call(Method::GET, "/openapi.json", None, None)
-        .await
-        .expect(200);
+    let served = app.call(Method::GET, "/openapi.json", None, None).await.expect(200);
     let generated = chattconnect::api::spec_json();
-    assert_eq!(
-        served,
-        serde_json::from_str::<serde_json::Value>(&generated).unwrap()
-    );
+    assert_eq!(served, serde_json::from_str::<serde_json::Value>(&generated).unwrap());
     if std::env::var_os("UPDATE_OPENAPI").is_some() {
         std::fs::write(COMMITTED, &generated).unwrap();
     }
@@ -46,8 +40,5 @@ async fn every_operation_has_an_id_a_summary_and_a_tag() {
             );
         }
     }
-    assert_eq!(
-        spec["components"]["securitySchemes"]["bearerAuth"]["scheme"],
-        "bearer"
-    );
+    assert_eq!(spec["components"]["securitySchemes"]["bearerAuth"]["scheme"], "bearer");
 }

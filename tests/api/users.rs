@@ -22,11 +22,7 @@ async fn users_can_be_listed_and_searched_by_prefix() {
     let found = app.get("/api/v1/users?q=ANN", &me.access).await.expect(200);
     assert_eq!(found["items"].as_array().unwrap().len(), 3);
     let none = app.get("/api/v1/users?q=%25", &me.access).await.expect(200);
-    assert_eq!(
-        none["items"].as_array().unwrap().len(),
-        0,
-        "% is matched literally"
-    );
+    assert_eq!(none["items"].as_array().unwrap().len(), 0, "% is matched literally");
 }
 
 #[tokio::test]
@@ -57,10 +53,7 @@ async fn user_pages_cover_everyone_exactly_once() {
         };
         let page = app.get(&path, &me.access).await.expect(200);
         for u in page["items"].as_array().unwrap() {
-            assert!(
-                seen.insert(u["id"].as_str().unwrap().to_owned()),
-                "duplicate {u}"
-            );
+            assert!(seen.insert(u["id"].as_str().unwrap().to_owned()), "duplicate {u}");
         }
         pages += 1;
         match page["next_cursor"].as_str() {
@@ -82,16 +75,10 @@ async fn one_user_can_be_fetched_and_unknown_ids_are_404() {
         .await
         .expect(200);
     assert_eq!(u["username"], "viewed");
-    assert!(
-        u.get("role").is_none(),
-        "public profiles do not show the role"
-    );
-    app.get(
-        &format!("/api/v1/users/{}", uuid::Uuid::now_v7()),
-        &me.access,
-    )
-    .await
-    .expect_error(404, "not_found");
+    assert!(u.get("role").is_none(), "public profiles do not show the role");
+    app.get(&format!("/api/v1/users/{}", uuid::Uuid::now_v7()), &me.access)
+        .await
+        .expect_error(404, "not_found");
     app.get("/api/v1/users/not-a-uuid", &me.access)
         .await
         .expect_error(400, "validation_failed");

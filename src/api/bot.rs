@@ -1,0 +1,168 @@
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
+use uuid::Uuid;
+
+use super::{auth::current_user, types::Message, ApiTags};
+use crate::{
+    auth::BearerAuth,
+    bot::{quota::QuotaStatus, scenarios},
+    db::users,
+    error::{ApiError, ApiResult},
+    state::AppState,
+};
+
+/// The caller's bot allowance for today.
+#[derive(Debug, Clone, Object)]
+pub struct Quota {
+    /// Requests allowed today (the daily limit plus any extra granted).
+    pub limit: u32,
+    pub used: u32,
+    pub remaining: u32,
+    /// Midnight in the quota time zone, when `used` goes back to 0.
+    pub resets_at: DateTime<Utc>,
+}
+
+impl From<&QuotaStatus> for Quota {
+    fn from(q: &QuotaStatus) -> Self {
+        Self {
+            limit: q.limit,
+            used: q.used,
+            remaining: q.remaining,
+            resets_at: q.resets_at,
+        }
+    }
+}
+
+/// A role-play to practise.
+#[derive(Debug, Clone, Object)]
+pub struct Scenario {
+    /// Pass as `scenario_id` when creating a bot chat.
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    /// How the bot opens the conversation.
+    pub opening_line: String,
+}
+
+/// One bot request's result: the learner's stored turn, the bot's reply, and the quota after it.
+#[derive(Debug, Clone, Object)]
+pub struct BotExchange {
+    pub message: Message,
+    pub reply: Message,
+    pub quota: Quota,
+}
+
+#[derive(Debug, Object)]
+pub struct GrantRequest {
+    /// Extra bot requests for today, 1..1000.
+    pub extra: u32,
+}
+
+#[derive(ApiResponse)]
+pub enum QuotaResponse {
+    /// Today's quota.
+    #[oai(status = 200)]
+    Ok(
+        Json<Quota>,
+        /// Requests allowed today.
+        #[oai(header = "RateLimit-Limit")]
+        u32,
+        /// Requests left today.
+        #[oai(header = "RateLimit-Remaining")]
+        u32,
+        /// Seconds until the quota resets.
+        #[oai(header = "RateLimit-Reset")]
+        u64,
+    ),
+}
+
+impl QuotaResponse {
+    pub fn new(q: &QuotaStatus) -> Self {
+        Self::Ok(Json(q.into()), q.limit, q.remaining, q.reset_secs)
+    }
+}
+
+pub struct BotApi;
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Bot")]
+impl BotApi {
+    /// My bot quota today
+    ///
+    /// Five requests per calendar day by default; the day ends at midnight in the
+    /// server's quota time zone.
+    #[oai(path = "/bot/quota", method = "get", operation_id = "getBotQuota")]
+    async fn quota(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<QuotaResponse> {
+        let q = state.quota.status(state.db.r(), auth.0.id).await?;
+        Ok(QuotaResponse::new(&q))
+    }
+
+    /// List practice scenarios
+    #[oai(path = "/bot/scenarios", method = "get", operation_id = "listScenarios")]
+    async fn scenarios(&self, _auth: BearerAuth) -> Json<Vec<Scenario>> {
+        Json(
+            scenarios::SCENARIOS
+                .iter()
+                .map(|s| Scenario {
+                    id: s.id.into(),
+                    title: s.title.into(),
+                    description: s.description.into(),
+                    opening_line: s.opening_line.into(),
+                })
+                .collect(),
+        )
+    }
+}
+
+pub struct AdminApi;
+
+async fn require_admin(state: &AppState, auth: &BearerAuth) -> ApiResult<()> {
+    if current_user(state, auth).await?.role != "admin" {
+        return Err(ApiError::Forbidden("only admins may do this".into()));
+    }
+    Ok(())
+}
+
+async fn target_user(state: &AppState, id: Uuid) -> ApiResult<()> {
+    users::find_by_id(state.db.r(), id)
+        .await?
+        .map(|_| ())
+        .ok_or_else(|| ApiError::not_found("user"))
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Admin")]
+impl AdminApi {
+    /// A user's bot quota today
+    ///
+    /// Admins only (403 otherwise). Admins are made with
+    /// `chattconnect admin promote <username>`, never through the API.
+    #[oai(path = "/admin/users/:id/quota", method = "get", operation_id = "adminGetQuota")]
+    async fn get_quota(&self, state: Data<&AppState>, auth: BearerAuth, id: Path<Uuid>) -> ApiResult<Json<Quota>> {
+        require_admin(&state, &auth).await?;
+        target_user(&state, id.0).await?;
+        let q = state.quota.status(state.db.r(), id.0).await?;
+        Ok(Json((&q).into()))
+    }
+
+    /// Grant extra bot requests for today
+    ///
+    /// Admins only. Adds `extra` to the user's allowance for the current quota
+    /// day; it is written to the audit log.
+    #[oai(path = "/admin/users/:id/quota", method = "post", operation_id = "adminGrantQuota")]
+    async fn grant(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        body: Json<GrantRequest>,
+    ) -> ApiResult<Json<Quota>> {
+        require_admin(&state, &auth).await?;
+        if !(1..=1000).contains(&body.extra) {
+            return Err(ApiError::validation("extra", "extra must be between 1 and 1000"));
+        }
+        target_user(&state, id.0).await?;
+        let q = state.quota.grant(state.db.w(), id.0, body.extra).await?;
+        tracing::info!(target: "audit", admin_id = %auth.0.id, user_id = %id.0, extra = body.extra, limit = q.limit, "granted extra bot requests");
+        Ok(Json((&q).into()))
+    }
+}

@@ -1,0 +1,259 @@
+//! One bot request: reserve a unit of quota, store the learner's turn, stream the
+//! model's answer, store the reply with its feedback. It runs in its own task, so
+//! a client that goes away cancels the model call but never leaves half-written state.
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::{sync::mpsc, time::Instant};
+use uuid::Uuid;
+
+use super::{
+    client::{BotClient, UpstreamError},
+    feedback::{self, Splitter},
+    prompt,
+    quota::{QuotaStatus, Reservation},
+    scenarios,
+};
+use crate::{
+    api::types::Message,
+    db::messages,
+    entity::chat,
+    error::{ApiError, ApiResult},
+    state::AppState,
+};
+
+/// How much history is read from the database before the budget trims it.
+const HISTORY_ROWS: u64 = 60;
+
+#[derive(Debug)]
+pub enum Event {
+    /// Reply text as it arrives (the feedback part is never sent as a delta).
+    Delta(String),
+    /// The reply, stored, and the quota after this request.
+    Done { reply: Message, quota: QuotaStatus },
+    /// The model failed; the message says whether the request was counted.
+    Failed(ApiError),
+}
+
+pub struct Started {
+    pub message: Message,
+    pub reservation: Reservation,
+    pub events: mpsc::Receiver<Event>,
+}
+
+pub fn unavailable() -> ApiError {
+    ApiError::BotUnavailable(
+        "no bot is configured on this server; set BOT_BASE_URL (and BOT_MODEL, BOT_API_KEY) to an OpenAI-compatible API".into(),
+    )
+}
+
+/// Checks limits, reserves quota and stores the learner's message; the model
+/// call then runs in the background, reporting through `events`.
+pub async fn start(state: &AppState, user_id: Uuid, chat: chat::Model, content: String) -> ApiResult<Started> {
+    let bot = state.bot.clone().ok_or_else(unavailable)?;
+    state.limits.bot(user_id)?;
+    let reservation = state
+        .quota
+        .reserve(state.db.w(), user_id)
+        .await?
+        .map_err(ApiError::QuotaExceeded)?;
+    let stored = messages::insert(state.db.w(), chat.id, Some(user_id), messages::USER, content, None).await;
+    let user_message = match stored {
+        Ok(m) => m,
+        Err(e) => {
+            state.quota.refund(state.db.w(), &reservation).await?;
+            return Err(e.into());
+        }
+    };
+    let history = messages::list(state.db.r(), chat.id, None, HISTORY_ROWS).await?;
+    let scenario = chat
+        .scenario_id
+        .as_deref()
+        .and_then(scenarios::find)
+        .or_else(|| scenarios::find(scenarios::DEFAULT_SCENARIO))
+        .expect("the default scenario exists");
+    let level = chat.level.as_deref().unwrap_or("B1");
+    let turns = prompt::messages(
+        scenario,
+        level,
+        &history,
+        state.settings.bot_history_chars,
+        (history.len() as u64) < HISTORY_ROWS,
+    );
+    let (tx, rx) = mpsc::channel(64);
+    let task = Task {
+        state: state.clone(),
+        bot,
+        reservation: reservation.clone(),
+        chat_id: chat.id,
+        user_message_id: user_message.id,
+        tx,
+    };
+    tokio::spawn(task.run(turns));
+    Ok(Started {
+        message: user_message.into(),
+        reservation,
+        events: rx,
+    })
+}
+
+struct Task {
+    state: AppState,
+    bot: BotClient,
+    reservation: Reservation,
+    chat_id: Uuid,
+    user_message_id: Uuid,
+    tx: mpsc::Sender<Event>,
+}
+
+enum Outcome {
+    Finished,
+    Failed(UpstreamError),
+    /// The client went away.
+    Cancelled,
+}
+
+impl Task {
+    async fn run(self, turns: Vec<serde_json::Value>) {
+        let started = Instant::now();
+        let mut splitter = Splitter::default();
+        let outcome = self.stream(turns, started, &mut splitter).await;
+        if let Err(e) = self.finish(outcome, splitter).await {
+            tracing::error!(error = ?e, chat_id = %self.chat_id, "storing the bot exchange failed");
+            let _ = self.tx.send(Event::Failed(e)).await;
+        }
+    }
+
+    async fn stream(&self, turns: Vec<serde_json::Value>, started: Instant, splitter: &mut Splitter) -> Outcome {
+        let first_deadline = started + self.bot.first_token_timeout;
+        let total_deadline = started + self.bot.total_timeout;
+        let deadline = |splitter: &Splitter| {
+            if splitter.full_text().trim().is_empty() {
+                first_deadline.min(total_deadline)
+            } else {
+                total_deadline
+            }
+        };
+        let mut stream = tokio::select! {
+            _ = self.tx.closed() => return Outcome::Cancelled,
+            r = tokio::time::timeout_at(deadline(splitter), self.bot.stream(turns)) => match r {
+                Err(_) => return Outcome::Failed(UpstreamError::Timeout),
+                Ok(Err(e)) => return Outcome::Failed(e),
+                Ok(Ok(s)) => s,
+            },
+        };
+        loop {
+            tokio::select! {
+                _ = self.tx.closed() => return Outcome::Cancelled,
+                next = tokio::time::timeout_at(deadline(splitter), stream.next()) => match next {
+                    Err(_) => return Outcome::Failed(UpstreamError::Timeout),
+                    Ok(None) => return Outcome::Finished,
+                    Ok(Some(Err(e))) => return Outcome::Failed(e),
+                    Ok(Some(Ok(text))) => {
+                        let shown = splitter.push(&text);
+                        if !shown.is_empty() && self.tx.send(Event::Delta(shown)).await.is_err() {
+                            return Outcome::Cancelled;
+                        }
+                    }
+                },
+            }
+        }
+    }
+
+    async fn finish(&self, outcome: Outcome, splitter: Splitter) -> ApiResult<()> {
+        let db = &self.state.db;
+        let (reply_text, feedback) = match outcome {
+            Outcome::Finished => feedback::parse(splitter.full_text()),
+            // A partial answer keeps what the learner saw; its feedback never arrived.
+            _ => (splitter.shown().trim().to_owned(), None),
+        };
+        let produced_text = !reply_text.is_empty();
+        if !produced_text {
+            // Nothing came back: the request does not count and leaves no trace.
+            self.state.quota.refund(db.w(), &self.reservation).await?;
+            messages::delete(db.w(), self.user_message_id).await?;
+            let error = match outcome {
+                Outcome::Cancelled => return Ok(()),
+                Outcome::Failed(e) => upstream_error(e),
+                Outcome::Finished => upstream_error(UpstreamError::Failed),
+            };
+            let _ = self.tx.send(Event::Failed(error)).await;
+            return Ok(());
+        }
+        let feedback_json = feedback
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(ApiError::internal)?;
+        let reply = messages::insert(
+            db.w(),
+            self.chat_id,
+            None,
+            messages::ASSISTANT,
+            reply_text,
+            feedback_json,
+        )
+        .await?;
+        match outcome {
+            Outcome::Finished => {
+                let quota = self.state.quota.status(db.r(), self.reservation.user_id).await?;
+                let _ = self
+                    .tx
+                    .send(Event::Done {
+                        reply: reply.into(),
+                        quota,
+                    })
+                    .await;
+            }
+            Outcome::Failed(e) => {
+                tracing::warn!(chat_id = %self.chat_id, "bot reply cut short; partial reply stored");
+                let _ = self.tx.send(Event::Failed(cut_short(e))).await;
+            }
+            Outcome::Cancelled => {
+                tracing::info!(chat_id = %self.chat_id, "client left mid-reply; upstream cancelled, partial reply stored");
+            }
+        }
+        Ok(())
+    }
+}
+
+fn upstream_error(e: UpstreamError) -> ApiError {
+    match e {
+        UpstreamError::Unreachable => {
+            ApiError::BotUnavailable("the bot server cannot be reached right now; this request was not counted".into())
+        }
+        UpstreamError::Failed => {
+            ApiError::BotUpstream("the bot server answered with an error; this request was not counted".into())
+        }
+        UpstreamError::Timeout => {
+            ApiError::BotTimeout("the bot did not answer in time; this request was not counted".into())
+        }
+    }
+}
+
+/// The model stopped after it had started replying: the partial reply is kept
+/// and the request counts.
+fn cut_short(e: UpstreamError) -> ApiError {
+    match e {
+        UpstreamError::Timeout => {
+            ApiError::BotTimeout("the bot's reply took too long and was cut short; the partial reply was saved".into())
+        }
+        _ => ApiError::BotUpstream("the bot's reply broke off; the partial reply was saved".into()),
+    }
+}
+
+/// Waits for the end of an exchange: the reply, or the error.
+pub async fn complete(mut started: Started, idle: Duration) -> ApiResult<(Message, QuotaStatus)> {
+    loop {
+        match tokio::time::timeout(idle, started.events.recv()).await {
+            Ok(Some(Event::Delta(_))) => continue,
+            Ok(Some(Event::Done { reply, quota })) => return Ok((reply, quota)),
+            Ok(Some(Event::Failed(e))) => return Err(e),
+            Ok(None) | Err(_) => {
+                return Err(ApiError::internal(anyhow::anyhow!(
+                    "bot exchange ended without a result"
+                )))
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Building the prompt: the scenario's role, the learner's level, the answer
+//! format, and as much recent history as fits the budget.
+use serde_json::{json, Value};
+
+use super::{feedback::MARKER, scenarios::Scenario};
+use crate::entity::message;
+
+fn level_guidance(level: &str) -> &'static str {
+    match level {
+        "A1" => "a beginner (CEFR A1): use very simple, common words, short sentences and the present tense, and speak slowly",
+        "A2" => "an elementary learner (CEFR A2): use simple everyday language and short sentences",
+        "B1" => "an intermediate learner (CEFR B1): use everyday vocabulary, explain any idiom you use, and keep a relaxed pace",
+        "B2" => "an upper-intermediate learner (CEFR B2): use natural language with varied vocabulary at a normal pace",
+        "C1" => "an advanced learner (CEFR C1): use idiomatic, nuanced English at natural speed",
+        _ => "a proficient speaker (CEFR C2): talk exactly as you would with a native speaker",
+    }
+}
+
+pub fn system_prompt(scenario: &Scenario, level: &str) -> String {
+    format!(
+        "{role}\n\nYou are an English conversation partner for {level}. Stay in the scenario. \
+         Keep each reply short (one to three sentences) and end it with a question or \
+         prompt that keeps the learner talking.\n\n\
+         After your reply, write a line containing only {MARKER} and then one JSON object: \
+         {{\"corrections\": [{{\"original\": \"...\", \"corrected\": \"...\", \"explanation\": \"...\"}}], \"tip\": \"...\"}}. \
+         List only real mistakes (grammar, vocabulary, word order, spelling) in the learner's \
+         last message, quoting the original words exactly; use an empty list when there are none. \
+         \"tip\" is one short hint for sounding more natural, or null. Never mention the \
+         corrections inside the reply itself.",
+        role = scenario.role,
+        level = level_guidance(level),
+    )
+}
+
+/// Chat messages for the model: the system prompt, then the newest history that
+/// fits in `budget_chars` (oldest first), always including the learner's new
+/// message. The scenario's opening line comes first when the whole chat fits.
+pub fn messages(
+    scenario: &Scenario,
+    level: &str,
+    newest_first: &[message::Model],
+    budget_chars: usize,
+    complete: bool,
+) -> Vec<Value> {
+    let mut turns = Vec::new();
+    let mut used = 0;
+    let mut everything_fits = complete;
+    for (i, m) in newest_first.iter().enumerate() {
+        let len = m.content.chars().count();
+        if i > 0 && used + len > budget_chars {
+            everything_fits = false;
+            break;
+        }
+        used += len;
+        let role = if m.role == "assistant" { "assistant" } else { "user" };
+        turns.push(json!({"role": role, "content": m.content}));
+    }
+    if everything_fits {
+        turns.push(json!({"role": "assistant", "content": scenario.opening_line}));
+    }
+    turns.push(json!({"role": "system", "content": system_prompt(scenario, level)}));
+    turns.reverse();
+    turns
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bot::scenarios;
+
+    fn msg(role: &str, content: &str) -> message::Model {
+        message::Model {
+            id: uuid::Uuid::now_v7(),
+            chat_id: uuid::Uuid::nil(),
+            sender_id: None,
+            role: role.into(),
+            content: content.into(),
+            feedback: None,
+            created_at: chrono::Utc::now(),
+            edited_at: None,
+        }
+    }
+
+    #[test]
+    fn the_prompt_holds_scenario_level_history_and_opening_line() {
+        let s = scenarios::find("job_interview").unwrap();
+        let history = [
+            msg("user", "I am work in a bank."),
+            msg("assistant", "Tell me about you."),
+            msg("user", "Hello"),
+        ];
+        let m = messages(s, "A2", &history, 10_000, true);
+        assert_eq!(m[0]["role"], "system");
+        assert!(m[0]["content"].as_str().unwrap().contains("hiring manager"));
+        assert!(m[0]["content"].as_str().unwrap().contains("CEFR A2"));
+        assert_eq!(m[1]["content"], s.opening_line);
+        assert_eq!(m.last().unwrap()["content"], "I am work in a bank.");
+        assert_eq!(m.len(), 5);
+    }
+
+    #[test]
+    fn old_history_is_dropped_to_fit_the_budget_but_the_new_message_stays() {
+        let s = scenarios::find("free_talk").unwrap();
+        let long = "x".repeat(300);
+        let history = [msg("user", &long), msg("assistant", &long), msg("user", &long)];
+        let m = messages(s, "B1", &history, 500, true);
+        assert_eq!(m.len(), 2, "system + the new message only");
+        assert_eq!(m[1]["content"], long);
+    }
+}

@@ -1,0 +1,154 @@
+//! The daily bot quota: which day it is in the quota time zone, when it resets,
+//! and reserving, refunding and granting requests.
+use std::sync::{
+    atomic::{AtomicI64, Ordering},
+    Arc,
+};
+
+use chrono::{DateTime, Days, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use sea_orm::{ConnectionTrait, DbErr};
+use uuid::Uuid;
+
+use crate::db::quota as store;
+
+/// Wall-clock time, with an offset that can be moved forward. The offset is zero
+/// in production; tests move it to cross midnight without waiting.
+#[derive(Clone, Default)]
+pub struct Clock {
+    offset_secs: Arc<AtomicI64>,
+}
+
+impl Clock {
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::seconds(self.offset_secs.load(Ordering::Relaxed))
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        self.offset_secs.fetch_add(by.num_seconds(), Ordering::Relaxed);
+    }
+}
+
+/// Today's bot allowance as the API reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaStatus {
+    /// The daily limit plus any extra granted today.
+    pub limit: u32,
+    pub used: u32,
+    pub remaining: u32,
+    pub resets_at: DateTime<Utc>,
+    /// Whole seconds from now until `resets_at` (at least 1).
+    pub reset_secs: u64,
+}
+
+/// A reserved request, refundable on the day it was taken.
+#[derive(Debug, Clone)]
+pub struct Reservation {
+    pub user_id: Uuid,
+    pub day: String,
+    pub status: QuotaStatus,
+}
+
+#[derive(Clone)]
+pub struct QuotaService {
+    daily_limit: u32,
+    tz: Tz,
+    clock: Clock,
+}
+
+/// The quota day (`YYYY-MM-DD`) that `now` falls in, and the instant it ends.
+pub fn quota_day(now: DateTime<Utc>, tz: Tz) -> (String, DateTime<Utc>) {
+    let date = now.with_timezone(&tz).date_naive();
+    let next = date.checked_add_days(Days::new(1)).unwrap_or(date);
+    // Midnight can fall in a DST gap; the first instant of the next day is then
+    // found an hour later.
+    let resets_at = (0..3)
+        .find_map(|h| {
+            tz.from_local_datetime(&next.and_time(NaiveTime::from_hms_opt(h, 0, 0)?))
+                .earliest()
+        })
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| now + chrono::Duration::days(1));
+    (date.format("%Y-%m-%d").to_string(), resets_at)
+}
+
+impl QuotaService {
+    pub fn new(daily_limit: u32, tz: Tz, clock: Clock) -> Self {
+        Self { daily_limit, tz, clock }
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    fn status_from(&self, used: u32, extra: u32, resets_at: DateTime<Utc>) -> QuotaStatus {
+        let limit = self.daily_limit + extra;
+        let reset_secs = (resets_at - self.clock.now()).num_seconds().max(1) as u64;
+        QuotaStatus {
+            limit,
+            used,
+            remaining: limit.saturating_sub(used),
+            resets_at,
+            reset_secs,
+        }
+    }
+
+    pub async fn status(&self, db: &impl ConnectionTrait, user_id: Uuid) -> Result<QuotaStatus, DbErr> {
+        let (day, resets_at) = quota_day(self.clock.now(), self.tz);
+        let (used, extra) = store::usage(db, user_id, &day).await?;
+        Ok(self.status_from(used, extra, resets_at))
+    }
+
+    /// Takes one request; `Err(status)` with nothing left when the day's allowance is used up.
+    pub async fn reserve(
+        &self,
+        db: &impl ConnectionTrait,
+        user_id: Uuid,
+    ) -> Result<Result<Reservation, QuotaStatus>, DbErr> {
+        let (day, resets_at) = quota_day(self.clock.now(), self.tz);
+        let granted = store::reserve(db, user_id, &day, self.daily_limit).await?;
+        let (used, extra) = store::usage(db, user_id, &day).await?;
+        let status = self.status_from(used, extra, resets_at);
+        Ok(if granted {
+            Ok(Reservation { user_id, day, status })
+        } else {
+            Err(status)
+        })
+    }
+
+    pub async fn refund(&self, db: &impl ConnectionTrait, reservation: &Reservation) -> Result<(), DbErr> {
+        store::refund(db, reservation.user_id, &reservation.day).await
+    }
+
+    pub async fn grant(&self, db: &impl ConnectionTrait, user_id: Uuid, extra: u32) -> Result<QuotaStatus, DbErr> {
+        let (day, _) = quota_day(self.clock.now(), self.tz);
+        store::grant(db, user_id, &day, extra).await?;
+        self.status(db, user_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_quota_day_follows_the_configured_time_zone() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 21, 23, 30, 0).unwrap();
+        let (day, resets) = quota_day(now, chrono_tz::UTC);
+        assert_eq!(day, "2026-11-21");
+        assert_eq!(resets, Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap());
+
+        // 23:30 UTC is already the 22nd in Tokyo (UTC+9); it resets at 15:00 UTC.
+        let (day, resets) = quota_day(now, chrono_tz::Asia::Tokyo);
+        assert_eq!(day, "2026-11-22");
+        assert_eq!(resets, Utc.with_ymd_and_hms(2026, 11, 22, 15, 0, 0).unwrap());
+    }
+
+    #[test]
+    fn a_midnight_inside_a_dst_gap_resets_at_the_first_real_instant() {
+        // Santiago skipped 2026-09-06 00:00 (clocks jumped to 01:00).
+        let now = Utc.with_ymd_and_hms(2026, 9, 5, 12, 0, 0).unwrap();
+        let (_, resets) = quota_day(now, chrono_tz::America::Santiago);
+        assert!(resets > now && resets - now < chrono::Duration::hours(24));
+    }
+}
