@@ -85,6 +85,17 @@ pub struct Settings {
     pub rate_messages_per_user: u32,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+
+    /// Redis for WebSocket events across instances, e.g. `redis://127.0.0.1:6379`.
+    /// Unset: events stay within this instance.
+    pub redis_url: Option<String>,
+    /// Prefix of this deployment's Redis keys and channel.
+    pub redis_prefix: String,
+    /// Events queued per socket before a slow socket is dropped.
+    pub ws_queue_capacity: usize,
+    pub ws_ping_interval_secs: u64,
+    /// A socket that sends nothing (not even a pong) for this long is closed.
+    pub ws_idle_timeout_secs: u64,
 }
 
 impl Default for Settings {
@@ -124,6 +135,11 @@ impl Default for Settings {
             rate_bot_per_user: 10,
             rate_messages_per_user: 120,
             trust_forwarded_for: false,
+            redis_url: None,
+            redis_prefix: "chattconnect".into(),
+            ws_queue_capacity: 256,
+            ws_ping_interval_secs: 20,
+            ws_idle_timeout_secs: 60,
         }
     }
 }

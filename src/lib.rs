@@ -9,6 +9,7 @@ pub mod entity;
 pub mod error;
 pub mod metrics;
 pub mod ratelimit;
+pub mod realtime;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

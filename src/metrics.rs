@@ -1,11 +1,15 @@
 //! Prometheus metrics, kept in the application state (never global), served at `/metrics`.
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 
 #[derive(Clone)]
 pub struct Metrics {
     registry: Registry,
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
+    /// Open WebSockets on this instance.
+    pub ws_connections: IntGauge,
+    /// WebSockets dropped because their queue was full.
+    pub ws_dropped_slow: IntGauge,
 }
 
 impl Metrics {
@@ -21,16 +25,26 @@ impl Metrics {
             &["operation"],
         )
         .expect("valid metric");
-        registry
-            .register(Box::new(http_requests.clone()))
-            .expect("register metric");
-        registry
-            .register(Box::new(http_duration.clone()))
-            .expect("register metric");
+        let ws_connections = IntGauge::new("ws_connections", "Open WebSockets on this instance").expect("valid metric");
+        let ws_dropped_slow = IntGauge::new(
+            "ws_dropped_slow_total",
+            "WebSockets dropped because their queue was full",
+        )
+        .expect("valid metric");
+        for metric in [
+            Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(http_duration.clone()),
+            Box::new(ws_connections.clone()),
+            Box::new(ws_dropped_slow.clone()),
+        ] {
+            registry.register(metric).expect("register metric");
+        }
         Self {
             registry,
             http_requests,
             http_duration,
+            ws_connections,
+            ws_dropped_slow,
         }
     }
 

@@ -32,6 +32,7 @@ use crate::{
     error::ApiError,
     metrics::Metrics,
     ratelimit::RateLimits,
+    realtime::Realtime,
     state::AppState,
 };
 
@@ -66,6 +67,7 @@ impl Application {
             bot,
             quota: QuotaService::new(settings.bot_daily_limit, settings.quota_tz()?, Clock::default()),
             limits: RateLimits::new(&settings),
+            realtime: Realtime::start(&settings)?,
             settings: Arc::new(settings),
         };
         let acceptor = TcpListener::bind(state.settings.bind)
@@ -109,6 +111,7 @@ impl Application {
             .run_with_graceful_shutdown(routes(self.state), signal, Some(Duration::from_secs(10)))
             .await;
         janitor.abort();
+        state.realtime.shutdown().await;
         state.db.clone().close().await;
         result
     }
@@ -138,6 +141,8 @@ pub fn routes(state: AppState) -> impl Endpoint {
 
 #[handler]
 fn metrics(state: Data<&AppState>) -> Response {
+    state.metrics.ws_connections.set(state.realtime.connections() as i64);
+    state.metrics.ws_dropped_slow.set(state.realtime.dropped_slow() as i64);
     Response::builder()
         .content_type("text/plain; version=0.0.4")
         .body(state.metrics.render())

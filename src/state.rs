@@ -7,6 +7,7 @@ use crate::{
     db::Db,
     metrics::Metrics,
     ratelimit::RateLimits,
+    realtime::Realtime,
 };
 
 /// Everything a handler needs, cheap to clone.
@@ -20,4 +21,5 @@ pub struct AppState {
     pub bot: Option<BotClient>,
     pub quota: QuotaService,
     pub limits: RateLimits,
+    pub realtime: Realtime,
 }

@@ -178,7 +178,8 @@ impl AuthApi {
     #[oai(path = "/me", method = "get", operation_id = "getMe")]
     async fn me(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<Json<Me>> {
         let user = current_user(&state, &auth).await?;
-        Ok(Json(Me::from_model(user, false)))
+        let online = state.realtime.is_online(user.id).await;
+        Ok(Json(Me::from_model(user, online)))
     }
 
     /// Update my profile
@@ -194,7 +195,8 @@ impl AuthApi {
         let user = current_user(&state, &auth).await?;
         let level = body.level.map(|l| l.as_str().to_owned());
         let user = users::update_profile(state.db.w(), user, display_name, level).await?;
-        Ok(Json(Me::from_model(user, false)))
+        let online = state.realtime.is_online(user.id).await;
+        Ok(Json(Me::from_model(user, online)))
     }
 
     /// Change my password

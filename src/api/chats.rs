@@ -76,11 +76,13 @@ pub enum ChatCreated {
 pub async fn views(state: &AppState, me: Uuid, rows: Vec<(chat::Model, chat_member::Model)>) -> ApiResult<Vec<Chat>> {
     let peer_ids: Vec<Uuid> = rows.iter().filter_map(|(c, _)| peer_id(c, me)).collect();
     let peers = users::find_many(state.db.r(), &peer_ids).await?;
+    let online = state.realtime.online(&peer_ids).await;
     let mut out = Vec::with_capacity(rows.len());
     for (chat, member) in rows {
-        let peer = peer_id(&chat, me)
-            .and_then(|id| peers.get(&id).cloned())
-            .map(|u| User::from_model(u, false));
+        let peer = peer_id(&chat, me).and_then(|id| peers.get(&id).cloned()).map(|u| {
+            let is_online = online.contains(&u.id);
+            User::from_model(u, is_online)
+        });
         let last = messages::last(state.db.r(), chat.id).await?.map(Message::from);
         let unread = chats::unread_count(state.db.r(), &member).await?;
         out.push(Chat::build(chat, peer, last, unread));

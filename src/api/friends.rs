@@ -18,6 +18,7 @@ use crate::{
     db::{friends, users},
     entity::friendship,
     error::{ApiError, ApiResult},
+    realtime::notify,
     state::AppState,
 };
 
@@ -75,11 +76,13 @@ impl FriendsApi {
         let rows = friends::list_for(state.db.r(), me).await?;
         let others: Vec<Uuid> = rows.iter().map(|r| r.other(me)).collect();
         let people = users::find_many(state.db.r(), &others).await?;
+        let online = state.realtime.online(&others).await;
         let mut all: Vec<Friend> = rows
             .iter()
             .filter_map(|r| {
                 let other = people.get(&r.other(me))?.clone();
-                Some(friend_view(me, r, User::from_model(other, false)))
+                let is_online = online.contains(&other.id);
+                Some(friend_view(me, r, User::from_model(other, is_online)))
             })
             .filter(|f| status.0.is_none_or(|s| s == f.status))
             .collect();
@@ -131,10 +134,12 @@ impl FriendsApi {
                 .await
                 .map_err(|e| ApiError::conflict_on_unique(e, "a request between you already exists"))?,
         };
+        notify::friendship(&state, &row, false).await;
+        let online = state.realtime.is_online(other.id).await;
         Ok(FriendCreated::Created(Json(friend_view(
             me,
             &row,
-            User::from_model(other, false),
+            User::from_model(other, online),
         ))))
     }
 
@@ -157,7 +162,9 @@ impl FriendsApi {
         let other = users::find_by_id(state.db.r(), user_id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("user"))?;
-        Ok(Json(friend_view(me, &row, User::from_model(other, false))))
+        notify::friendship(&state, &row, false).await;
+        let online = state.realtime.is_online(other.id).await;
+        Ok(Json(friend_view(me, &row, User::from_model(other, online))))
     }
 
     /// Unfriend, decline or cancel
@@ -165,9 +172,14 @@ impl FriendsApi {
     /// Removes the friendship or pending request with that user, whichever exists.
     #[oai(path = "/friends/:user_id", method = "delete", operation_id = "removeFriend")]
     async fn remove(&self, state: Data<&AppState>, auth: BearerAuth, user_id: Path<Uuid>) -> ApiResult<NoContent> {
+        let gone = || ApiError::NotFound("no friendship or request with that user".into());
+        let row = friends::find(state.db.r(), auth.0.id, user_id.0)
+            .await?
+            .ok_or_else(gone)?;
         if !friends::delete(state.db.w(), auth.0.id, user_id.0).await? {
-            return Err(ApiError::NotFound("no friendship or request with that user".into()));
+            return Err(gone());
         }
+        notify::friendship(&state, &row, true).await;
         Ok(NoContent::Done)
     }
 }

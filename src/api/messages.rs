@@ -29,6 +29,7 @@ use crate::{
     db::{chats, messages},
     entity::chat,
     error::{ApiError, ApiResult, ErrorBody},
+    realtime::{events, notify},
     state::AppState,
 };
 
@@ -220,9 +221,12 @@ impl MessagesApi {
         }
         let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
         state.limits.message(me)?;
-        let message = messages::insert(state.db.w(), chat.id, Some(me), messages::USER, content, None).await?;
+        let message: Message = messages::insert(state.db.w(), chat.id, Some(me), messages::USER, content, None)
+            .await?
+            .into();
+        notify::chat(&state, chat.id, events::message_created(&message)).await;
         Ok(MessageCreated::Created(
-            Json(Posted::Message(message.into())),
+            Json(Posted::Message(message)),
             None,
             None,
             None,
@@ -295,8 +299,9 @@ impl MessagesApi {
     ) -> ApiResult<Json<Message>> {
         let message = own_direct_message(&state, auth.0.id, id.0, mid.0).await?;
         let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
-        let message = messages::edit(state.db.w(), message, content).await?;
-        Ok(Json(message.into()))
+        let message: Message = messages::edit(state.db.w(), message, content).await?.into();
+        notify::chat(&state, message.chat_id, events::message_updated(&message)).await;
+        Ok(Json(message))
     }
 
     /// Delete a message
@@ -312,6 +317,12 @@ impl MessagesApi {
     ) -> ApiResult<NoContent> {
         let message = own_direct_message(&state, auth.0.id, id.0, mid.0).await?;
         messages::delete(state.db.w(), message.id).await?;
+        notify::chat(
+            &state,
+            message.chat_id,
+            events::message_deleted(message.chat_id, message.id),
+        )
+        .await;
         Ok(NoContent::Done)
     }
 
@@ -327,13 +338,21 @@ impl MessagesApi {
         id: Path<Uuid>,
         body: Json<ReadMarker>,
     ) -> ApiResult<NoContent> {
-        member_chat(&state, id.0, auth.0.id).await?;
-        messages::find_in_chat(state.db.r(), id.0, body.message_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("message"))?;
-        chats::mark_read(state.db.w(), id.0, auth.0.id, body.message_id).await?;
+        mark_read(&state, auth.0.id, id.0, body.message_id).await?;
         Ok(NoContent::Done)
     }
+}
+
+/// Moves the caller's read marker and tells the chat's members.
+pub async fn mark_read(state: &AppState, me: Uuid, chat_id: Uuid, message_id: Uuid) -> ApiResult<()> {
+    member_chat(state, chat_id, me).await?;
+    messages::find_in_chat(state.db.r(), chat_id, message_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("message"))?;
+    if chats::mark_read(state.db.w(), chat_id, me, message_id).await? {
+        notify::chat(state, chat_id, events::read(chat_id, me, message_id)).await;
+    }
+    Ok(())
 }
 
 /// A message the caller may change: 404 if they cannot see it, 403 if it is not

@@ -11,6 +11,7 @@ pub mod pagination;
 pub mod text;
 pub mod types;
 pub mod users;
+pub mod ws;
 
 #[derive(Tags)]
 pub enum ApiTags {
@@ -28,6 +29,8 @@ pub enum ApiTags {
     Bot,
     /// Administration; admins only.
     Admin,
+    /// The WebSocket that pushes messages, typing, read receipts, presence and friend events.
+    Realtime,
 }
 
 pub type Apis = (
@@ -38,6 +41,7 @@ pub type Apis = (
     messages::MessagesApi,
     bot::BotApi,
     bot::AdminApi,
+    ws::RealtimeApi,
 );
 
 /// The OpenAPI service; the spec it generates is committed as `openapi/openapi.json`.
@@ -51,6 +55,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             messages::MessagesApi,
             bot::BotApi,
             bot::AdminApi,
+            ws::RealtimeApi,
         ),
         "ChattConnect API",
         env!("CARGO_PKG_VERSION"),

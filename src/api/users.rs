@@ -43,7 +43,15 @@ impl UsersApi {
         let after = cursor.0.as_deref().map(pagination::decode).transpose()?;
         let rows = users::list(state.db.r(), q.0.as_deref().map(str::trim), after.as_deref(), limit + 1).await?;
         let (rows, next_cursor) = pagination::split(rows, limit, |u| u.username_lower.clone());
-        let items = rows.into_iter().map(|u| User::from_model(u, false)).collect();
+        let ids: Vec<Uuid> = rows.iter().map(|u| u.id).collect();
+        let online = state.realtime.online(&ids).await;
+        let items = rows
+            .into_iter()
+            .map(|u| {
+                let is_online = online.contains(&u.id);
+                User::from_model(u, is_online)
+            })
+            .collect();
         Ok(Json(UserPage { items, next_cursor }))
     }
 
@@ -53,6 +61,7 @@ impl UsersApi {
         let user = users::find_by_id(state.db.r(), id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("user"))?;
-        Ok(Json(User::from_model(user, false)))
+        let online = state.realtime.is_online(user.id).await;
+        Ok(Json(User::from_model(user, online)))
     }
 }

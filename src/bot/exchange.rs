@@ -19,6 +19,7 @@ use crate::{
     db::messages,
     entity::chat,
     error::{ApiError, ApiResult},
+    realtime::events,
     state::AppState,
 };
 
@@ -65,6 +66,10 @@ pub async fn start(state: &AppState, user_id: Uuid, chat: chat::Model, content: 
             return Err(e.into());
         }
     };
+    // Other tabs of the learner see both turns as they are stored.
+    state
+        .realtime
+        .publish(vec![user_id], events::message_created(&user_message.clone().into()));
     let history = messages::list(state.db.r(), chat.id, None, HISTORY_ROWS).await?;
     let scenario = chat
         .scenario_id
@@ -185,7 +190,7 @@ impl Task {
             .map(serde_json::to_string)
             .transpose()
             .map_err(ApiError::internal)?;
-        let reply = messages::insert(
+        let reply: Message = messages::insert(
             db.w(),
             self.chat_id,
             None,
@@ -193,17 +198,15 @@ impl Task {
             reply_text,
             feedback_json,
         )
-        .await?;
+        .await?
+        .into();
+        self.state
+            .realtime
+            .publish(vec![self.reservation.user_id], events::message_created(&reply));
         match outcome {
             Outcome::Finished => {
                 let quota = self.state.quota.status(db.r(), self.reservation.user_id).await?;
-                let _ = self
-                    .tx
-                    .send(Event::Done {
-                        reply: reply.into(),
-                        quota,
-                    })
-                    .await;
+                let _ = self.tx.send(Event::Done { reply, quota }).await;
             }
             Outcome::Failed(e) => {
                 tracing::warn!(chat_id = %self.chat_id, "bot reply cut short; partial reply stored");

@@ -9,4 +9,5 @@ mod health;
 mod helpers;
 mod messages;
 mod openapi;
+mod realtime;
 mod users;

@@ -1,0 +1,171 @@
+//! Real-time events over WebSockets. REST stays the source of truth; sockets
+//! only notify. One instance delivers in-process; with `REDIS_URL` every event
+//! goes through Redis pub/sub so a socket on any instance receives it.
+use std::{collections::HashSet, sync::Arc};
+
+use serde_json::Value;
+use tokio::{sync::mpsc, task::JoinHandle};
+use uuid::Uuid;
+
+use crate::config::Settings;
+
+pub mod events;
+pub mod hub;
+pub mod notify;
+pub mod redis_bus;
+pub mod socket;
+
+use hub::{Frame, LocalHub};
+use redis_bus::{Envelope, RedisBus};
+
+#[derive(Clone)]
+pub struct Realtime {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    local: Arc<LocalHub>,
+    redis: Option<(Arc<RedisBus>, mpsc::UnboundedSender<Envelope>)>,
+    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    queue_capacity: usize,
+}
+
+impl Realtime {
+    /// Starts the Redis bus when `REDIS_URL` is set. Redis being down at start
+    /// is not fatal: the instance serves its own sockets and keeps retrying.
+    pub fn start(settings: &Settings) -> anyhow::Result<Self> {
+        let local = Arc::new(LocalHub::default());
+        let mut tasks = Vec::new();
+        let redis = match settings.redis_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => {
+                let bus = RedisBus::new(url, &settings.redis_prefix)?;
+                let (tx, rx) = mpsc::unbounded_channel();
+                tasks.push(tokio::spawn(bus.clone().subscribe_forever(local.clone())));
+                tasks.push(tokio::spawn(bus.clone().heartbeat_forever()));
+                tasks.push(tokio::spawn(redis_bus::publish_forever(bus.clone(), local.clone(), rx)));
+                tracing::info!("real-time events go through Redis");
+                Some((bus, tx))
+            }
+            None => None,
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                local,
+                redis,
+                tasks: std::sync::Mutex::new(tasks),
+                queue_capacity: settings.ws_queue_capacity.max(1),
+            }),
+        })
+    }
+
+    /// Sends `event` to every socket of every user in `to`, on every instance.
+    pub fn publish(&self, to: Vec<Uuid>, event: Value) {
+        if to.is_empty() {
+            return;
+        }
+        match &self.inner.redis {
+            Some((_, tx)) => {
+                let _ = tx.send(Envelope { to, event });
+            }
+            None => self.inner.local.deliver(&to, &Frame::from(event.to_string())),
+        }
+    }
+
+    /// A new socket for `user`: its queue, and whether the user just came
+    /// online (their first socket anywhere).
+    pub async fn connect(&self, user: Uuid) -> (Connection, mpsc::Receiver<Frame>, bool) {
+        let (tx, rx) = mpsc::channel(self.inner.queue_capacity);
+        let (id, first_here) = self.inner.local.add(user, tx);
+        let came_online = match (&self.inner.redis, first_here) {
+            (_, false) => false,
+            (None, true) => true,
+            (Some((bus, _)), true) => bus.presence_add(user, 1).await.is_none_or(|total| total <= 1),
+        };
+        let conn = Connection {
+            realtime: self.clone(),
+            user,
+            id,
+            closed: false,
+        };
+        (conn, rx, came_online)
+    }
+
+    /// Which of `users` have a live socket on any instance.
+    pub async fn online(&self, users: &[Uuid]) -> HashSet<Uuid> {
+        let mut online: HashSet<Uuid> = users
+            .iter()
+            .copied()
+            .filter(|u| self.inner.local.is_connected(*u))
+            .collect();
+        if let Some((bus, _)) = &self.inner.redis {
+            if let Some(remote) = bus.online(users).await {
+                online.extend(remote);
+            }
+        }
+        online
+    }
+
+    pub async fn is_online(&self, user: Uuid) -> bool {
+        self.online(&[user]).await.contains(&user)
+    }
+
+    pub fn connections(&self) -> usize {
+        self.inner.local.connections()
+    }
+
+    pub fn dropped_slow(&self) -> u64 {
+        self.inner.local.dropped_slow()
+    }
+
+    /// Whether cross-instance delivery is working (always true without Redis).
+    pub fn bus_ready(&self) -> bool {
+        self.inner.redis.as_ref().is_none_or(|(bus, _)| bus.is_subscribed())
+    }
+
+    pub async fn shutdown(&self) {
+        for task in self.inner.tasks.lock().expect("tasks lock").drain(..) {
+            task.abort();
+        }
+        if let Some((bus, _)) = &self.inner.redis {
+            bus.retire().await;
+        }
+    }
+}
+
+/// One open socket. Dropping it unregisters the socket; `close` also reports
+/// whether the user went offline everywhere.
+pub struct Connection {
+    realtime: Realtime,
+    user: Uuid,
+    id: u64,
+    closed: bool,
+}
+
+impl Connection {
+    /// Unregisters the socket; true when it was the user's last one anywhere.
+    pub async fn close(mut self) -> bool {
+        self.closed = true;
+        let last_here = self.realtime.inner.local.remove(self.user, self.id);
+        let went_offline = match (&self.realtime.inner.redis, last_here) {
+            (_, false) => false,
+            (None, true) => true,
+            (Some((bus, _)), true) => bus.presence_add(self.user, -1).await.is_none_or(|total| total == 0),
+        };
+        went_offline
+    }
+}
+
+impl Drop for Connection {
+    /// A socket task that ended without `close` (a panic, a cancelled task)
+    /// still leaves the hub; its presence count is fixed by the heartbeat.
+    fn drop(&mut self) {
+        if !self.closed && self.realtime.inner.local.remove(self.user, self.id) {
+            if let Some((bus, _)) = self.realtime.inner.redis.clone() {
+                let user = self.user;
+                tokio::spawn(async move {
+                    bus.presence_add(user, -1).await;
+                });
+            }
+        }
+    }
+}

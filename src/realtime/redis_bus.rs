@@ -1,0 +1,270 @@
+//! Cross-instance events and presence through Redis. Events go through one
+//! pub/sub channel that every instance subscribes to; presence is a hash per
+//! user of socket counts per instance, counted only for instances whose
+//! heartbeat is recent. While Redis is away the instance serves its own sockets
+//! and keeps trying to reconnect.
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
+
+use futures_util::StreamExt;
+use redis::{aio::ConnectionManager, AsyncCommands};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::hub::{Frame, LocalHub};
+
+const HEARTBEAT: Duration = Duration::from_secs(10);
+/// After a failed connection attempt, how long requests skip Redis.
+const RETRY_AFTER: Duration = Duration::from_secs(5);
+/// An instance silent for this long no longer counts towards presence.
+const INSTANCE_TTL_SECS: i64 = 30;
+
+#[derive(Serialize, Deserialize)]
+pub struct Envelope {
+    pub to: Vec<Uuid>,
+    pub event: Value,
+}
+
+pub struct RedisBus {
+    client: redis::Client,
+    channel: String,
+    prefix: String,
+    instance: String,
+    conn: tokio::sync::Mutex<Option<ConnectionManager>>,
+    /// When connecting last failed: requests do not wait on Redis again until
+    /// `RETRY_AFTER` has passed.
+    failed_at: Mutex<Option<std::time::Instant>>,
+    subscribed: AtomicBool,
+    live_instances: Mutex<HashSet<String>>,
+}
+
+impl RedisBus {
+    pub fn new(url: &str, prefix: &str) -> anyhow::Result<Arc<Self>> {
+        let instance = Uuid::now_v7().to_string();
+        let bus = Arc::new(Self {
+            client: redis::Client::open(url)?,
+            channel: format!("{prefix}:events"),
+            prefix: prefix.to_owned(),
+            live_instances: Mutex::new(HashSet::from([instance.clone()])),
+            instance,
+            conn: tokio::sync::Mutex::new(None),
+            failed_at: Mutex::new(None),
+            subscribed: AtomicBool::new(false),
+        });
+        Ok(bus)
+    }
+
+    pub fn is_subscribed(&self) -> bool {
+        self.subscribed.load(Ordering::SeqCst)
+    }
+
+    async fn connection(&self) -> Option<ConnectionManager> {
+        let recently_failed = self
+            .failed_at
+            .lock()
+            .expect("failed_at lock")
+            .is_some_and(|at| at.elapsed() < RETRY_AFTER);
+        if recently_failed {
+            return None;
+        }
+        let mut guard = self.conn.lock().await;
+        if guard.is_none() {
+            let config = redis::aio::ConnectionManagerConfig::new()
+                .set_number_of_retries(1)
+                .set_connection_timeout(Some(Duration::from_secs(2)));
+            let connect = ConnectionManager::new_with_config(self.client.clone(), config);
+            match tokio::time::timeout(Duration::from_secs(3), connect).await {
+                Ok(Ok(c)) => *guard = Some(c),
+                Ok(Err(e)) => tracing::warn!(error = %e, "cannot connect to Redis"),
+                Err(_) => tracing::warn!("connecting to Redis timed out"),
+            }
+            if guard.is_none() {
+                *self.failed_at.lock().expect("failed_at lock") = Some(std::time::Instant::now());
+            }
+        }
+        guard.clone()
+    }
+
+    /// Publishes; `false` when Redis could not take it (deliver locally then).
+    pub async fn publish(&self, envelope: &Envelope) -> bool {
+        if !self.is_subscribed() {
+            return false;
+        }
+        let Some(mut conn) = self.connection().await else {
+            return false;
+        };
+        let payload = serde_json::to_string(envelope).unwrap_or_default();
+        match conn.publish::<_, _, i64>(&self.channel, payload).await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "publishing to Redis failed; delivering locally");
+                false
+            }
+        }
+    }
+
+    /// Receives every instance's events and delivers them to local sockets,
+    /// reconnecting with backoff whenever the subscription drops.
+    pub async fn subscribe_forever(self: Arc<Self>, local: Arc<LocalHub>) {
+        let mut backoff = Duration::from_millis(250);
+        loop {
+            match self.client.get_async_pubsub().await {
+                Ok(mut pubsub) => match pubsub.subscribe(&self.channel).await {
+                    Ok(()) => {
+                        self.subscribed.store(true, Ordering::SeqCst);
+                        tracing::info!(channel = %self.channel, "subscribed to Redis events");
+                        backoff = Duration::from_millis(250);
+                        let mut messages = pubsub.into_on_message();
+                        while let Some(msg) = messages.next().await {
+                            let Ok(payload) = msg.get_payload::<String>() else {
+                                continue;
+                            };
+                            if let Ok(envelope) = serde_json::from_str::<Envelope>(&payload) {
+                                local.deliver(&envelope.to, &Frame::from(envelope.event.to_string()));
+                            }
+                        }
+                        self.subscribed.store(false, Ordering::SeqCst);
+                        tracing::warn!("lost the Redis subscription; serving local sockets only until it is back");
+                    }
+                    Err(e) => tracing::warn!(error = %e, "subscribing to Redis failed"),
+                },
+                Err(e) => tracing::warn!(error = %e, "cannot reach Redis; retrying"),
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    fn instances_key(&self) -> String {
+        format!("{}:instances", self.prefix)
+    }
+
+    fn presence_key(&self, user: Uuid) -> String {
+        format!("{}:presence:{user}", self.prefix)
+    }
+
+    /// Announces this instance as alive and refreshes the list of live ones.
+    pub async fn heartbeat_forever(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(HEARTBEAT);
+        loop {
+            tick.tick().await;
+            let Some(mut conn) = self.connection().await else {
+                continue;
+            };
+            let now = chrono::Utc::now().timestamp();
+            let key = self.instances_key();
+            let beat: redis::RedisResult<()> = async {
+                let _: () = conn.zadd(&key, &self.instance, now).await?;
+                conn.zrembyscore(&key, 0, now - INSTANCE_TTL_SECS * 10).await
+            }
+            .await;
+            if beat.is_ok() {
+                self.refresh_live(&mut conn).await;
+            }
+        }
+    }
+
+    async fn refresh_live(&self, conn: &mut ConnectionManager) {
+        let now = chrono::Utc::now().timestamp();
+        let live: redis::RedisResult<Vec<String>> = conn
+            .zrangebyscore(self.instances_key(), now - INSTANCE_TTL_SECS, "+inf")
+            .await;
+        if let Ok(live) = live {
+            let mut set: HashSet<String> = live.into_iter().collect();
+            set.insert(self.instance.clone());
+            *self.live_instances.lock().expect("live instances lock") = set;
+        }
+    }
+
+    /// Sockets across live instances. Counts from an instance not known to be
+    /// alive trigger a refresh; those of dead instances are pruned.
+    async fn live_total(&self, conn: &mut ConnectionManager, key: &str, counts: &HashMap<String, i64>) -> i64 {
+        let unknown = {
+            let live = self.live_instances.lock().expect("live instances lock");
+            counts.keys().any(|i| !live.contains(i))
+        };
+        if unknown {
+            self.refresh_live(conn).await;
+        }
+        let (total, dead): (i64, Vec<&String>) = {
+            let live = self.live_instances.lock().expect("live instances lock");
+            let total = counts
+                .iter()
+                .filter(|(i, _)| live.contains(*i))
+                .map(|(_, n)| (*n).max(0))
+                .sum();
+            (total, counts.keys().filter(|i| !live.contains(*i)).collect())
+        };
+        if !dead.is_empty() {
+            let _: redis::RedisResult<()> = conn.hdel(key, dead).await;
+        }
+        total
+    }
+
+    /// Changes this instance's socket count for `user` by `delta` and returns
+    /// the user's socket count across live instances.
+    pub async fn presence_add(&self, user: Uuid, delta: i64) -> Option<i64> {
+        let mut conn = self.connection().await?;
+        let key = self.presence_key(user);
+        let result: redis::RedisResult<HashMap<String, i64>> = async {
+            let n: i64 = conn.hincr(&key, &self.instance, delta).await?;
+            if n <= 0 {
+                let _: () = conn.hdel(&key, &self.instance).await?;
+            }
+            conn.hgetall(&key).await
+        }
+        .await;
+        match result {
+            Ok(counts) => Some(self.live_total(&mut conn, &key, &counts).await),
+            Err(e) => {
+                tracing::warn!(error = %e, "updating presence in Redis failed");
+                None
+            }
+        }
+    }
+
+    /// Which of `users` have a socket on a live instance; `None` if Redis is away.
+    pub async fn online(&self, users: &[Uuid]) -> Option<HashSet<Uuid>> {
+        if users.is_empty() {
+            return Some(HashSet::new());
+        }
+        let mut conn = self.connection().await?;
+        let mut pipe = redis::pipe();
+        for user in users {
+            pipe.hgetall(self.presence_key(*user));
+        }
+        let counts: Vec<HashMap<String, i64>> = pipe.query_async(&mut conn).await.ok()?;
+        let mut online = HashSet::new();
+        for (user, c) in users.iter().zip(counts) {
+            if !c.is_empty() && self.live_total(&mut conn, &self.presence_key(*user), &c).await > 0 {
+                online.insert(*user);
+            }
+        }
+        Some(online)
+    }
+
+    /// Leaves the live list at shutdown so presence drops at once.
+    pub async fn retire(&self) {
+        if let Some(mut conn) = self.connection().await {
+            let _: redis::RedisResult<()> = conn.zrem(self.instances_key(), &self.instance).await;
+        }
+    }
+}
+
+/// Forwards published envelopes in order: through Redis when it is there,
+/// straight to local sockets when it is not.
+pub async fn publish_forever(bus: Arc<RedisBus>, local: Arc<LocalHub>, mut rx: mpsc::UnboundedReceiver<Envelope>) {
+    while let Some(envelope) = rx.recv().await {
+        if !bus.publish(&envelope).await {
+            local.deliver(&envelope.to, &Frame::from(envelope.event.to_string()));
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! One WebSocket: forwards queued events, answers client frames (typing, read,
+//! ping, auth), pings the client, and hangs up on idleness or token expiry.
+use std::{collections::HashMap, time::Duration};
+
+use futures_util::{SinkExt, StreamExt};
+use poem::web::websocket::{CloseCode, Message as WsMessage, WebSocketStream};
+use serde::Deserialize;
+use tokio::time::{sleep_until, Instant};
+use uuid::Uuid;
+
+use super::{events, notify};
+use crate::{api::messages::mark_read, state::AppState};
+
+/// How often one socket may announce typing in one chat.
+const TYPING_EVERY: Duration = Duration::from_secs(2);
+/// A write that takes longer than this means the client is gone.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Close code for an expired or replaced-by-invalid access token.
+const TOKEN_EXPIRED: u16 = 4001;
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientFrame {
+    Ping,
+    Typing { chat_id: Uuid },
+    Read { chat_id: Uuid, message_id: Uuid },
+    Auth { access_token: String },
+}
+
+/// Seconds-since-epoch to an `Instant` on the monotonic clock.
+fn deadline(exp: i64) -> Instant {
+    let left = exp - chrono::Utc::now().timestamp();
+    Instant::now() + Duration::from_secs(left.max(0) as u64)
+}
+
+pub async fn serve(state: AppState, user: Uuid, token_exp: i64, stream: WebSocketStream) {
+    let (mut sink, mut incoming) = stream.split();
+    let realtime = state.realtime.clone();
+    let (conn, mut queue, came_online) = realtime.connect(user).await;
+    if came_online {
+        notify::presence(&state, user, true).await;
+    }
+    let ping_every = Duration::from_secs(state.settings.ws_ping_interval_secs.max(1));
+    let idle_limit = Duration::from_secs(state.settings.ws_idle_timeout_secs.max(1));
+    let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+    let mut expires = deadline(token_exp);
+    let mut last_heard = Instant::now();
+    let mut typing_sent: HashMap<Uuid, Instant> = HashMap::new();
+
+    loop {
+        tokio::select! {
+            frame = queue.recv() => {
+                // `None`: the hub dropped this socket because its queue was full.
+                let Some(frame) = frame else { break };
+                let send = sink.send(WsMessage::Text(frame.to_string()));
+                if !matches!(tokio::time::timeout(WRITE_TIMEOUT, send).await, Ok(Ok(()))) {
+                    break;
+                }
+            }
+            incoming_frame = incoming.next() => {
+                let Some(Ok(msg)) = incoming_frame else { break };
+                last_heard = Instant::now();
+                let WsMessage::Text(text) = msg else {
+                    if matches!(msg, WsMessage::Close(_)) { break }
+                    continue;
+                };
+                match serde_json::from_str::<ClientFrame>(&text) {
+                    Ok(ClientFrame::Ping) => {
+                        let pong = sink.send(WsMessage::Text(events::pong().to_string()));
+                        if tokio::time::timeout(WRITE_TIMEOUT, pong).await.is_err() { break }
+                    }
+                    Ok(ClientFrame::Typing { chat_id }) => {
+                        let recent = typing_sent.get(&chat_id).is_some_and(|at| at.elapsed() < TYPING_EVERY);
+                        if !recent {
+                            typing_sent.insert(chat_id, Instant::now());
+                            typing(&state, user, chat_id).await;
+                        }
+                    }
+                    Ok(ClientFrame::Read { chat_id, message_id }) => {
+                        // Errors (not a member, no such message) are ignored: the socket only notifies.
+                        let _ = mark_read(&state, user, chat_id, message_id).await;
+                    }
+                    Ok(ClientFrame::Auth { access_token }) => match state.jwt.verify(&access_token) {
+                        Some(claims) if claims.sub == user => expires = deadline(claims.exp),
+                        _ => {
+                            close(&mut sink, "the new access token is not valid for this user").await;
+                            break;
+                        }
+                    },
+                    Err(_) => tracing::debug!(user_id = %user, "ignoring an unknown WebSocket frame"),
+                }
+            }
+            _ = sleep_until(expires) => {
+                close(&mut sink, "the access token expired; reconnect with a fresh one").await;
+                break;
+            }
+            _ = ping.tick() => {
+                if last_heard.elapsed() > idle_limit {
+                    tracing::debug!(user_id = %user, "closing an idle WebSocket");
+                    break;
+                }
+                if tokio::time::timeout(WRITE_TIMEOUT, sink.send(WsMessage::Ping(Vec::new()))).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    if conn.close().await {
+        notify::presence(&state, user, false).await;
+    }
+}
+
+async fn close<S>(sink: &mut S, reason: &str)
+where
+    S: SinkExt<WsMessage> + Unpin,
+{
+    let frame = WsMessage::Close(Some((CloseCode::from(TOKEN_EXPIRED), reason.to_owned())));
+    let _ = tokio::time::timeout(WRITE_TIMEOUT, sink.send(frame)).await;
+}
+
+async fn typing(state: &AppState, user: Uuid, chat_id: Uuid) {
+    if let Some(ids) = notify::member_ids(state, user, chat_id).await {
+        let others = ids.into_iter().filter(|id| *id != user).collect();
+        state.realtime.publish(others, events::typing(chat_id, user));
+    }
+}
