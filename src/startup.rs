@@ -154,6 +154,8 @@ async fn uniform_errors<E: Endpoint>(ep: E, req: Request) -> poem::Result<Respon
     match ep.call(req).await {
         Ok(resp) => Ok(resp.into_response()),
         Err(err) if err.is::<ApiError>() => Err(err),
+        // Not failures: a conditional GET of a static file answers 304 this way.
+        Err(err) if !err.status().is_client_error() && !err.status().is_server_error() => Ok(err.into_response()),
         Err(err) => Err(ApiError::from_poem(&err).into()),
     }
 }

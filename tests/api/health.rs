@@ -37,3 +37,18 @@ async fn the_browser_app_and_the_docs_are_served() {
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.unwrap().contains("swagger"));
 }
+
+#[tokio::test]
+async fn a_conditional_get_of_the_app_answers_304_not_an_error() {
+    let app = spawn_app().await;
+    let first = app.client.get(app.url("/")).send().await.unwrap();
+    let etag = first.headers().get("etag").expect("static files have an ETag").clone();
+    let again = app
+        .client
+        .get(app.url("/"))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+}

@@ -95,7 +95,9 @@ async fn main() -> Result<()> {
                 let (_sink, mut read) = stream.split();
                 while let Some(Ok(frame)) = read.next().await {
                     let Message::Text(text) = frame else { continue };
-                    let Ok(event) = serde_json::from_str::<Value>(&text) else { continue };
+                    let Ok(event) = serde_json::from_str::<Value>(&text) else {
+                        continue;
+                    };
                     if event["type"] != "message.created" {
                         continue;
                     }

@@ -1,0 +1,153 @@
+// ChattConnect in the browser: boot, routing, the shell, and live events.
+import { api, hasSession, logout, onSession, resume } from './api.js';
+import { Live } from './live.js';
+import { h, toast } from './ui.js';
+import { authView } from './views/auth.js';
+import { chatsView, onChatEvent } from './views/chats.js';
+import { friendsView } from './views/friends.js';
+import { practiceView } from './views/practice.js';
+import { profileView } from './views/profile.js';
+
+/** Everything the views share. */
+export const store = {
+  me: null,
+  quota: null,
+  scenarios: [],
+  live: null,
+  connected: false,
+  refreshers: new Set(), // views that reload when the socket reconnects
+};
+
+const root = document.getElementById('app');
+let current = null; // the mounted view's cleanup
+
+function route() {
+  const [, page = 'chats', id] = location.hash.split('/');
+  return { page, id };
+}
+
+export function go(hash) {
+  if (location.hash === hash) render();
+  else location.hash = hash;
+}
+
+async function render() {
+  current?.();
+  current = null;
+  root.setAttribute('aria-busy', 'false');
+  root.classList.toggle('shell', !!store.me);
+  if (!store.me) {
+    root.replaceChildren(authView(async () => {
+      await start();
+      go('#/chats');
+    }));
+    return;
+  }
+  const { page, id } = route();
+  const main = h('main', { id: 'main', tabindex: '-1' });
+  root.replaceChildren(shell(page), main);
+  const views = { chats: chatsView, friends: friendsView, practice: practiceView, profile: profileView };
+  current = await (views[page] || chatsView)(main, id);
+}
+
+function shell(page) {
+  const link = (hash, label, name) =>
+    h('a', { href: hash, 'aria-current': page === name ? 'page' : null }, label);
+  const quota = h('span', { class: 'badge', id: 'quota', title: 'Practice messages with the bot today' });
+  const conn = h('span', { class: 'conn', id: 'conn', role: 'status' });
+  const themeButton = h('button', {
+    class: 'btn small', type: 'button', id: 'theme-toggle', 'aria-label': 'Switch between light and dark theme', onclick: toggleTheme,
+  }, document.documentElement.dataset.theme === 'dark' ? '☀︎' : '☾');
+  const header = h('header', { class: 'top' },
+    h('span', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, 'CC'), h('span', { class: 'name' }, 'ChattConnect')),
+    h('nav', { 'aria-label': 'Main' },
+      link('#/chats', 'Chats', 'chats'), link('#/friends', 'Friends', 'friends'),
+      link('#/practice', 'Practice', 'practice'), link('#/profile', 'Profile', 'profile')),
+    h('span', { class: 'spacer' }), conn, quota, themeButton,
+    h('button', { class: 'btn small', type: 'button', onclick: signOut }, 'Log out'));
+  queueMicrotask(() => { showQuota(); showConnection(); });
+  return header;
+}
+
+/** Applies and remembers a theme, keeping the header toggle in step. */
+export function setTheme(theme) {
+  document.documentElement.dataset.theme = theme;
+  localStorage.setItem('cc.theme', theme);
+  const toggle = document.getElementById('theme-toggle');
+  if (toggle) toggle.textContent = theme === 'dark' ? '☀︎' : '☾';
+}
+
+function toggleTheme() {
+  setTheme(document.documentElement.dataset.theme === 'dark' ? 'light' : 'dark');
+}
+
+/** "3 of 5 left today · resets 09:00" */
+export function showQuota(quota = store.quota) {
+  store.quota = quota;
+  const el = document.getElementById('quota');
+  if (!el || !quota) return;
+  const at = new Date(quota.resets_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  el.replaceChildren(
+    h('span', { class: 'long' }, `${quota.remaining} of ${quota.limit} practice messages left today · resets at ${at}`),
+    h('span', { class: 'short', 'aria-hidden': 'true' }, `Bot ${quota.remaining}/${quota.limit}`));
+  el.classList.toggle('empty', quota.remaining === 0);
+}
+
+export async function refreshQuota() {
+  try { showQuota(await api('GET', '/bot/quota')); } catch { /* shown on next success */ }
+}
+
+function showConnection() {
+  const el = document.getElementById('conn');
+  if (!el) return;
+  el.textContent = store.connected ? '' : 'Reconnecting…';
+  el.classList.toggle('down', !store.connected);
+}
+
+function onEvent(event) {
+  onChatEvent(event);
+  dispatchEvent(new CustomEvent('cc-event', { detail: event }));
+  if (event.type === 'friend' && !event.removed && event.friend.status === 'incoming') {
+    toast(`${event.friend.user.display_name} sent you a friend request`);
+  }
+}
+
+async function start() {
+  store.me = await api('GET', '/me');
+  [store.scenarios] = await Promise.all([api('GET', '/bot/scenarios'), refreshQuota()]);
+  store.live = new Live(onEvent, (state, reconnected) => {
+    store.connected = state === 'online';
+    showConnection();
+    // Catch up on what happened while the socket was down.
+    if (store.connected && reconnected) store.refreshers.forEach((fn) => fn());
+  });
+  store.live.connect();
+}
+
+async function signOut() {
+  store.live?.stop();
+  await logout();
+}
+
+onSession((session) => {
+  if (!session && store.me) {
+    store.live?.stop();
+    store.me = null;
+    store.quota = null;
+    go('#/login');
+  }
+});
+
+addEventListener('hashchange', render);
+
+(async function boot() {
+  if (hasSession()) {
+    resume();
+    try {
+      await start();
+    } catch {
+      store.me = null;
+    }
+  }
+  render();
+})();

@@ -1,0 +1,56 @@
+// The event WebSocket: reconnects with backoff, renews its token, and reports
+// its state so the app can catch up after a drop.
+import { freshAccess, onSession } from './api.js';
+
+export class Live {
+  constructor(onEvent, onState) {
+    this.onEvent = onEvent;
+    this.onState = onState;
+    this.socket = null;
+    this.attempt = 0;
+    this.stopped = false;
+    this.unsubscribe = onSession((s) => {
+      if (s && this.socket?.readyState === WebSocket.OPEN) this.send({ type: 'auth', access_token: s.access });
+    });
+  }
+
+  async connect() {
+    if (this.stopped) return;
+    let token;
+    try {
+      token = await freshAccess();
+    } catch {
+      return; // signed out
+    }
+    const proto = location.protocol === 'https:' ? 'wss' : 'ws';
+    const socket = new WebSocket(`${proto}://${location.host}/api/v1/ws?access_token=${encodeURIComponent(token)}`);
+    this.socket = socket;
+    socket.onopen = () => {
+      const reconnected = this.attempt > 0 || this.wasOpen;
+      this.attempt = 0;
+      this.wasOpen = true;
+      this.onState('online', reconnected);
+    };
+    socket.onmessage = (e) => {
+      try { this.onEvent(JSON.parse(e.data)); } catch { /* not an event */ }
+    };
+    socket.onclose = () => {
+      if (this.socket !== socket || this.stopped) return;
+      this.onState('offline');
+      // 1 s, 2 s, 4 s ... up to 30 s, with jitter.
+      const delay = Math.min(30_000, 1000 * 2 ** this.attempt) * (0.7 + Math.random() * 0.6);
+      this.attempt += 1;
+      setTimeout(() => this.connect(), delay);
+    };
+  }
+
+  send(event) {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(event));
+  }
+
+  stop() {
+    this.stopped = true;
+    this.unsubscribe();
+    this.socket?.close();
+  }
+}

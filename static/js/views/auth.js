@@ -1,0 +1,93 @@
+// Sign up and log in, with the contract's limits checked as you type.
+import { ApiError, login, register } from '../api.js';
+import { field, h } from '../ui.js';
+
+const USERNAME = /^[A-Za-z0-9_.-]{3,32}$/;
+
+function checkUsername(v) {
+  if (v.length < 3 || v.length > 32) return 'Use 3 to 32 characters.';
+  if (!USERNAME.test(v)) return 'Use only letters, digits, "_", "." and "-".';
+  return '';
+}
+
+function checkPassword(v) {
+  return v.length < 8 || v.length > 128 ? 'Use 8 to 128 characters.' : '';
+}
+
+function checkDisplayName(v) {
+  const n = v.trim().length;
+  return n > 64 ? 'Use at most 64 characters.' : '';
+}
+
+export function authView(onSignedIn) {
+  let mode = location.hash === '#/signup' ? 'signup' : 'login';
+  const card = h('div', { class: 'card' });
+  const wrap = h('div', { class: 'auth', id: 'main' }, card);
+
+  const draw = () => {
+    const signup = mode === 'signup';
+    const [userField, user, userError] = field({
+      id: 'username', label: 'Username', autocomplete: 'username', required: true,
+      hint: signup ? '3–32 letters, digits, _ . -' : undefined,
+    });
+    const [passField, pass, passError] = field({
+      id: 'password', label: 'Password', type: 'password', required: true,
+      autocomplete: signup ? 'new-password' : 'current-password', hint: signup ? 'At least 8 characters' : undefined,
+    });
+    const [nameField, name, nameError] = field({
+      id: 'display_name', label: 'Display name (optional)', autocomplete: 'nickname', hint: 'How friends see you',
+    });
+    const formError = h('p', { class: 'form-error', role: 'alert' });
+    const submit = h('button', { class: 'btn primary', type: 'submit' }, signup ? 'Create account' : 'Log in');
+    if (signup) {
+      user.addEventListener('input', () => userError(user.value && checkUsername(user.value)));
+      pass.addEventListener('input', () => passError(pass.value && checkPassword(pass.value)));
+      name.addEventListener('input', () => nameError(checkDisplayName(name.value)));
+    }
+    const form = h('form', {
+      novalidate: true,
+      async onsubmit(e) {
+        e.preventDefault();
+        formError.textContent = '';
+        const errors = signup
+          ? [userError(checkUsername(user.value.trim())) || checkUsername(user.value.trim()),
+            passError(checkPassword(pass.value)) || checkPassword(pass.value),
+            nameError(checkDisplayName(name.value)) || checkDisplayName(name.value)]
+          : [!user.value.trim() && 'Enter your username.', !pass.value && 'Enter your password.'];
+        if (!signup) { userError(errors[0]); passError(errors[1]); }
+        if (errors.some(Boolean)) return;
+        submit.disabled = true;
+        submit.textContent = signup ? 'Creating account…' : 'Logging in…';
+        try {
+          if (signup) await register(user.value.trim(), pass.value, name.value.trim());
+          else await login(user.value.trim(), pass.value);
+          await onSignedIn();
+        } catch (err) {
+          const e2 = err instanceof ApiError ? err : new ApiError(0, null);
+          if (e2.body.field === 'username') userError(e2.message);
+          else if (e2.body.field === 'password') passError(e2.message);
+          else if (e2.status === 409) userError('That username is taken. Try another one.');
+          else if (e2.status === 401) formError.textContent = 'Wrong username or password.';
+          else if (e2.status === 429) formError.textContent = `Too many attempts. Try again in ${e2.body.retry_after || 60} seconds.`;
+          else formError.textContent = e2.message;
+          submit.disabled = false;
+          submit.textContent = signup ? 'Create account' : 'Log in';
+        }
+      },
+    }, userField, passField, signup ? nameField : null, formError, submit);
+
+    const tab = (which, label) => h('button', {
+      type: 'button', role: 'tab', 'aria-selected': String(mode === which),
+      onclick() { mode = which; history.replaceState(null, '', `#/${which}`); draw(); },
+    }, label);
+    card.replaceChildren(
+      h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, 'CC'), 'ChattConnect'),
+      h('p', { class: 'tagline' }, 'Practise English with friends and an AI conversation partner.'),
+      h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Account' }, tab('login', 'Log in'), tab('signup', 'Sign up')),
+      h('h1', { class: 'sr-only' }, signup ? 'Sign up' : 'Log in'),
+      form);
+    user.focus();
+  };
+  draw();
+  return wrap;
+}

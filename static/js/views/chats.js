@@ -1,0 +1,484 @@
+// The chat list and the open conversation: history that loads as you scroll
+// up, live messages, typing, read receipts, editing, and practice with the bot
+// (streamed replies, feedback next to your message, the daily quota).
+import { api, ApiError } from '../api.js';
+import { refreshQuota, showQuota, store } from '../app.js';
+import { h, initials, time } from '../ui.js';
+
+const MAX_LEN = 2000;
+const state = { chats: [], list: null, conv: null, refresh: null };
+
+const isMine = (m) => m.sender_id === store.me?.id;
+
+export async function chatsView(main, openId) {
+  const list = h('ul', { class: 'chat-list', 'aria-label': 'Chats' });
+  const sidebar = h('aside', { class: 'sidebar', 'aria-label': 'Your chats' },
+    h('h2', {}, 'Chats'), list);
+  const pane = h('section', { class: 'conversation-pane', 'aria-label': 'Conversation' });
+  main.append(h('div', { class: `split ${openId ? 'has-chat' : ''}` }, sidebar, pane));
+  state.list = list;
+
+  await loadChats();
+  if (openId) {
+    let chat = state.chats.find((c) => c.id === openId);
+    if (!chat) chat = await api('GET', `/chats/${openId}`).catch(() => null);
+    if (chat) {
+      state.conv = new Conversation(chat, pane);
+      await state.conv.load();
+    } else {
+      pane.append(h('p', { class: 'empty-state' }, 'This chat does not exist or you cannot see it.'));
+    }
+  } else {
+    pane.append(h('div', { class: 'empty-state' },
+      h('p', {}, 'Pick a chat on the left.'),
+      h('p', {}, h('a', { href: '#/friends' }, 'Find friends'), ' or ', h('a', { href: '#/practice' }, 'start practising with the bot'), '.')));
+  }
+  drawList();
+  state.refresh = async () => {
+    await loadChats();
+    drawList();
+    await state.conv?.catchUp();
+  };
+  store.refreshers.add(state.refresh);
+  return () => {
+    store.refreshers.delete(state.refresh);
+    state.conv?.close();
+    state.conv = null;
+    state.list = null;
+  };
+}
+
+async function loadChats() {
+  const page = await api('GET', '/chats?limit=100');
+  state.chats = page.items;
+}
+
+function preview(chat) {
+  const m = chat.last_message;
+  if (!m) return chat.kind === 'bot' ? 'Say hello to start practising' : 'No messages yet';
+  const who = isMine(m) ? 'You: ' : m.role === 'assistant' ? 'Bot: ' : '';
+  return who + m.content;
+}
+
+function drawList() {
+  if (!state.list) return;
+  state.chats.sort((a, b) => b.updated_at.localeCompare(a.updated_at) || b.id.localeCompare(a.id));
+  if (!state.chats.length) {
+    state.list.replaceChildren(h('li', { class: 'empty-state' }, 'No chats yet.'));
+    return;
+  }
+  const openId = state.conv?.chat.id;
+  state.list.replaceChildren(...state.chats.map((chat) => {
+    const bot = chat.kind === 'bot';
+    const online = chat.peer?.online;
+    const label = `${chat.title}${chat.unread_count ? `, ${chat.unread_count} unread` : ''}${online ? ', online' : ''}`;
+    return h('li', {},
+      h('a', { href: `#/chats/${chat.id}`, 'aria-current': chat.id === openId ? 'true' : null, 'aria-label': label },
+        h('span', { class: `avatar ${bot ? 'bot' : ''}`, 'aria-hidden': 'true' },
+          bot ? 'AI' : initials(chat.title), online ? h('span', { class: 'dot' }) : null),
+        h('span', { style: 'min-width:0' }, h('div', { class: 'title' }, chat.title), h('div', { class: 'preview' }, preview(chat))),
+        chat.unread_count ? h('span', { class: 'unread', 'aria-hidden': 'true' }, chat.unread_count) : h('span')));
+  }));
+}
+
+/** Live events from the socket. */
+export function onChatEvent(event) {
+  const chat = state.chats.find((c) => c.id === event.chat_id);
+  switch (event.type) {
+    case 'message.created': {
+      const m = event.message;
+      if (!chat) {
+        if (state.list) loadChats().then(drawList);
+        break;
+      }
+      chat.last_message = m;
+      chat.updated_at = m.created_at;
+      const watching = state.conv?.chat.id === chat.id && document.visibilityState === 'visible';
+      if (!isMine(m) && !watching) chat.unread_count += 1;
+      drawList();
+      if (state.conv?.chat.id === chat.id) state.conv.add(m);
+      break;
+    }
+    case 'message.updated':
+      if (chat?.last_message?.id === event.message.id) { chat.last_message = event.message; drawList(); }
+      if (state.conv?.chat.id === event.chat_id) state.conv.add(event.message);
+      break;
+    case 'message.deleted':
+      if (state.conv?.chat.id === event.chat_id) state.conv.remove(event.message_id);
+      if (chat?.last_message?.id === event.message_id) {
+        api('GET', `/chats/${chat.id}`).then((fresh) => { Object.assign(chat, fresh); drawList(); }).catch(() => {});
+      }
+      break;
+    case 'typing':
+      if (state.conv?.chat.id === event.chat_id) state.conv.typing(event.user_id);
+      break;
+    case 'read':
+      if (state.conv?.chat.id === event.chat_id && event.user_id !== store.me.id) state.conv.seen(event.message_id);
+      break;
+    case 'presence':
+      for (const c of state.chats) if (c.peer?.id === event.user_id) c.peer.online = event.online;
+      drawList();
+      if (state.conv?.chat.peer?.id === event.user_id) state.conv.presence(event.online);
+      break;
+    default:
+  }
+}
+
+class Conversation {
+  constructor(chat, pane) {
+    this.chat = chat;
+    this.bot = chat.kind === 'bot';
+    this.messages = new Map();
+    this.older = null; // cursor for older messages
+    this.complete = false; // the whole history is loaded
+    this.peerRead = null;
+    this.lastRead = null;
+    this.typingTimer = null;
+    this.lastTypingSent = 0;
+    this.busy = false;
+
+    this.sub = h('div', { class: 'sub' });
+    const head = h('div', { class: 'conv-head' },
+      h('a', { class: 'btn small back', href: '#/chats', 'aria-label': 'Back to chats' }, '←'),
+      h('span', { class: `avatar ${this.bot ? 'bot' : ''}`, 'aria-hidden': 'true' }, this.bot ? 'AI' : initials(chat.title)),
+      h('div', { style: 'flex:1;min-width:0' }, h('h2', {}, chat.title), this.sub),
+      this.bot ? this.levelPicker() : null);
+    this.list = h('ol', { class: 'messages', 'aria-label': 'Messages', 'aria-live': 'polite', tabindex: '0' });
+    this.list.addEventListener('scroll', () => {
+      if (this.list.scrollTop < 80) this.loadOlder();
+      if (this.atBottom()) this.markRead();
+    });
+    this.typingLine = h('div', { class: 'typing', 'aria-live': 'polite' });
+    this.notice = h('div', { role: 'alert' });
+    this.input = h('textarea', {
+      id: 'composer', rows: 1, maxlength: MAX_LEN + 200,
+      class: 'input',
+      placeholder: this.bot ? 'Write to your practice partner…' : 'Write a message…',
+    });
+    this.count = h('div', { class: 'count', id: 'composer-count', 'aria-live': 'off' }, `0 / ${MAX_LEN}`);
+    this.sendButton = h('button', { class: 'btn primary', type: 'submit' }, 'Send');
+    this.input.addEventListener('input', () => this.onInput());
+    this.input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        this.form.requestSubmit();
+      }
+    });
+    this.form = h('form', { onsubmit: (e) => { e.preventDefault(); this.send(); } },
+      h('div', {},
+        h('label', { for: 'composer', class: 'sr-only' }, this.bot ? 'Message to the bot' : `Message to ${chat.title}`),
+        this.input, this.count),
+      this.sendButton);
+    pane.replaceChildren(h('div', { class: 'conversation' },
+      head, h('div', { class: 'body' }, this.notice, this.list, this.typingLine),
+      h('div', { class: 'composer' }, this.form)));
+    this.presence(chat.peer?.online);
+    this.onVisible = () => { if (document.visibilityState === 'visible') this.markRead(); };
+    document.addEventListener('visibilitychange', this.onVisible);
+    this.input.focus();
+    if (this.bot && store.quota?.remaining === 0) this.quotaNotice(store.quota);
+  }
+
+  close() {
+    document.removeEventListener('visibilitychange', this.onVisible);
+    clearTimeout(this.typingTimer);
+  }
+
+  levelPicker() {
+    const select = h('select', {
+      id: 'chat-level', 'aria-label': 'Level of English for this chat',
+      async onchange() {
+        await api('PATCH', `/chats/${this.dataset.chat}`, { level: this.value }).catch(() => {});
+      },
+      dataset: { chat: this.chat.id },
+    }, ...['A1', 'A2', 'B1', 'B2', 'C1', 'C2'].map((l) => h('option', { value: l, selected: l === this.chat.level }, l)));
+    return h('label', { class: 'badge' }, 'Level ', select);
+  }
+
+  presence(online) {
+    if (this.bot) {
+      const scenario = store.scenarios.find((s) => s.id === this.chat.scenario_id);
+      this.sub.textContent = `Practice · ${scenario?.title || 'Free talk'}`;
+    } else {
+      this.sub.textContent = online ? 'Online' : 'Offline';
+    }
+  }
+
+  atBottom() {
+    return this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 60;
+  }
+
+  async load() {
+    const page = await api('GET', `/chats/${this.chat.id}/messages?limit=30`);
+    page.items.forEach((m) => this.messages.set(m.id, m));
+    this.older = page.next_cursor;
+    this.complete = !page.next_cursor;
+    this.draw(true);
+    this.markRead();
+  }
+
+  /** After a reconnect: fetch the newest page and merge it. */
+  async catchUp() {
+    const page = await api('GET', `/chats/${this.chat.id}/messages?limit=50`).catch(() => null);
+    if (!page) return;
+    const follow = this.atBottom();
+    page.items.forEach((m) => this.messages.set(m.id, m));
+    this.draw(follow);
+    this.markRead();
+  }
+
+  async loadOlder() {
+    if (!this.older || this.loadingOlder) return;
+    this.loadingOlder = true;
+    const fromBottom = this.list.scrollHeight - this.list.scrollTop;
+    try {
+      const page = await api('GET', `/chats/${this.chat.id}/messages?limit=30&cursor=${encodeURIComponent(this.older)}`);
+      page.items.forEach((m) => this.messages.set(m.id, m));
+      this.older = page.next_cursor;
+      this.complete = !page.next_cursor;
+      this.draw(false);
+      this.list.scrollTop = this.list.scrollHeight - fromBottom;
+    } finally {
+      this.loadingOlder = false;
+    }
+  }
+
+  add(message) {
+    const follow = this.atBottom() || isMine(message);
+    this.messages.set(message.id, message);
+    if (!isMine(message) && message.sender_id) this.typingLine.textContent = '';
+    this.draw(follow);
+    if (follow) this.markRead();
+  }
+
+  remove(id) {
+    this.messages.delete(id);
+    this.draw(false);
+  }
+
+  typing(userId) {
+    if (userId === store.me.id) return;
+    this.typingLine.textContent = `${this.chat.title} is typing…`;
+    clearTimeout(this.typingTimer);
+    this.typingTimer = setTimeout(() => { this.typingLine.textContent = ''; }, 3500);
+  }
+
+  seen(messageId) {
+    if (!this.peerRead || messageId > this.peerRead) this.peerRead = messageId;
+    this.draw(this.atBottom());
+  }
+
+  async markRead() {
+    if (document.visibilityState !== 'visible') return;
+    const newest = [...this.messages.values()].filter((m) => !isMine(m)).map((m) => m.id).sort().pop();
+    if (!newest || (this.lastRead && newest <= this.lastRead)) return;
+    this.lastRead = newest;
+    const chat = state.chats.find((c) => c.id === this.chat.id);
+    if (chat) { chat.unread_count = 0; drawList(); }
+    await api('POST', `/chats/${this.chat.id}/read`, { message_id: newest }).catch(() => {});
+  }
+
+  onInput() {
+    const len = this.input.value.trim().length;
+    this.count.textContent = `${len} / ${MAX_LEN}`;
+    this.count.style.color = len > MAX_LEN ? 'var(--danger)' : '';
+    this.input.style.height = 'auto';
+    this.input.style.height = `${Math.min(this.input.scrollHeight, 144)}px`;
+    if (!this.bot && len && Date.now() - this.lastTypingSent > 2000) {
+      this.lastTypingSent = Date.now();
+      store.live?.send({ type: 'typing', chat_id: this.chat.id });
+    }
+  }
+
+  draw(scrollToBottom) {
+    const ordered = [...this.messages.values()].sort((a, b) => a.id.localeCompare(b.id));
+    const items = [];
+    if (this.older) {
+      items.push(h('li', { class: 'load-older' },
+        h('button', { class: 'btn small', type: 'button', onclick: () => this.loadOlder() }, 'Load earlier messages')));
+    }
+    if (this.bot && this.complete) {
+      const scenario = store.scenarios.find((s) => s.id === this.chat.scenario_id);
+      if (scenario) items.push(this.bubble({ id: 'opening', role: 'assistant', content: scenario.opening_line }, null));
+    }
+    const lastMine = ordered.filter(isMine).pop();
+    ordered.forEach((m, i) => {
+      // A bot reply's feedback is about the learner's message just before it.
+      const next = ordered[i + 1];
+      const feedback = m.role === 'user' && next?.role === 'assistant' ? next.feedback : null;
+      items.push(this.bubble(m, feedback));
+      if (!this.bot && m === lastMine && this.peerRead && this.peerRead >= m.id) {
+        items.push(h('li', { class: 'seen' }, 'Seen'));
+      }
+    });
+    if (this.streaming) items.push(this.streaming);
+    if (!ordered.length && !this.bot) items.push(h('li', { class: 'empty-state' }, 'Say hello!'));
+    this.list.replaceChildren(...items);
+    if (scrollToBottom) this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  bubble(m, feedback) {
+    const mine = isMine(m);
+    const cls = `msg ${mine ? 'mine' : ''} ${m.role === 'assistant' ? 'bot' : ''}`;
+    const meta = h('div', { class: 'meta' },
+      m.created_at ? h('time', { datetime: m.created_at }, time(m.created_at)) : null,
+      m.edited_at ? h('span', {}, 'edited') : null,
+      mine && !this.bot ? h('span', { class: 'actions' },
+        h('button', { class: 'link', type: 'button', onclick: () => this.edit(m), 'aria-label': 'Edit message' }, 'Edit'),
+        h('button', { class: 'link', type: 'button', onclick: () => this.delete(m), 'aria-label': 'Delete message' }, 'Delete')) : null);
+    return h('li', { class: cls, dataset: { id: m.id } },
+      h('div', { class: 'bubble' }, m.content), meta, feedback ? feedbackPanel(feedback) : null);
+  }
+
+  async edit(m) {
+    const li = this.list.querySelector(`[data-id="${m.id}"]`);
+    const box = h('textarea', { class: 'input', 'aria-label': 'Edit your message', rows: 2 });
+    box.value = m.content;
+    const error = h('div', { class: 'form-error', role: 'alert' });
+    const save = async (e) => {
+      e.preventDefault();
+      const text = box.value.trim();
+      if (!text || text.length > MAX_LEN) { error.textContent = `Messages are 1 to ${MAX_LEN} characters.`; return; }
+      try {
+        this.add(await api('PATCH', `/chats/${this.chat.id}/messages/${m.id}`, { content: text }));
+      } catch (err) {
+        error.textContent = err.message;
+      }
+    };
+    li.replaceChildren(h('form', { onsubmit: save, style: 'display:grid;gap:0.3rem;min-width:240px' }, box, error,
+      h('div', {}, h('button', { class: 'btn small primary', type: 'submit' }, 'Save'), ' ',
+        h('button', { class: 'btn small', type: 'button', onclick: () => this.draw(false) }, 'Cancel'))));
+    box.focus();
+  }
+
+  async delete(m) {
+    if (!confirm('Delete this message for everyone?')) return;
+    try {
+      await api('DELETE', `/chats/${this.chat.id}/messages/${m.id}`);
+      this.remove(m.id);
+    } catch (err) {
+      this.showNotice(err.message);
+    }
+  }
+
+  showNotice(text) {
+    this.notice.replaceChildren(text ? h('div', { class: 'notice' }, text) : '');
+  }
+
+  quotaNotice(q) {
+    const at = new Date(q.resets_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    this.showNotice(`You've used all ${q.limit} practice messages for today. They come back at ${at}. Meanwhile, why not chat with a friend?`);
+    this.input.disabled = true;
+    this.sendButton.disabled = true;
+  }
+
+  async send() {
+    const text = this.input.value.trim();
+    if (!text || this.busy) return;
+    if (text.length > MAX_LEN) {
+      this.showNotice(`Messages can be at most ${MAX_LEN} characters (this one has ${text.length}).`);
+      return;
+    }
+    this.busy = true;
+    this.sendButton.disabled = true;
+    this.showNotice('');
+    try {
+      if (this.bot) await this.askBot(text);
+      else {
+        this.add(await api('POST', `/chats/${this.chat.id}/messages`, { content: text }));
+        this.input.value = '';
+      }
+      this.onInput();
+    } catch (err) {
+      this.explain(err, text);
+    } finally {
+      this.busy = false;
+      if (!this.input.disabled) this.sendButton.disabled = false;
+      this.input.focus();
+    }
+  }
+
+  /** A friendly sentence for each way a bot request can fail. */
+  explain(err, text) {
+    if (!(err instanceof ApiError)) { this.showNotice('Something went wrong. Please try again.'); return; }
+    if (err.code === 'daily_quota_exceeded') {
+      showQuota({ limit: err.body.limit, used: err.body.limit, remaining: 0, resets_at: err.body.resets_at });
+      this.quotaNotice(store.quota);
+    } else if (err.code === 'rate_limited') {
+      this.showNotice(`You're sending messages very quickly. Please wait ${err.body.retry_after || 'a few'} seconds.`);
+    } else if (err.code === 'bot_unavailable') {
+      this.showNotice(/BOT_BASE_URL/.test(err.message)
+        ? 'Practice with the bot is not set up on this server yet. You can still chat with your friends.'
+        : "Your practice partner can't be reached right now. This message didn't count — please try again in a moment.");
+    } else if (err.code === 'bot_upstream_error' || err.code === 'bot_upstream_timeout') {
+      this.showNotice(/partial/.test(err.message)
+        ? 'The reply was cut short. What arrived has been saved.'
+        : "Your practice partner couldn't answer this time. This message didn't count — please try again.");
+    } else {
+      this.showNotice(err.message);
+    }
+    if (text && !this.input.value) this.input.value = text;
+  }
+
+  /** Streams the bot's reply into a growing bubble. */
+  async askBot(text) {
+    const res = await api('POST', `/chats/${this.chat.id}/messages/stream`, { content: text }, { raw: true });
+    this.input.value = '';
+    const bubble = h('div', { class: 'bubble' });
+    this.streaming = h('li', { class: 'msg bot streaming', 'aria-busy': 'true' }, bubble);
+    this.draw(true);
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    let failure = null;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let cut;
+      while ((cut = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        let event = 'message';
+        let data = '';
+        for (const line of block.split('\n')) {
+          if (line.startsWith('event:')) event = line.slice(6).trim();
+          else if (line.startsWith('data:')) data += line.slice(5).trimStart();
+        }
+        if (!data) continue;
+        const payload = JSON.parse(data);
+        if (event === 'message') this.add(payload);
+        else if (event === 'delta') {
+          bubble.textContent += payload.text;
+          if (this.atBottom()) this.list.scrollTop = this.list.scrollHeight;
+        } else if (event === 'done') {
+          this.streaming = null;
+          this.add(payload.reply);
+          showQuota(payload.quota);
+        } else if (event === 'error') {
+          failure = new ApiError(502, payload);
+        }
+      }
+    }
+    this.streaming = null;
+    if (failure) {
+      await this.catchUp();
+      refreshQuota();
+      throw failure;
+    }
+    this.draw(true);
+  }
+}
+
+function feedbackPanel(feedback) {
+  if (!feedback.corrections.length) {
+    return h('aside', { class: 'feedback good', 'aria-label': 'Feedback on your message' },
+      h('h3', {}, '✓ No mistakes — well done!'), feedback.tip ? h('p', { style: 'margin:0' }, `Tip: ${feedback.tip}`) : null);
+  }
+  return h('aside', { class: 'feedback', 'aria-label': 'Feedback on your message' },
+    h('h3', {}, `✎ ${feedback.corrections.length === 1 ? '1 correction' : `${feedback.corrections.length} corrections`}`),
+    h('ul', {}, ...feedback.corrections.map((c) => h('li', {},
+      h('del', { 'aria-label': `You wrote: ${c.original}` }, c.original), ' → ',
+      h('ins', { 'aria-label': `Better: ${c.corrected}` }, c.corrected),
+      c.explanation ? h('div', { class: 'why' }, c.explanation) : null))),
+    feedback.tip ? h('p', { style: 'margin:0.3rem 0 0' }, `Tip: ${feedback.tip}`) : null);
+}

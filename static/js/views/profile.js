@@ -1,0 +1,60 @@
+// Display name, level, password, theme.
+import { api } from '../api.js';
+import { setTheme, store } from '../app.js';
+import { field, h, toast } from '../ui.js';
+
+export async function profileView(main) {
+  const [nameField, name, nameError] = field({ id: 'profile-name', label: 'Display name', value: store.me.display_name, hint: '1–64 characters' });
+  const [levelField, level] = field({ id: 'profile-level', label: 'Level of English', type: 'select' });
+  ['A1', 'A2', 'B1', 'B2', 'C1', 'C2'].forEach((l) => level.append(h('option', { value: l, selected: l === store.me.level }, l)));
+  const saveProfile = h('button', { class: 'btn primary', type: 'submit' }, 'Save profile');
+  const profileForm = h('form', {
+    async onsubmit(e) {
+      e.preventDefault();
+      const display = name.value.trim();
+      if (!display || display.length > 64) { nameError('Use 1 to 64 characters.'); return; }
+      nameError('');
+      try {
+        store.me = await api('PATCH', '/me', { display_name: display, level: level.value });
+        toast('Profile saved');
+      } catch (err) {
+        nameError(err.message);
+      }
+    },
+  }, nameField, levelField, saveProfile);
+
+  const [currentField, current, currentError] = field({ id: 'current-password', label: 'Current password', type: 'password', autocomplete: 'current-password' });
+  const [newField, next, newError] = field({ id: 'new-password', label: 'New password', type: 'password', autocomplete: 'new-password', hint: '8–128 characters' });
+  const [confirmField, confirmInput, confirmError] = field({ id: 'confirm-password', label: 'Repeat the new password', type: 'password', autocomplete: 'new-password' });
+  next.addEventListener('input', () => newError(next.value && (next.value.length < 8 || next.value.length > 128) ? 'Use 8 to 128 characters.' : ''));
+  const passwordForm = h('form', {
+    async onsubmit(e) {
+      e.preventDefault();
+      currentError(''); newError(''); confirmError('');
+      if (next.value.length < 8 || next.value.length > 128) { newError('Use 8 to 128 characters.'); return; }
+      if (next.value !== confirmInput.value) { confirmError('The passwords do not match.'); return; }
+      try {
+        await api('PUT', '/me/password', { current_password: current.value, new_password: next.value });
+        toast('Password changed. Other devices have been signed out.');
+        current.value = ''; next.value = ''; confirmInput.value = '';
+      } catch (err) {
+        if (err.status === 401) currentError('That is not your current password.');
+        else newError(err.message);
+      }
+    },
+  }, currentField, newField, confirmField, h('button', { class: 'btn primary', type: 'submit' }, 'Change password'));
+
+  const theme = h('select', {
+    id: 'theme', class: 'input',
+    onchange() { setTheme(this.value); },
+  }, h('option', { value: 'light' }, 'Light'), h('option', { value: 'dark' }, 'Dark'));
+  theme.value = document.documentElement.dataset.theme;
+
+  main.append(h('div', { class: 'page' },
+    h('h1', {}, 'Profile'),
+    h('section', { 'aria-labelledby': 'h-profile' }, h('h2', { id: 'h-profile' }, `@${store.me.username}`), profileForm),
+    h('section', { 'aria-labelledby': 'h-password' }, h('h2', { id: 'h-password' }, 'Password'), passwordForm),
+    h('section', { 'aria-labelledby': 'h-look' }, h('h2', { id: 'h-look' }, 'Appearance'),
+      h('div', { class: 'field' }, h('label', { for: 'theme' }, 'Theme'), theme))));
+  return () => {};
+}

@@ -1,0 +1,183 @@
+// The browser app, end to end, in headless Chromium against the real server.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { join } from 'node:path';
+import { fakeLlm, launch, shots, signUp, startServer } from './harness.mjs';
+
+let llm;
+let server;
+let browser;
+
+before(async () => {
+  llm = await fakeLlm();
+  server = await startServer({ BOT_BASE_URL: llm.url, BOT_MODEL: 'fake' });
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  await llm?.close();
+});
+
+const nav = (page, name) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+const shot = (page, name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
+
+describe('ChattConnect in the browser', () => {
+  test('sign-up validates inline with the contract limits', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.base}/#/signup`);
+    await page.getByLabel('Username').fill('ab');
+    await page.getByLabel('Password').fill('short');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByText('Use 3 to 32 characters.').waitFor();
+    await page.getByText('Use 8 to 128 characters.').first().waitFor();
+    await page.getByLabel('Username').fill('bad name!');
+    await page.getByText('Use only letters, digits').waitFor();
+    await shot(page, '01-signup-validation');
+    await page.close();
+  });
+
+  test('two people sign up, become friends and chat in real time', async () => {
+    const alice = await (await browser.newContext()).newPage();
+    const bob = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+    await signUp(alice, server.base, 'alice_w');
+    await signUp(bob, server.base, 'bob_w');
+    await shot(alice, '02-chats-empty');
+
+    // Alice finds Bob and sends a request.
+    await nav(alice, 'Friends').click();
+    await alice.getByLabel('Search by username or display name').fill('bob');
+    await alice.getByRole('button', { name: 'Add friend' }).click();
+    await alice.getByText('Request sent').first().waitFor();
+
+    // Bob sees it live and accepts.
+    await nav(bob, 'Friends').click();
+    await bob.getByRole('button', { name: 'Accept' }).click();
+    await bob.getByRole('list', { name: 'Friends' }).getByText('alice_w').first().waitFor();
+    await shot(bob, '03-friends-phone');
+
+    // Alice sees Bob online and opens a chat.
+    await alice.getByRole('list', { name: 'Friends' }).getByText('online').waitFor();
+    await shot(alice, '04-friends');
+    await alice.getByRole('list', { name: 'Friends' }).getByRole('button', { name: 'Message' }).click();
+    await alice.getByLabel('Message to bob_w').fill('Hello Bob! How was your weekend?');
+    await alice.keyboard.press('Enter');
+    await alice.locator('.msg.mine .bubble', { hasText: 'Hello Bob!' }).waitFor();
+
+    // Bob's chat list updates live with an unread badge; he opens the chat.
+    await nav(bob, 'Chats').click();
+    const item = bob.getByRole('link', { name: /alice_w, 1 unread/ });
+    await item.waitFor();
+    await shot(bob, '05-chat-list-phone');
+    await item.click();
+    await bob.locator('.bubble', { hasText: 'Hello Bob!' }).waitFor();
+
+    // Alice sees that Bob read it, then sees him typing, then his reply.
+    await alice.getByText('Seen').waitFor();
+    await bob.getByLabel('Message to alice_w').pressSequentially('It was gr');
+    await alice.getByText('bob_w is typing…').waitFor();
+    await bob.getByLabel('Message to alice_w').pressSequentially('eat, thanks!');
+    await bob.getByRole('button', { name: 'Send' }).click();
+    await alice.locator('.bubble', { hasText: 'It was great, thanks!' }).waitFor();
+    await shot(alice, '06-direct-chat');
+    await shot(bob, '07-direct-chat-phone');
+
+    // Alice edits her message; Bob sees the change.
+    await alice.locator('.msg.mine').first().hover();
+    await alice.getByRole('button', { name: 'Edit message' }).first().click();
+    await alice.getByLabel('Edit your message').fill('Hello Bob! How was your long weekend?');
+    await alice.getByRole('button', { name: 'Save' }).click();
+    await bob.locator('.bubble', { hasText: 'How was your long weekend?' }).waitFor();
+    await alice.context().close();
+    await bob.context().close();
+  });
+
+  test('a learner practises with the bot: streamed reply, feedback, then the daily limit', async () => {
+    const page = await browser.newPage();
+    await signUp(page, server.base, 'learner_w');
+    await page.getByText('5 of 5 practice messages left today').waitFor();
+    await nav(page, 'Practice').click();
+    await page.getByLabel('Job interview').check();
+    await page.getByLabel('Your level of English').selectOption('B2');
+    await shot(page, '08-practice');
+    await page.getByRole('button', { name: 'Start practising' }).click();
+    await page.getByText('Could you start by telling me a little about yourself?').waitFor();
+
+    llm.delayMs = 60;
+    await page.getByLabel('Message to the bot').fill('Yesterday I goed to my office early.');
+    await page.keyboard.press('Enter');
+    // The reply streams in: part of it is visible before it is complete.
+    const streaming = page.locator('.msg.streaming .bubble');
+    await streaming.waitFor();
+    await page.waitForFunction(() => (document.querySelector('.msg.streaming .bubble')?.textContent || '').length > 5);
+    const partial = await streaming.textContent();
+    assert.ok(partial.length < 'That sounds interesting! Tell me more about your day at work.'.length, `partial: ${partial}`);
+    await shot(page, '09-bot-streaming');
+    await page.locator('.msg.bot .bubble', { hasText: 'Tell me more about your day at work.' }).waitFor();
+    // Feedback sits under the learner's message.
+    const feedback = page.locator('.msg.mine .feedback');
+    await feedback.getByText('I went').waitFor();
+    assert.match(await feedback.textContent(), /I goed.*I went.*irregular/s);
+    await page.getByText('4 of 5 practice messages left today').waitFor();
+    await shot(page, '10-bot-feedback');
+
+    llm.delayMs = 1;
+    for (let i = 2; i <= 5; i += 1) {
+      await page.getByLabel('Message to the bot').fill(`Answer number ${i}.`);
+      await page.keyboard.press('Enter');
+      await page.getByText(`${5 - i} of 5 practice messages left today`).waitFor();
+    }
+    const calls = llm.calls;
+    await page.getByLabel('Message to the bot').fill('One more question?');
+    await page.keyboard.press('Enter');
+    await page.getByText("You've used all 5 practice messages for today").waitFor();
+    assert.equal(llm.calls, calls, 'the sixth message never reached the model');
+    assert.ok(await page.getByRole('button', { name: 'Send' }).isDisabled());
+    await shot(page, '11-bot-quota-used');
+    await page.close();
+  });
+
+  test('a reload keeps the session and logging out ends it', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signUp(page, server.base, 'reloader_w');
+    await nav(page, 'Profile').click();
+    await page.getByLabel('Display name').fill('Reloader');
+    await page.getByRole('button', { name: 'Save profile' }).click();
+    await page.getByText('Profile saved').waitFor();
+    await page.getByLabel('Theme', { exact: true }).selectOption('dark');
+    assert.equal(await page.locator('#theme-toggle').textContent(), '☀︎');
+    await shot(page, '12-profile-dark');
+
+    await page.reload();
+    await page.getByRole('heading', { name: '@reloader_w' }).waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark', 'the theme survives a reload');
+    assert.equal(await page.getByLabel('Display name').inputValue(), 'Reloader');
+
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('button', { name: 'Log in' }).last().waitFor();
+    await shot(page, '13-logged-out');
+    await page.reload();
+    await page.getByRole('tab', { name: 'Log in' }).waitFor();
+    assert.equal(await page.getByRole('navigation', { name: 'Main' }).count(), 0);
+    // The server no longer honours the old session either.
+    const stored = await page.evaluate(() => localStorage.getItem('cc.session'));
+    assert.equal(stored, null);
+    await context.close();
+  });
+
+  test('no bot configured: a friendly message, not an error dump', async () => {
+    const plain = await startServer();
+    const page = await browser.newPage();
+    await signUp(page, plain.base, 'nobot_w');
+    await nav(page, 'Practice').click();
+    await page.getByRole('button', { name: 'Start practising' }).click();
+    await page.getByLabel('Message to the bot').fill('Hello?');
+    await page.keyboard.press('Enter');
+    await page.getByText('Practice with the bot is not set up on this server yet').waitFor();
+    await shot(page, '14-no-bot');
+    await page.close();
+    await plain.stop();
+  });
+});
