@@ -4,6 +4,7 @@ FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY migrations ./migrations
+COPY bench ./bench
 COPY src ./src
 COPY static ./static
 RUN cargo build --release --locked --bin chattconnect

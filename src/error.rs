@@ -274,41 +274,97 @@ fn error_response(status: u16, description: &'static str, retry_after: bool) -> 
     }
 }
 
+fn standard_responses() -> Vec<MetaResponse> {
+    vec![
+        error_response(
+            400,
+            "`validation_failed`: the request is malformed or breaks a limit.",
+            false,
+        ),
+        error_response(401, "`unauthorized`: missing, expired or invalid credentials.", false),
+        error_response(
+            403,
+            "`forbidden`: the caller may see the resource but not do this.",
+            false,
+        ),
+        error_response(
+            404,
+            "`not_found`: no such resource, or the caller may not see it.",
+            false,
+        ),
+        error_response(409, "`conflict`: the request clashes with existing state.", false),
+        error_response(413, "`payload_too_large`: the request body is over 64 KiB.", false),
+        error_response(429, "`rate_limited`: too many requests in a short time.", true),
+        error_response(
+            500,
+            "`internal`: an unexpected server error; details are logged, never sent.",
+            false,
+        ),
+    ]
+}
+
 impl ApiResponse for ApiError {
     fn meta() -> MetaResponses {
         MetaResponses {
-            responses: vec![
-                error_response(
-                    400,
-                    "`validation_failed`: the request is malformed or breaks a limit.",
-                    false,
-                ),
-                error_response(401, "`unauthorized`: missing, expired or invalid credentials.", false),
-                error_response(
-                    403,
-                    "`forbidden`: the caller may see the resource but not do this.",
-                    false,
-                ),
-                error_response(
-                    404,
-                    "`not_found`: no such resource, or the caller may not see it.",
-                    false,
-                ),
-                error_response(409, "`conflict`: the request clashes with existing state.", false),
-                error_response(413, "`payload_too_large`: the request body is over 64 KiB.", false),
-                error_response(429, "`rate_limited`: too many requests in a short time.", true),
-                error_response(
-                    500,
-                    "`internal`: an unexpected server error; details are logged, never sent.",
-                    false,
-                ),
-                error_response(
-                    503,
-                    "`bot_unavailable`: no bot is configured or it cannot be reached.",
-                    false,
-                ),
-            ],
+            responses: standard_responses(),
         }
+    }
+
+    fn register(registry: &mut Registry) {
+        <ErrorBody as Type>::register(registry);
+    }
+}
+
+/// The errors of endpoints that talk to the bot: the standard ones, the daily
+/// quota, and the language model's failures. Same body, same mapping.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct BotError(#[from] pub ApiError);
+
+impl From<DbErr> for BotError {
+    fn from(err: DbErr) -> Self {
+        Self(err.into())
+    }
+}
+
+impl ResponseError for BotError {
+    fn status(&self) -> StatusCode {
+        self.0.status()
+    }
+
+    fn as_response(&self) -> Response {
+        self.0.as_response()
+    }
+}
+
+impl ApiResponse for BotError {
+    fn meta() -> MetaResponses {
+        let mut responses = standard_responses();
+        for r in &mut responses {
+            if r.status == Some(429) {
+                r.description = "`rate_limited`: too many requests in a short time; or \
+                    `daily_quota_exceeded`: no bot requests left today (with `limit`, `remaining: 0`, \
+                    `resets_at`). Both carry `Retry-After`.";
+            }
+        }
+        responses.extend([
+            error_response(
+                502,
+                "`bot_upstream_error`: the language model answered with an error; not counted.",
+                false,
+            ),
+            error_response(
+                503,
+                "`bot_unavailable`: no bot is configured, or it cannot be reached; not counted.",
+                false,
+            ),
+            error_response(
+                504,
+                "`bot_upstream_timeout`: the language model did not answer in time; not counted.",
+                false,
+            ),
+        ]);
+        MetaResponses { responses }
     }
 
     fn register(registry: &mut Registry) {

@@ -29,7 +29,7 @@ use crate::{
     },
     config::Settings,
     db::Db,
-    error::ApiError,
+    error::{ApiError, BotError},
     metrics::Metrics,
     ratelimit::RateLimits,
     realtime::Realtime,
@@ -153,7 +153,7 @@ fn metrics(state: Data<&AppState>) -> Response {
 async fn uniform_errors<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
     match ep.call(req).await {
         Ok(resp) => Ok(resp.into_response()),
-        Err(err) if err.is::<ApiError>() => Err(err),
+        Err(err) if err.is::<ApiError>() || err.is::<BotError>() => Err(err),
         // Not failures: a conditional GET of a static file answers 304 this way.
         Err(err) if !err.status().is_client_error() && !err.status().is_server_error() => Ok(err.into_response()),
         Err(err) => Err(ApiError::from_poem(&err).into()),

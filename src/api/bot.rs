@@ -99,8 +99,8 @@ impl BotApi {
 
     /// List practice scenarios
     #[oai(path = "/bot/scenarios", method = "get", operation_id = "listScenarios")]
-    async fn scenarios(&self, _auth: BearerAuth) -> Json<Vec<Scenario>> {
-        Json(
+    async fn scenarios(&self, _auth: BearerAuth) -> ApiResult<Json<Vec<Scenario>>> {
+        Ok(Json(
             scenarios::SCENARIOS
                 .iter()
                 .map(|s| Scenario {
@@ -110,7 +110,7 @@ impl BotApi {
                     opening_line: s.opening_line.into(),
                 })
                 .collect(),
-        )
+        ))
     }
 }
 

@@ -28,7 +28,7 @@ use crate::{
     },
     db::{chats, messages},
     entity::chat,
-    error::{ApiError, ApiResult, ErrorBody},
+    error::{ApiError, ApiResult, BotError, ErrorBody},
     realtime::{events, notify},
     state::AppState,
 };
@@ -194,7 +194,7 @@ impl MessagesApi {
         auth: BearerAuth,
         id: Path<Uuid>,
         body: Json<NewMessage>,
-    ) -> ApiResult<MessageCreated> {
+    ) -> Result<MessageCreated, BotError> {
         let me = auth.0.id;
         let (chat, _) = member_chat(&state, id.0, me).await?;
         if chat.kind == chats::BOT {
@@ -217,7 +217,7 @@ impl MessagesApi {
                 ))
             }
             .await;
-            return with_quota(&state, me, result).await;
+            return Ok(with_quota(&state, me, result).await?);
         }
         let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
         state.limits.message(me)?;
@@ -251,7 +251,7 @@ impl MessagesApi {
         auth: BearerAuth,
         id: Path<Uuid>,
         body: Json<NewMessage>,
-    ) -> ApiResult<StreamResponse> {
+    ) -> Result<StreamResponse, BotError> {
         let me = auth.0.id;
         let result = async {
             let chat = bot_chat(&state, me, id.0).await?;
