@@ -31,14 +31,13 @@ pub struct NewDirectChat {
     pub user_id: Uuid,
 }
 
-/// A practice chat with the bot.
+/// A practice chat with the bot. `level` defaults to the caller's level.
 #[derive(Debug, Object)]
 pub struct NewBotChat {
     /// 1..100 characters after trimming; defaults to the scenario's title.
     pub title: Option<Text>,
     /// One of `GET /bot/scenarios`; defaults to `free_talk`.
     pub scenario_id: Option<Text>,
-    /// Defaults to the caller's level.
     pub level: Option<Level>,
 }
 
@@ -52,13 +51,13 @@ pub enum NewChat {
     Bot(NewBotChat),
 }
 
+/// Changes to a bot chat; omitted fields stay as they are.
 #[derive(Debug, Object)]
 pub struct UpdateChat {
     /// Bot chats only: 1..100 characters after trimming.
     pub title: Option<Text>,
     /// Bot chats only: one of `GET /bot/scenarios`.
     pub scenario_id: Option<Text>,
-    /// Bot chats only.
     pub level: Option<Level>,
 }
 

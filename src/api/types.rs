@@ -75,7 +75,8 @@ impl User {
     }
 }
 
-/// The caller's own profile.
+/// The caller's own profile. `level` is the learner's English level; new bot
+/// chats start at it.
 #[derive(Debug, Clone, Object)]
 pub struct Me {
     pub id: Uuid,
@@ -85,7 +86,6 @@ pub struct Me {
     /// True while the user has a live WebSocket connection.
     pub online: bool,
     pub role: Role,
-    /// The learner's English level; new bot chats start at it.
     pub level: Level,
 }
 
@@ -174,7 +174,8 @@ pub struct Feedback {
     pub tip: Option<String>,
 }
 
-/// A chat message.
+/// A chat message. `feedback` is set on bot replies: corrections of the
+/// learner's message just before it; otherwise `null`.
 #[derive(Debug, Clone, Object)]
 pub struct Message {
     pub id: Uuid,
@@ -186,7 +187,6 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
     /// When the author last edited it.
     pub edited_at: Option<DateTime<Utc>>,
-    /// On bot replies: corrections of the learner's message; otherwise `null`.
     pub feedback: Option<Feedback>,
 }
 
@@ -210,19 +210,20 @@ impl From<message::Model> for Message {
 }
 
 /// A conversation: with a friend (`direct`) or with the bot (`bot`).
+///
+/// `peer` is the friend in a direct chat and `null` in a bot chat; `level` is the
+/// CEFR level the bot speaks at (bot chats; `null` for direct chats);
+/// `last_message` is the newest message, if any.
 #[derive(Debug, Clone, Object)]
 pub struct Chat {
     pub id: Uuid,
     pub kind: ChatKind,
     /// Bot chats: the chosen title. Direct chats: the friend's display name.
     pub title: String,
-    /// Direct chats: the friend; bot chats: `null`.
     pub peer: Option<User>,
     /// Bot chats: the practice scenario; direct chats: `null`.
     pub scenario_id: Option<String>,
-    /// Bot chats: the CEFR level the bot speaks at; direct chats: `null`.
     pub level: Option<Level>,
-    /// The newest message, if any.
     pub last_message: Option<Message>,
     /// Messages from others the caller has not marked read.
     pub unread_count: u64,

@@ -42,3 +42,18 @@ async fn every_operation_has_an_id_a_summary_and_a_tag() {
     }
     assert_eq!(spec["components"]["securitySchemes"]["bearerAuth"]["scheme"], "bearer");
 }
+
+/// Client generators (openapi-python-client among them) reject `allOf` around
+/// an enum or a nullable reference, and then drop the whole model.
+#[tokio::test]
+async fn properties_are_plain_references_so_client_generators_keep_every_model() {
+    let spec: serde_json::Value = serde_json::from_str(&chattconnect::api::spec_json()).unwrap();
+    for (name, schema) in spec["components"]["schemas"].as_object().unwrap() {
+        for (field, property) in schema["properties"].as_object().into_iter().flatten() {
+            assert!(
+                property.get("allOf").is_none(),
+                "{name}.{field} is wrapped in allOf: {property}"
+            );
+        }
+    }
+}
