@@ -1,5 +1,4 @@
 //! The one error type of the API and its mapping to the contract's JSON body.
-use chrono::{DateTime, Utc};
 use poem::{error::ResponseError, http::StatusCode, Body, Response};
 use poem_openapi::{
     registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, MetaSchemaRef, Registry},
@@ -8,10 +7,10 @@ use poem_openapi::{
 };
 use sea_orm::{DbErr, SqlErr};
 
-use crate::bot::quota::QuotaStatus;
+use crate::{api::timestamp::Timestamp, bot::quota::QuotaStatus};
 
 /// The body of every error response.
-#[derive(Debug, Clone, Object, serde::Deserialize)]
+#[derive(Debug, Clone, Object)]
 pub struct ErrorBody {
     /// Machine-readable code: `validation_failed`, `unauthorized`, `forbidden`, `not_found`,
     /// `conflict`, `payload_too_large`, `rate_limited`, `daily_quota_exceeded`,
@@ -33,7 +32,7 @@ pub struct ErrorBody {
     pub remaining: Option<u32>,
     /// When the daily bot quota resets (`daily_quota_exceeded`).
     #[oai(skip_serializing_if_is_none)]
-    pub resets_at: Option<DateTime<Utc>>,
+    pub resets_at: Option<Timestamp>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -153,7 +152,7 @@ impl ApiError {
                 body.retry_after = Some(q.reset_secs);
                 body.limit = Some(q.limit);
                 body.remaining = Some(0);
-                body.resets_at = Some(q.resets_at);
+                body.resets_at = Some(q.resets_at.into());
             }
             _ => {}
         }

@@ -1,9 +1,8 @@
-use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
-use super::{auth::current_user, types::Message, ApiTags};
+use super::{auth::current_user, timestamp::Timestamp, types::Message, ApiTags};
 use crate::{
     auth::BearerAuth,
     bot::{quota::QuotaStatus, scenarios},
@@ -20,7 +19,7 @@ pub struct Quota {
     pub used: u32,
     pub remaining: u32,
     /// Midnight in the quota time zone, when `used` goes back to 0.
-    pub resets_at: DateTime<Utc>,
+    pub resets_at: Timestamp,
 }
 
 impl From<&QuotaStatus> for Quota {
@@ -29,7 +28,7 @@ impl From<&QuotaStatus> for Quota {
             limit: q.limit,
             used: q.used,
             remaining: q.remaining,
-            resets_at: q.resets_at,
+            resets_at: q.resets_at.into(),
         }
     }
 }

@@ -50,7 +50,7 @@ pub fn friend_view(me: Uuid, row: &friendship::Model, other: User) -> Friend {
     Friend {
         user: other,
         status,
-        since: row.accepted_at.unwrap_or(row.created_at),
+        since: row.accepted_at.unwrap_or(row.created_at).into(),
     }
 }
 

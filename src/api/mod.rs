@@ -9,6 +9,7 @@ pub mod health;
 pub mod messages;
 pub mod pagination;
 pub mod text;
+pub mod timestamp;
 pub mod types;
 pub mod users;
 pub mod ws;

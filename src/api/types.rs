@@ -1,8 +1,8 @@
 //! The objects of the public contract, as they appear in the OpenAPI spec.
-use chrono::{DateTime, Utc};
 use poem_openapi::{Enum, Object};
 use uuid::Uuid;
 
+use super::timestamp::Timestamp;
 use crate::{
     entity::{chat, message, user},
     error::ApiError,
@@ -58,7 +58,7 @@ pub struct User {
     /// Unique (case-insensitively) handle: 3..32 of `A-Z a-z 0-9 _ . -`.
     pub username: String,
     pub display_name: String,
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     /// True while the user has a live WebSocket connection.
     pub online: bool,
 }
@@ -69,7 +69,7 @@ impl User {
             id: u.id,
             username: u.username,
             display_name: u.display_name,
-            created_at: u.created_at,
+            created_at: u.created_at.into(),
             online,
         }
     }
@@ -82,7 +82,7 @@ pub struct Me {
     pub id: Uuid,
     pub username: String,
     pub display_name: String,
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     /// True while the user has a live WebSocket connection.
     pub online: bool,
     pub role: Role,
@@ -97,7 +97,7 @@ impl Me {
             id: u.id,
             username: u.username,
             display_name: u.display_name,
-            created_at: u.created_at,
+            created_at: u.created_at.into(),
             online,
         }
     }
@@ -133,7 +133,7 @@ pub struct Friend {
     pub user: User,
     pub status: FriendStatus,
     /// When the friendship was accepted, or the request was sent.
-    pub since: DateTime<Utc>,
+    pub since: Timestamp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -184,9 +184,9 @@ pub struct Message {
     pub sender_id: Option<Uuid>,
     pub role: MessageRole,
     pub content: String,
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     /// When the author last edited it.
-    pub edited_at: Option<DateTime<Utc>>,
+    pub edited_at: Option<Timestamp>,
     pub feedback: Option<Feedback>,
 }
 
@@ -202,8 +202,8 @@ impl From<message::Model> for Message {
                 MessageRole::User
             },
             content: m.content,
-            created_at: m.created_at,
-            edited_at: m.edited_at,
+            created_at: m.created_at.into(),
+            edited_at: m.edited_at.map(Into::into),
             feedback: m.feedback.as_deref().and_then(|f| serde_json::from_str(f).ok()),
         }
     }
@@ -227,9 +227,9 @@ pub struct Chat {
     pub last_message: Option<Message>,
     /// Messages from others the caller has not marked read.
     pub unread_count: u64,
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     /// Last activity: a new message or a change to the chat.
-    pub updated_at: DateTime<Utc>,
+    pub updated_at: Timestamp,
 }
 
 impl Chat {
@@ -253,8 +253,8 @@ impl Chat {
             level: c.level.as_deref().and_then(Level::parse),
             last_message,
             unread_count,
-            created_at: c.created_at,
-            updated_at: c.updated_at,
+            created_at: c.created_at.into(),
+            updated_at: c.updated_at.into(),
         }
     }
 }
