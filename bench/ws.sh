@@ -4,7 +4,9 @@
 # Usage: bash bench/ws.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ulimit -n 65536
+# 10,000 sockets need that many descriptors in the server and in the load tool.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge 12000 ] || { echo "need ulimit -n >= 12000 (have $(ulimit -n))"; exit 1; }
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/chattconnect-target}"
 cargo build --release -q --bin chattconnect -p chattconnect
 cargo build --release -q --bin ws_load -p bench

@@ -1,6 +1,6 @@
 use poem::{
     web::{
-        websocket::{BoxWebSocketUpgraded, WebSocket},
+        websocket::{BoxWebSocketUpgraded, WebSocket, WebSocketConfig},
         Data,
     },
     Request,
@@ -58,7 +58,19 @@ impl RealtimeApi {
             .ok_or_else(|| ApiError::Unauthorized("the access token is invalid or has expired".into()))?;
         let state = state.clone();
         Ok(ws
+            .config(socket_config())
             .on_upgrade(move |stream| socket::serve(state, claims.sub, claims.exp, stream))
             .boxed())
     }
+}
+
+/// Clients only send small JSON frames: a 4 KiB read buffer (the default is 128 KiB,
+/// allocated for every socket) and a 64 KiB cap on what they may send.
+fn socket_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(1024 * 1024)
+        .max_message_size(Some(64 * 1024))
+        .max_frame_size(Some(64 * 1024))
 }

@@ -1,8 +1,22 @@
 //! argon2id with OWASP's parameters (19 MiB, 2 passes, 1 lane), always off the
-//! async runtime.
+//! async runtime, and at most one hash per CPU at a time: each takes 19 MiB, and
+//! a burst of sign-ins must queue rather than grow memory (and threads) without
+//! bound.
 use std::sync::OnceLock;
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use tokio::sync::Semaphore;
+
+fn slots() -> &'static Semaphore {
+    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
+}
+
+/// Runs a hashing job on the blocking pool once a CPU slot is free.
+async fn run<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
+    let _slot = slots().acquire().await?;
+    Ok(tokio::task::spawn_blocking(job).await?)
+}
 
 fn hasher() -> Argon2<'static> {
     let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
@@ -10,7 +24,7 @@ fn hasher() -> Argon2<'static> {
 }
 
 pub async fn hash(password: String) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || {
+    run(move || {
         hasher()
             .hash_password(password.as_bytes())
             .map(|h| h.to_string())
@@ -35,14 +49,13 @@ fn dummy_hash() -> &'static str {
 /// Checks `password` against `stored`, or against a dummy hash when `stored` is
 /// `None`; only a real match returns true.
 pub async fn verify(password: String, stored: Option<String>) -> anyhow::Result<bool> {
-    tokio::task::spawn_blocking(move || {
+    run(move || {
         let exists = stored.is_some();
         let hash = stored.unwrap_or_else(|| dummy_hash().to_owned());
         let ok = hasher().verify_password(password.as_bytes(), hash.as_str()).is_ok();
         ok && exists
     })
     .await
-    .map_err(Into::into)
 }
 
 /// Builds the dummy hash ahead of the first login.

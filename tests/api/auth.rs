@@ -292,7 +292,10 @@ async fn changing_the_password_revokes_every_refresh_token() {
 #[tokio::test]
 async fn times_are_rfc3339_utc_with_a_z() {
     let app = spawn_app().await;
-    let body = app.register(json!({"username": "clock", "password": "password1"})).await.expect(201);
+    let body = app
+        .register(json!({"username": "clock", "password": "password1"}))
+        .await
+        .expect(201);
     let created = body["user"]["created_at"].as_str().unwrap();
     assert!(created.ends_with('Z'), "{created}");
     assert!(chrono::DateTime::parse_from_rfc3339(created).is_ok());

@@ -59,7 +59,10 @@ async fn the_generated_jwt_secret_is_kept_private_in_the_data_directory() {
     use std::os::unix::fs::PermissionsExt;
     let app = spawn_app().await;
     let path = app.settings.data_dir.join("jwt_secret");
-    let mode = std::fs::metadata(&path).expect("secret file exists").permissions().mode();
+    let mode = std::fs::metadata(&path)
+        .expect("secret file exists")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
     assert!(std::fs::read_to_string(&path).unwrap().trim().len() >= 32);
 }

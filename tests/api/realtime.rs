@@ -367,3 +367,22 @@ async fn an_instance_whose_redis_is_away_still_serves_its_own_sockets() {
     );
     assert_eq!(app.call(reqwest::Method::GET, "/readyz", None, None).await.status, 200);
 }
+
+#[tokio::test]
+async fn a_client_frame_over_64_kib_closes_that_socket_only() {
+    let app = spawn_app().await;
+    let (a, b, chat) = friends_in_chat(&app).await;
+    let mut flooder = Ws::open(&app, &a.access).await;
+    let mut wb = Ws::open(&app, &b.access).await;
+    let _ = flooder.stream.send(Message::Text("x".repeat(70 * 1024).into())).await;
+    let mut closed = false;
+    while let Ok(Some(frame)) = tokio::time::timeout(Duration::from_secs(3), flooder.stream.next()).await {
+        if matches!(frame, Err(_) | Ok(Message::Close(_))) {
+            closed = true;
+            break;
+        }
+    }
+    assert!(closed, "the oversized frame ended the connection");
+    app.send(&a, &chat, "still fine").await;
+    assert_eq!(wb.expect("message.created").await["message"]["content"], "still fine");
+}
