@@ -67,8 +67,11 @@ impl RateLimits {
         check(&self.login_username, &username.to_lowercase())
     }
 
-    pub fn register(&self, ip: &str) -> Result<(), ApiError> {
-        check(&self.register_ip, ip)
+    /// Sign-ups per address, and attempts at one username (shared with logins'
+    /// per-username allowance under its own key).
+    pub fn register(&self, ip: &str, username: &str) -> Result<(), ApiError> {
+        check(&self.register_ip, ip)?;
+        check(&self.login_username, &format!("register:{}", username.to_lowercase()))
     }
 
     pub fn bot(&self, user: uuid::Uuid) -> Result<(), ApiError> {

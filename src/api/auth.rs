@@ -86,7 +86,9 @@ impl AuthApi {
         req: &poem::Request,
         body: Json<RegisterRequest>,
     ) -> ApiResult<RegisterResponse> {
-        state.limits.register(&state.limits.client_ip(req))?;
+        state
+            .limits
+            .register(&state.limits.client_ip(req), body.username.trim())?;
         let s = &state.settings;
         let username = validate_username(&body.username, s.username_min_len, s.username_max_len)?;
         validate_password("password", &body.password, s.password_min_len, s.password_max_len)?;

@@ -540,6 +540,23 @@ async fn a_login_burst_gets_429_with_retry_after() {
 }
 
 #[tokio::test]
+async fn registering_one_username_over_and_over_is_limited() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.rate_register_per_ip = 100;
+        s.rate_login_per_username = 2;
+    })
+    .await;
+    app.signup("wanted").await;
+    app.register(json!({"username": "WANTED", "password": "password1"}))
+        .await
+        .expect_error(409, "conflict");
+    app.register(json!({"username": "wanted", "password": "password1"}))
+        .await
+        .expect_error(429, "rate_limited");
+    app.signup("other").await;
+}
+
+#[tokio::test]
 async fn login_and_register_are_limited_per_address() {
     let app = crate::helpers::spawn_app_with(|s| {
         s.rate_login_per_ip = 2;

@@ -48,6 +48,13 @@ impl Ws {
         }
     }
 
+    /// Asserts that no event at all arrives within `wait`.
+    async fn expect_nothing(&mut self, wait: Duration) {
+        if let Some(event) = self.next(wait).await {
+            panic!("unexpected event {event}");
+        }
+    }
+
     /// Asserts that no event other than presence arrives within `wait`.
     async fn expect_silence(&mut self, wait: Duration) {
         let deadline = tokio::time::Instant::now() + wait;
@@ -171,7 +178,8 @@ async fn a_third_users_socket_receives_none_of_it() {
     wb.expect("typing").await;
     // Typing into someone else's chat is ignored.
     wo.send(json!({"type": "typing", "chat_id": chat})).await;
-    wo.expect_silence(Duration::from_millis(700)).await;
+    // Not even presence: they are not friends.
+    wo.expect_nothing(Duration::from_millis(700)).await;
     wb.expect_silence(Duration::from_millis(300)).await;
 }
 
@@ -385,4 +393,28 @@ async fn a_client_frame_over_64_kib_closes_that_socket_only() {
     assert!(closed, "the oversized frame ended the connection");
     app.send(&a, &chat, "still fine").await;
     assert_eq!(wb.expect("message.created").await["message"]["content"], "still fine");
+}
+
+#[tokio::test]
+async fn a_client_that_stops_answering_pings_is_disconnected() {
+    let app = spawn_app_with(|s| {
+        s.ws_ping_interval_secs = 1;
+        s.ws_idle_timeout_secs = 1;
+    })
+    .await;
+    let user = app.signup("sleepy").await;
+    let mut ws = Ws::open(&app, &user.access).await;
+    // Not reading means not answering the server's pings.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let mut ended = false;
+    while let Ok(next) = tokio::time::timeout(Duration::from_secs(2), ws.stream.next()).await {
+        match next {
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => {
+                ended = true;
+                break;
+            }
+            Some(Ok(_)) => continue,
+        }
+    }
+    assert!(ended, "the idle socket was closed by the server");
 }
