@@ -4,7 +4,7 @@ use poem_openapi::{payload::Json, ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::{
-    text::Text,
+    text::{NotNull, Text},
     types::{trimmed, Level, Me, TokenPair},
     ApiTags,
 };
@@ -24,7 +24,7 @@ pub struct RegisterRequest {
     /// 8..128 characters.
     pub password: Text,
     /// 1..64 characters after trimming; defaults to the username.
-    pub display_name: Option<Text>,
+    pub display_name: NotNull<Text>,
 }
 
 #[derive(Debug, Object)]
@@ -48,8 +48,8 @@ pub struct RefreshRequest {
 #[derive(Debug, Object)]
 pub struct UpdateMe {
     /// 1..64 characters after trimming.
-    pub display_name: Option<Text>,
-    pub level: Option<Level>,
+    pub display_name: NotNull<Text>,
+    pub level: NotNull<Level>,
 }
 
 #[derive(Debug, Object)]
@@ -92,7 +92,7 @@ impl AuthApi {
         let s = &state.settings;
         let username = validate_username(&body.username, s.username_min_len, s.username_max_len)?;
         validate_password("password", &body.password, s.password_min_len, s.password_max_len)?;
-        let display_name = match &body.display_name {
+        let display_name = match &body.display_name.0 {
             Some(name) => trimmed("display_name", name, 1, s.display_name_max_len)?,
             None => username.clone(),
         };

@@ -55,6 +55,7 @@ pub struct BotExchange {
 #[derive(Debug, Object)]
 pub struct GrantRequest {
     /// Extra bot requests for today, 1..1000.
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
     pub extra: u32,
 }
 

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{
     auth::NoContent,
     pagination,
-    text::Text,
+    text::{NotNull, Text},
     types::{trimmed, Chat, ChatPage, Level, Message, User},
     ApiTags,
 };
@@ -35,10 +35,10 @@ pub struct NewDirectChat {
 #[derive(Debug, Object)]
 pub struct NewBotChat {
     /// 1..100 characters after trimming; defaults to the scenario's title.
-    pub title: Option<Text>,
+    pub title: NotNull<Text>,
     /// One of `GET /bot/scenarios`; defaults to `free_talk`.
-    pub scenario_id: Option<Text>,
-    pub level: Option<Level>,
+    pub scenario_id: NotNull<Text>,
+    pub level: NotNull<Level>,
 }
 
 /// What to create, told apart by `kind`.
@@ -55,10 +55,10 @@ pub enum NewChat {
 #[derive(Debug, Object)]
 pub struct UpdateChat {
     /// Bot chats only: 1..100 characters after trimming.
-    pub title: Option<Text>,
+    pub title: NotNull<Text>,
     /// Bot chats only: one of `GET /bot/scenarios`.
-    pub scenario_id: Option<Text>,
-    pub level: Option<Level>,
+    pub scenario_id: NotNull<Text>,
+    pub level: NotNull<Level>,
 }
 
 #[derive(ApiResponse)]
@@ -135,7 +135,7 @@ impl ChatsApi {
     ) -> ApiResult<Json<ChatPage>> {
         let me = auth.0.id;
         let limit = pagination::limit(limit.0);
-        let after = cursor.0.as_deref().map(decode_chat_cursor).transpose()?;
+        let after = pagination::given(&cursor.0).map(decode_chat_cursor).transpose()?;
         let rows = chats::list_for(state.db.r(), me, after, limit + 1).await?;
         let (rows, next_cursor) =
             pagination::split(rows, limit, |(c, _)| format!("{}|{}", c.updated_at.to_rfc3339(), c.id));
@@ -201,7 +201,7 @@ impl ChatsApi {
                         .map(|s| s.title.to_owned())
                         .unwrap_or_default(),
                 };
-                let level = match req.level {
+                let level = match req.level.0 {
                     Some(level) => level.as_str().to_owned(),
                     None => crate::api::auth::current_user_by_id(&state, me).await?.level,
                 };

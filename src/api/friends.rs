@@ -88,7 +88,7 @@ impl FriendsApi {
             .collect();
         all.sort_by(|a, b| b.since.cmp(&a.since).then(b.user.id.cmp(&a.user.id)));
         let key = |f: &Friend| format!("{}|{}", f.since.to_rfc3339(), f.user.id);
-        if let Some(cursor) = cursor.0.as_deref() {
+        if let Some(cursor) = pagination::given(&cursor.0) {
             let after = pagination::decode(cursor)?;
             let pos = all
                 .iter()

@@ -167,9 +167,7 @@ impl MessagesApi {
     ) -> ApiResult<Json<MessagePage>> {
         member_chat(&state, id.0, auth.0.id).await?;
         let limit = pagination::limit(limit.0);
-        let before = cursor
-            .0
-            .as_deref()
+        let before = pagination::given(&cursor.0)
             .map(|c| {
                 pagination::decode(c)?
                     .parse::<Uuid>()

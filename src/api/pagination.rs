@@ -14,6 +14,11 @@ pub fn encode(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(key)
 }
 
+/// A non-empty cursor, or `None` for the first page (an empty `cursor=` included).
+pub fn given(cursor: &Option<String>) -> Option<&str> {
+    cursor.as_deref().filter(|c| !c.is_empty())
+}
+
 pub fn decode(cursor: &str) -> Result<String, ApiError> {
     URL_SAFE_NO_PAD
         .decode(cursor)

@@ -55,3 +55,70 @@ impl ToJSON for Text {
         Some(Value::String(self.0.clone()))
     }
 }
+
+/// An optional request field that may be left out but not sent as `null`
+/// (poem-openapi's `Option` takes `null` as "left out"; the contract says a
+/// wrong type is a 400).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotNull<T>(pub Option<T>);
+
+impl<T> Deref for NotNull<T> {
+    type Target = Option<T>;
+
+    fn deref(&self) -> &Option<T> {
+        &self.0
+    }
+}
+
+impl<T: Type> Type for NotNull<T> {
+    const IS_REQUIRED: bool = false;
+    type RawValueType = T::RawValueType;
+    type RawElementValueType = T::RawElementValueType;
+
+    fn name() -> Cow<'static, str> {
+        T::name()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        T::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        self.0.as_ref().and_then(Type::as_raw_value)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        match &self.0 {
+            Some(value) => value.raw_element_iter(),
+            None => Box::new(std::iter::empty()),
+        }
+    }
+
+    fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl<T: ParseFromJSON> ParseFromJSON for NotNull<T> {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value {
+            None => Ok(Self(None)),
+            Some(Value::Null) => Err(ParseError::custom(
+                "must not be null; leave the field out to keep it unchanged",
+            )),
+            value => T::parse_from_json(value)
+                .map(|v| Self(Some(v)))
+                .map_err(ParseError::propagate),
+        }
+    }
+}
+
+impl<T: ToJSON> ToJSON for NotNull<T> {
+    fn to_json(&self) -> Option<Value> {
+        self.0.as_ref().and_then(ToJSON::to_json)
+    }
+}

@@ -44,6 +44,55 @@ impl Level {
     }
 }
 
+/// A chat's level: the same values as `Level`, described inline so that the
+/// field can be `null` without an `allOf` that client generators stumble on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChatLevel(pub Level);
+
+impl poem_openapi::types::Type for ChatLevel {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> std::borrow::Cow<'static, str> {
+        "string(level)".into()
+    }
+
+    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+        let mut schema = poem_openapi::registry::MetaSchema::new("string");
+        schema.enum_items = ["A1", "A2", "B1", "B2", "C1", "C2"]
+            .iter()
+            .map(|l| serde_json::json!(l))
+            .collect();
+        poem_openapi::registry::MetaSchemaRef::Inline(Box::new(schema))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl poem_openapi::types::ParseFromJSON for ChatLevel {
+    fn parse_from_json(value: Option<serde_json::Value>) -> poem_openapi::types::ParseResult<Self> {
+        match value.as_ref().and_then(|v| v.as_str()).and_then(Level::parse) {
+            Some(level) => Ok(Self(level)),
+            None => Err(poem_openapi::types::ParseError::custom(
+                "expected one of A1, A2, B1, B2, C1, C2",
+            )),
+        }
+    }
+}
+
+impl poem_openapi::types::ToJSON for ChatLevel {
+    fn to_json(&self) -> Option<serde_json::Value> {
+        Some(serde_json::Value::String(self.0.as_str().to_owned()))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "lowercase")]
 pub enum Role {
@@ -171,6 +220,7 @@ pub struct Feedback {
     /// Empty when the message had no mistakes.
     pub corrections: Vec<Correction>,
     /// An optional hint for sounding more natural.
+    #[oai(nullable)]
     pub tip: Option<String>,
 }
 
@@ -181,12 +231,15 @@ pub struct Message {
     pub id: Uuid,
     pub chat_id: Uuid,
     /// The author; `null` for the bot.
+    #[oai(nullable)]
     pub sender_id: Option<Uuid>,
     pub role: MessageRole,
     pub content: String,
     pub created_at: Timestamp,
     /// When the author last edited it.
+    #[oai(nullable)]
     pub edited_at: Option<Timestamp>,
+    #[oai(nullable)]
     pub feedback: Option<Feedback>,
 }
 
@@ -220,10 +273,14 @@ pub struct Chat {
     pub kind: ChatKind,
     /// Bot chats: the chosen title. Direct chats: the friend's display name.
     pub title: String,
+    #[oai(nullable)]
     pub peer: Option<User>,
     /// Bot chats: the practice scenario; direct chats: `null`.
+    #[oai(nullable)]
     pub scenario_id: Option<String>,
-    pub level: Option<Level>,
+    #[oai(nullable)]
+    pub level: Option<ChatLevel>,
+    #[oai(nullable)]
     pub last_message: Option<Message>,
     /// Messages from others the caller has not marked read.
     pub unread_count: u64,
@@ -250,7 +307,7 @@ impl Chat {
             title,
             peer,
             scenario_id: c.scenario_id,
-            level: c.level.as_deref().and_then(Level::parse),
+            level: c.level.as_deref().and_then(Level::parse).map(ChatLevel),
             last_message,
             unread_count,
             created_at: c.created_at.into(),
@@ -266,6 +323,7 @@ macro_rules! page {
         pub struct $name {
             pub items: Vec<$item>,
             /// Pass as `cursor` to get the next page; `null` on the last page.
+            #[oai(nullable)]
             pub next_cursor: Option<String>,
         }
     };

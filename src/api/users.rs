@@ -40,7 +40,7 @@ impl UsersApi {
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<UserPage>> {
         let limit = pagination::limit(limit.0);
-        let after = cursor.0.as_deref().map(pagination::decode).transpose()?;
+        let after = pagination::given(&cursor.0).map(pagination::decode).transpose()?;
         let rows = users::list(state.db.r(), q.0.as_deref().map(str::trim), after.as_deref(), limit + 1).await?;
         let (rows, next_cursor) = pagination::split(rows, limit, |u| u.username_lower.clone());
         let ids: Vec<Uuid> = rows.iter().map(|u| u.id).collect();

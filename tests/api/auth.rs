@@ -248,6 +248,10 @@ async fn profile_can_be_updated() {
     app.patch("/api/v1/me", &user.access, json!({"display_name": ""}))
         .await
         .expect_error(400, "validation_failed");
+    // null is not a display name; leaving the field out keeps it.
+    app.patch("/api/v1/me", &user.access, json!({"display_name": null}))
+        .await
+        .expect_error(400, "validation_failed");
 }
 
 #[tokio::test]

@@ -42,6 +42,20 @@ async fn unknown_routes_and_methods_answer_in_the_error_format() {
     missing.expect_error(404, "not_found");
     let r = app.call(Method::DELETE, "/api/v1/auth/login", None, None).await;
     assert_eq!(r.status, 405);
+    assert_eq!(r.headers["allow"], "POST", "a 405 says what is allowed");
+    let r = app
+        .call(
+            Method::PUT,
+            &format!("/api/v1/chats/{}", uuid::Uuid::now_v7()),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 405);
+    let allow = r.headers["allow"].to_str().unwrap().to_owned();
+    for method in ["GET", "PATCH", "DELETE"] {
+        assert!(allow.contains(method), "{allow}");
+    }
     assert!(r.body["message"].is_string());
 }
 

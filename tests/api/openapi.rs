@@ -43,17 +43,46 @@ async fn every_operation_has_an_id_a_summary_and_a_tag() {
     assert_eq!(spec["components"]["securitySchemes"]["bearerAuth"]["scheme"], "bearer");
 }
 
-/// Client generators (openapi-python-client among them) reject `allOf` around
-/// an enum or a nullable reference, and then drop the whole model.
+/// Client generators (openapi-python-client among them) drop a whole model when
+/// a property wraps an enum in `allOf`; `allOf` is only used for the standard
+/// nullable object reference. Every field that can be `null` says so.
 #[tokio::test]
-async fn properties_are_plain_references_so_client_generators_keep_every_model() {
+async fn nullable_fields_are_declared_in_a_form_client_generators_accept() {
     let spec: serde_json::Value = serde_json::from_str(&chattconnect::api::spec_json()).unwrap();
-    for (name, schema) in spec["components"]["schemas"].as_object().unwrap() {
+    let schemas = &spec["components"]["schemas"];
+    for (name, schema) in schemas.as_object().unwrap() {
         for (field, property) in schema["properties"].as_object().into_iter().flatten() {
-            assert!(
-                property.get("allOf").is_none(),
-                "{name}.{field} is wrapped in allOf: {property}"
-            );
+            if let Some(all_of) = property["allOf"].as_array() {
+                assert_eq!(
+                    property["nullable"], true,
+                    "{name}.{field}: allOf only for nullable refs: {property}"
+                );
+                let target = all_of[0]["$ref"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("#/components/schemas/");
+                assert_eq!(
+                    schemas[target]["type"], "object",
+                    "{name}.{field}: allOf around a non-object {target}"
+                );
+            }
         }
+    }
+    for (name, field) in [
+        ("Chat", "peer"),
+        ("Chat", "level"),
+        ("Chat", "scenario_id"),
+        ("Chat", "last_message"),
+        ("Message", "sender_id"),
+        ("Message", "edited_at"),
+        ("Message", "feedback"),
+        ("Feedback", "tip"),
+        ("ChatPage", "next_cursor"),
+        ("MessagePage", "next_cursor"),
+    ] {
+        assert_eq!(
+            schemas[name]["properties"][field]["nullable"], true,
+            "{name}.{field} must be nullable"
+        );
     }
 }

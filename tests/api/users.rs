@@ -63,6 +63,9 @@ async fn user_pages_cover_everyone_exactly_once() {
     }
     assert_eq!(seen.len(), 8);
     assert_eq!(pages, 3);
+    // An empty cursor is the first page.
+    let first = app.get("/api/v1/users?limit=3&cursor=", &me.access).await.expect(200);
+    assert_eq!(first["items"].as_array().unwrap().len(), 3);
 }
 
 #[tokio::test]
