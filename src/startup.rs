@@ -15,7 +15,7 @@ use poem::{
     get, handler,
     http::{header, Method},
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
-    middleware::{CatchPanic, Tracing},
+    middleware::CatchPanic,
     web::Data,
     Body, Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server,
 };
@@ -136,7 +136,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .around(record_metrics)
         .around(move |ep, req| limit_body(ep, req, max_body))
         .around(move |ep, req| uniform_errors(ep, req, allowed.clone()))
-        .with(Tracing)
+        .around(log_request)
         .with(CatchPanic::new())
         .data(state)
 }
@@ -206,6 +206,26 @@ impl AllowedMethods {
             })
             .map(|(_, methods)| methods.as_str())
     }
+}
+
+/// One log line per request: method, path and status, never the query string
+/// (the WebSocket's `access_token` travels there).
+async fn log_request<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let started = Instant::now();
+    let result = ep.call(req).await.map(IntoResponse::into_response);
+    let status = match &result {
+        Ok(resp) => resp.status(),
+        Err(err) => err.status(),
+    };
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if status.is_server_error() {
+        tracing::warn!(%method, %path, status = status.as_u16(), elapsed_ms, "request");
+    } else {
+        tracing::info!(%method, %path, status = status.as_u16(), elapsed_ms, "request");
+    }
+    result
 }
 
 /// Rejects bodies over the cap with 413, whether or not they declare a length.

@@ -7,6 +7,7 @@ mod fake_llm;
 mod friends;
 mod health;
 mod helpers;
+mod logs;
 mod messages;
 mod openapi;
 mod realtime;
