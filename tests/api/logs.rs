@@ -85,6 +85,7 @@ async fn tokens_passwords_and_keys_never_appear_in_the_log() {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     child.kill().unwrap();
+    child.wait().unwrap();
     let mut log = String::new();
     child.stdout.take().unwrap().read_to_string(&mut log).unwrap();
     child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
