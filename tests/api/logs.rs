@@ -29,6 +29,16 @@ async fn tokens_passwords_and_keys_never_appear_in_the_log() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Drain the output as it comes, so a full pipe never blocks the server.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut out = String::new();
+            let _ = pipe.read_to_string(&mut out);
+            out
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     for _ in 0..100 {
@@ -86,9 +96,7 @@ async fn tokens_passwords_and_keys_never_appear_in_the_log() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     child.kill().unwrap();
     child.wait().unwrap();
-    let mut log = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut log).unwrap();
-    child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    let log = stdout.join().unwrap() + &stderr.join().unwrap();
     assert!(log.contains("/api/v1/ws"), "the requests were logged: {log}");
     for secret in [
         access.as_str(),
