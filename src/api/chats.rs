@@ -76,17 +76,22 @@ pub async fn views(state: &AppState, me: Uuid, rows: Vec<(chat::Model, chat_memb
     let peer_ids: Vec<Uuid> = rows.iter().filter_map(|(c, _)| peer_id(c, me)).collect();
     let peers = users::find_many(state.db.r(), &peer_ids).await?;
     let online = state.realtime.online(&peer_ids).await;
-    let mut out = Vec::with_capacity(rows.len());
-    for (chat, member) in rows {
+    // Each chat's newest message and unread count are two indexed lookups; run
+    // them side by side over the pool instead of one round trip after another.
+    let per_chat = rows.into_iter().map(|(chat, member)| {
         let peer = peer_id(&chat, me).and_then(|id| peers.get(&id).cloned()).map(|u| {
             let is_online = online.contains(&u.id);
             User::from_model(u, is_online)
         });
-        let last = messages::last(state.db.r(), chat.id).await?.map(Message::from);
-        let unread = chats::unread_count(state.db.r(), &member).await?;
-        out.push(Chat::build(chat, peer, last, unread));
-    }
-    Ok(out)
+        async move {
+            let (last, unread) = tokio::try_join!(
+                messages::last(state.db.r(), chat.id),
+                chats::unread_count(state.db.r(), &member)
+            )?;
+            Ok::<_, ApiError>(Chat::build(chat, peer, last.map(Message::from), unread))
+        }
+    });
+    futures_util::future::try_join_all(per_chat).await
 }
 
 pub async fn view(state: &AppState, me: Uuid, row: (chat::Model, chat_member::Model)) -> ApiResult<Chat> {
