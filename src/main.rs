@@ -50,14 +50,14 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             let db = Db::connect(&settings).await?;
-            db.migrate().await?;
+            db.migrate(&settings).await?;
             tracing::info!("migrations applied");
         }
         Command::Admin {
             command: AdminCommand::Promote { username },
         } => {
             let db = Db::connect(&settings).await?;
-            db.migrate().await?;
+            db.migrate(&settings).await?;
             match db::users::set_role(db.w(), &username, "admin").await? {
                 Some(user) => {
                     tracing::info!(user_id = %user.id, username = %user.username, "promoted to admin")

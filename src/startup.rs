@@ -54,7 +54,7 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let secret = jwt_secret(&settings)?;
         let db = Db::connect(&settings).await?;
-        db.migrate().await?;
+        db.migrate(&settings).await?;
         tokio::task::spawn_blocking(password::warm_up).await?;
         let bot = BotClient::from_settings(&settings)?;
         match &bot {

@@ -61,8 +61,23 @@ impl Db {
         self.write.get_database_backend()
     }
 
-    pub async fn migrate(&self) -> anyhow::Result<()> {
-        Migrator::up(self.w(), None).await.context("running migrations")
+    /// Applies pending migrations. On PostgreSQL, instances that start together
+    /// take turns under an advisory lock (sea-orm-migration has no lock of its
+    /// own); SQLite is a single instance's embedded store.
+    pub async fn migrate(&self, settings: &Settings) -> anyhow::Result<()> {
+        if self.backend() != DbBackend::Postgres {
+            return Migrator::up(self.w(), None).await.context("running migrations");
+        }
+        let key = migration_lock_key(settings.database_schema.as_deref().unwrap_or("public"));
+        let lock = connect_one(settings, 1).await?;
+        lock.execute_unprepared(&format!("SELECT pg_advisory_lock({key})"))
+            .await?;
+        let result = Migrator::up(self.w(), None).await.context("running migrations");
+        let _ = lock
+            .execute_unprepared(&format!("SELECT pg_advisory_unlock({key})"))
+            .await;
+        let _ = lock.close().await;
+        result
     }
 
     pub async fn ping(&self) -> bool {
@@ -109,8 +124,15 @@ async fn create_schema(settings: &Settings, schema: &str) -> anyhow::Result<()> 
     )
     .await
     .with_context(|| format!("connecting to the database ({})", redact_url(&settings.database_url)))?;
-    conn.execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
-        .await?;
+    let created = conn
+        .execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+        .await;
+    match created {
+        Ok(_) => {}
+        // Two instances racing: IF NOT EXISTS can still collide; the schema exists.
+        Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {}
+        Err(e) => return Err(e.into()),
+    }
     conn.close().await?;
     Ok(())
 }
@@ -131,6 +153,16 @@ fn ensure_sqlite_dir(url: &str) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A stable advisory-lock id per schema (FNV-1a of its name).
+fn migration_lock_key(schema: &str) -> i64 {
+    let hash = format!("chattconnect:migrate:{schema}")
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    i64::from_ne_bytes(hash.to_ne_bytes())
 }
 
 /// Hides the password in a database URL so it can be logged.

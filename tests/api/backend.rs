@@ -26,3 +26,23 @@ async fn tests_ran_on_postgresql_and_redis() {
         assert!(matches!(backend, DbBackend::Sqlite | DbBackend::Postgres));
     }
 }
+
+/// Instances that start at the same time on a fresh PostgreSQL database take
+/// turns migrating instead of racing (and one of them failing to boot).
+#[tokio::test]
+async fn instances_starting_together_on_postgresql_both_come_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = crate::helpers::test_settings(&dir);
+    if !settings.database_url.starts_with("postgres") {
+        eprintln!("PostgreSQL only: SQLite is one instance's embedded store");
+        return;
+    }
+    let (one, two, three) = tokio::join!(
+        chattconnect::startup::Application::build(settings.clone()),
+        chattconnect::startup::Application::build(settings.clone()),
+        chattconnect::startup::Application::build(settings.clone()),
+    );
+    for app in [one, two, three] {
+        app.expect("every instance migrates and starts");
+    }
+}
