@@ -51,6 +51,14 @@ pub struct Settings {
     pub log_format: String,
     /// Request body cap in bytes.
     pub max_body_bytes: usize,
+    /// Time a client has to send a complete request head; idle keep-alive
+    /// connections are closed after the same time.
+    pub http_header_timeout_secs: u64,
+    /// Time a client has to send a request body.
+    pub http_body_timeout_secs: u64,
+    /// Open connections at most (WebSockets included); lowered automatically to
+    /// fit the open-file limit.
+    pub max_connections: usize,
     pub username_min_len: usize,
     pub username_max_len: usize,
     pub password_min_len: usize,
@@ -96,6 +104,15 @@ pub struct Settings {
     pub ws_ping_interval_secs: u64,
     /// A socket that sends nothing (not even a pong) for this long is closed.
     pub ws_idle_timeout_secs: u64,
+    /// WebSockets one account may hold open on one instance; more are refused
+    /// with close code 4008.
+    pub ws_max_per_user: usize,
+    /// WebSockets open on one instance at most.
+    pub ws_max_connections: usize,
+    /// How long a checked session stays trusted before it is looked up again.
+    /// Revocations on this instance take effect at once; on other instances
+    /// within this time (or at once when they share Redis).
+    pub session_cache_secs: u64,
 }
 
 impl Default for Settings {
@@ -112,6 +129,9 @@ impl Default for Settings {
             refresh_token_ttl_days: 30,
             log_format: "pretty".into(),
             max_body_bytes: 64 * 1024,
+            http_header_timeout_secs: 10,
+            http_body_timeout_secs: 30,
+            max_connections: 10_000,
             username_min_len: 3,
             username_max_len: 32,
             password_min_len: 8,
@@ -140,6 +160,9 @@ impl Default for Settings {
             ws_queue_capacity: 256,
             ws_ping_interval_secs: 20,
             ws_idle_timeout_secs: 60,
+            ws_max_per_user: 10,
+            ws_max_connections: 10_000,
+            session_cache_secs: 10,
         }
     }
 }

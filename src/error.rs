@@ -1,4 +1,6 @@
 //! The one error type of the API and its mapping to the contract's JSON body.
+use std::borrow::Cow;
+
 use poem::{error::ResponseError, http::StatusCode, Body, Response};
 use poem_openapi::{
     registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, MetaSchemaRef, Registry},
@@ -13,7 +15,7 @@ use crate::{api::timestamp::Timestamp, bot::quota::QuotaStatus};
 #[derive(Debug, Clone, Object)]
 pub struct ErrorBody {
     /// Machine-readable code: `validation_failed`, `unauthorized`, `forbidden`, `not_found`,
-    /// `conflict`, `payload_too_large`, `rate_limited`, `daily_quota_exceeded`,
+    /// `conflict`, `payload_too_large`, `request_timeout`, `rate_limited`, `daily_quota_exceeded`,
     /// `bot_unavailable`, `bot_upstream_error`, `bot_upstream_timeout` or `internal`.
     pub error: String,
     /// A sentence for humans.
@@ -40,7 +42,7 @@ pub enum ApiError {
     #[error("{message}")]
     Validation {
         message: String,
-        field: Option<&'static str>,
+        field: Option<Cow<'static, str>>,
     },
     #[error("{0}")]
     Unauthorized(String),
@@ -54,8 +56,12 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    #[error("the request body did not arrive within {0} s")]
+    RequestTimeout(u64),
     #[error("too many requests; retry in {retry_after} s")]
     RateLimited { retry_after: u64 },
+    #[error("your other bot requests are still being answered and hold what is left of today's allowance; retry in {retry_after} s")]
+    QuotaBusy { retry_after: u64 },
     #[error("you have used all {} bot requests for today; they reset at {}", .0.limit, .0.resets_at.format("%H:%M UTC"))]
     QuotaExceeded(QuotaStatus),
     #[error("{0}")]
@@ -75,10 +81,10 @@ pub enum ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
-    pub fn validation(field: &'static str, message: impl Into<String>) -> Self {
+    pub fn validation(field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
         Self::Validation {
             message: message.into(),
-            field: Some(field),
+            field: Some(field.into()),
         }
     }
 
@@ -107,7 +113,8 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::PayloadTooLarge(_) => "payload_too_large",
-            Self::RateLimited { .. } => "rate_limited",
+            Self::RequestTimeout(_) => "request_timeout",
+            Self::RateLimited { .. } | Self::QuotaBusy { .. } => "rate_limited",
             Self::QuotaExceeded(_) => "daily_quota_exceeded",
             Self::BotUnavailable(_) => "bot_unavailable",
             Self::BotUpstream(_) => "bot_upstream_error",
@@ -146,8 +153,10 @@ impl ApiError {
             resets_at: None,
         };
         match self {
-            Self::Validation { field, .. } => body.field = field.map(str::to_owned),
-            Self::RateLimited { retry_after } => body.retry_after = Some(*retry_after),
+            Self::Validation { field, .. } => body.field = field.as_deref().map(str::to_owned),
+            Self::RateLimited { retry_after } | Self::QuotaBusy { retry_after } => {
+                body.retry_after = Some(*retry_after)
+            }
             Self::QuotaExceeded(q) => {
                 body.retry_after = Some(q.reset_secs);
                 body.limit = Some(q.limit);
@@ -210,7 +219,8 @@ impl ResponseError for ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            Self::RateLimited { .. } | Self::QuotaBusy { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::QuotaExceeded(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::BotUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::BotUpstream(_) => StatusCode::BAD_GATEWAY,

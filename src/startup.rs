@@ -8,22 +8,15 @@ use std::{
 };
 
 use anyhow::Context;
-use futures_util::StreamExt;
 use poem::{
-    endpoint::EmbeddedFilesEndpoint,
-    error::ResponseError,
-    get, handler,
-    http::{header, Method},
-    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
-    middleware::CatchPanic,
-    web::Data,
-    Body, Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server,
+    endpoint::EmbeddedFilesEndpoint, error::ResponseError, get, handler, http::header, middleware::CatchPanic,
+    web::Data, Endpoint, EndpointExt, IntoResponse, Request, Response, Route,
 };
 use rust_embed::RustEmbed;
 
 use crate::{
     api,
-    auth::{jwt::JwtKeys, password},
+    auth::{jwt::JwtKeys, password, sessions::Sessions},
     bot::{
         client::BotClient,
         quota::{Clock, QuotaService},
@@ -32,8 +25,10 @@ use crate::{
     db::Db,
     error::{ApiError, BotError},
     metrics::Metrics,
+    middleware,
     ratelimit::RateLimits,
     realtime::Realtime,
+    server,
     state::AppState,
 };
 
@@ -43,9 +38,10 @@ use crate::{
 struct Assets;
 
 pub struct Application {
-    acceptor: TcpAcceptor,
+    listener: tokio::net::TcpListener,
     port: u16,
     state: AppState,
+    limits: server::Limits,
 }
 
 impl Application {
@@ -63,24 +59,48 @@ impl Application {
         }
         let state = AppState {
             jwt: JwtKeys::new(&secret, &settings.jwt_issuer, settings.access_token_ttl_secs),
+            sessions: Sessions::new(Duration::from_secs(settings.session_cache_secs)),
             db,
             metrics: Metrics::new(),
             bot,
-            quota: QuotaService::new(settings.bot_daily_limit, settings.quota_tz()?, Clock::default()),
+            quota: QuotaService::new(
+                settings.bot_daily_limit,
+                settings.quota_tz()?,
+                Clock::default(),
+                Duration::from_secs(settings.bot_total_timeout_secs + 60),
+            ),
             limits: RateLimits::new(&settings),
             realtime: Realtime::start(&settings)?,
             settings: Arc::new(settings),
         };
-        let acceptor = TcpListener::bind(state.settings.bind)
-            .into_acceptor()
+        // Sessions ended on another instance reach this one through the bus.
+        let sessions = state.sessions.clone();
+        state
+            .realtime
+            .on_sessions_ended(move |user, ids| sessions.forget(user, ids));
+        let open_files = server::raise_open_file_limit();
+        let limits = server::Limits {
+            header_timeout: Duration::from_secs(state.settings.http_header_timeout_secs.max(1)),
+            max_connections: server::effective_max_connections(state.settings.max_connections, open_files),
+            drain_timeout: Duration::from_secs(10),
+        };
+        if limits.max_connections < state.settings.max_connections {
+            tracing::warn!(
+                max_connections = limits.max_connections,
+                open_files,
+                "the open-file limit lowers the connection cap"
+            );
+        }
+        let listener = tokio::net::TcpListener::bind(state.settings.bind)
             .await
             .with_context(|| format!("binding {}", state.settings.bind))?;
-        let port = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().map(|s| s.port()))
-            .context("reading the bound port")?;
-        Ok(Self { acceptor, port, state })
+        let port = listener.local_addr().context("reading the bound port")?.port();
+        Ok(Self {
+            listener,
+            port,
+            state,
+            limits,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -108,9 +128,7 @@ impl Application {
             }
         });
         tracing::info!(port = self.port, "listening");
-        let result = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(routes(self.state), signal, Some(Duration::from_secs(10)))
-            .await;
+        let result = server::serve(self.listener, routes(self.state), self.limits, signal).await;
         janitor.abort();
         state.realtime.shutdown().await;
         state.db.clone().close().await;
@@ -124,6 +142,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let max_body = state.settings.max_body_bytes;
+    let body_deadline = Duration::from_secs(state.settings.http_body_timeout_secs.max(1));
     let allowed = Arc::new(AllowedMethods::from_spec());
     Route::new()
         .nest_no_strip("/api/v1", api)
@@ -134,7 +153,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/metrics", get(metrics))
         .nest("/", EmbeddedFilesEndpoint::<Assets>::new())
         .around(record_metrics)
-        .around(move |ep, req| limit_body(ep, req, max_body))
+        .around(move |ep, req| middleware::read_body(ep, req, max_body, body_deadline))
         .around(move |ep, req| uniform_errors(ep, req, allowed.clone()))
         .around(log_request)
         .with(CatchPanic::new())
@@ -226,37 +245,6 @@ async fn log_request<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response>
         tracing::info!(%method, %path, status = status.as_u16(), elapsed_ms, "request");
     }
     result
-}
-
-/// Rejects bodies over the cap with 413, whether or not they declare a length.
-async fn limit_body<E: Endpoint>(ep: E, mut req: Request, max: usize) -> poem::Result<Response> {
-    let too_large = || poem::Error::from(ApiError::PayloadTooLarge(max));
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    match declared {
-        Some(len) if len > max => return Err(too_large()),
-        Some(_) => {}
-        None if matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) => {
-            let mut stream = req.take_body().into_bytes_stream();
-            let mut buf = Vec::new();
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|_| ApiError::Validation {
-                    message: "the request body could not be read".into(),
-                    field: None,
-                })?;
-                if buf.len() + chunk.len() > max {
-                    return Err(too_large());
-                }
-                buf.extend_from_slice(&chunk);
-            }
-            req.set_body(Body::from(buf));
-        }
-        None => {}
-    }
-    ep.call(req).await.map(IntoResponse::into_response)
 }
 
 async fn record_metrics<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use crate::{
-    auth::jwt::JwtKeys,
+    auth::{jwt::JwtKeys, sessions::Sessions},
     bot::{client::BotClient, quota::QuotaService},
     config::Settings,
     db::Db,
@@ -16,6 +16,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub db: Db,
     pub jwt: JwtKeys,
+    pub sessions: Sessions,
     pub metrics: Metrics,
     /// `None` when no bot is configured.
     pub bot: Option<BotClient>,

@@ -7,6 +7,7 @@ mod m20261121_000003_friendships;
 mod m20261121_000004_chats;
 mod m20261121_000005_messages;
 mod m20261121_000006_bot_usage;
+mod m20261122_000007_bot_usage_in_flight;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000004_chats::Migration),
             Box::new(m20261121_000005_messages::Migration),
             Box::new(m20261121_000006_bot_usage::Migration),
+            Box::new(m20261122_000007_bot_usage_in_flight::Migration),
         ]
     }
 }

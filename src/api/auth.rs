@@ -151,14 +151,14 @@ impl AuthApi {
             if token.used_at.is_some() {
                 tracing::warn!(user_id = %token.user_id, family = %token.family_id, "refresh token reused; revoking its family");
             }
-            tokens::revoke_family(state.db.w(), token.family_id).await?;
+            state.sessions.end(&state, token.user_id, token.family_id).await?;
             return Err(invalid());
         }
         if token.expires_at <= db::now() {
             return Err(invalid());
         }
         if !tokens::mark_used(state.db.w(), token.id).await? {
-            tokens::revoke_family(state.db.w(), token.family_id).await?;
+            state.sessions.end(&state, token.user_id, token.family_id).await?;
             return Err(invalid());
         }
         Ok(Json(issue_tokens(&state, token.user_id, Some(token.family_id)).await?))
@@ -171,7 +171,7 @@ impl AuthApi {
     #[oai(path = "/auth/logout", method = "post", operation_id = "logout")]
     async fn logout(&self, state: Data<&AppState>, body: Json<RefreshRequest>) -> ApiResult<NoContent> {
         if let Some(token) = tokens::find_by_hash(state.db.r(), &refresh::hash(&body.refresh_token)).await? {
-            tokens::revoke_family(state.db.w(), token.family_id).await?;
+            state.sessions.end(&state, token.user_id, token.family_id).await?;
         }
         Ok(NoContent::Done)
     }
@@ -230,8 +230,8 @@ impl AuthApi {
             .await
             .map_err(ApiError::internal)?;
         users::set_password(state.db.w(), user.id, hash).await?;
-        tokens::revoke_all_for_user(state.db.w(), user.id).await?;
-        tracing::info!(user_id = %user.id, "password changed; refresh tokens revoked");
+        state.sessions.end_all(&state, user.id).await?;
+        tracing::info!(user_id = %user.id, "password changed; every session ended");
         Ok(NoContent::Done)
     }
 }
@@ -253,13 +253,14 @@ pub async fn current_user_by_id(state: &AppState, id: Uuid) -> ApiResult<crate::
 
 /// A new access token plus a refresh token in `family` (a new family for a new sign-in).
 async fn issue_tokens(state: &AppState, user_id: Uuid, family: Option<Uuid>) -> ApiResult<TokenPair> {
-    let access_token = state.jwt.issue(user_id).map_err(ApiError::internal)?;
+    let session = family.unwrap_or_else(Uuid::now_v7);
+    let access_token = state.jwt.issue(user_id, session).map_err(ApiError::internal)?;
     let refresh_token = refresh::generate();
     let expires_at = db::now() + Duration::days(state.settings.refresh_token_ttl_days as i64);
     tokens::insert(
         state.db.w(),
         user_id,
-        family.unwrap_or_else(Uuid::now_v7),
+        session,
         refresh::hash(&refresh_token),
         expires_at,
     )

@@ -14,8 +14,10 @@ use super::{
     types::{trimmed, Chat, ChatPage, Level, Message, User},
     ApiTags,
 };
+pub use crate::chats::member_chat;
 use crate::{
     bot::scenarios,
+    chats::peer_id,
     db::{chats, friends, messages, users},
     entity::{chat, chat_member},
     error::{ApiError, ApiResult},
@@ -75,7 +77,7 @@ pub enum ChatCreated {
 pub async fn views(state: &AppState, me: Uuid, rows: Vec<(chat::Model, chat_member::Model)>) -> ApiResult<Vec<Chat>> {
     let peer_ids: Vec<Uuid> = rows.iter().filter_map(|(c, _)| peer_id(c, me)).collect();
     let peers = users::find_many(state.db.r(), &peer_ids).await?;
-    let online = state.realtime.online(&peer_ids).await;
+    let online = crate::presence::visible_online(state, me, &peer_ids).await?;
     // Each chat's newest message and unread count are two indexed lookups; run
     // them side by side over the pool instead of one round trip after another.
     let per_chat = rows.into_iter().map(|(chat, member)| {
@@ -96,20 +98,6 @@ pub async fn views(state: &AppState, me: Uuid, rows: Vec<(chat::Model, chat_memb
 
 pub async fn view(state: &AppState, me: Uuid, row: (chat::Model, chat_member::Model)) -> ApiResult<Chat> {
     Ok(views(state, me, vec![row]).await?.remove(0))
-}
-
-/// The other member of a direct chat, read off its key.
-fn peer_id(chat: &chat::Model, me: Uuid) -> Option<Uuid> {
-    let (a, b) = chat.direct_key.as_deref()?.split_once(':')?;
-    let (a, b) = (a.parse().ok()?, b.parse().ok()?);
-    Some(if a == me { b } else { a })
-}
-
-/// The chat if the caller is a member; 404 otherwise, whether or not it exists.
-pub async fn member_chat(state: &AppState, chat_id: Uuid, me: Uuid) -> ApiResult<(chat::Model, chat_member::Model)> {
-    chats::membership(state.db.r(), chat_id, me)
-        .await?
-        .ok_or_else(|| ApiError::not_found("chat"))
 }
 
 fn validate_scenario(id: &str) -> ApiResult<String> {

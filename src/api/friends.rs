@@ -76,7 +76,13 @@ impl FriendsApi {
         let rows = friends::list_for(state.db.r(), me).await?;
         let others: Vec<Uuid> = rows.iter().map(|r| r.other(me)).collect();
         let people = users::find_many(state.db.r(), &others).await?;
-        let online = state.realtime.online(&others).await;
+        // Presence is for friends: pending requests never show it.
+        let accepted: Vec<Uuid> = rows
+            .iter()
+            .filter(|r| r.status == friends::ACCEPTED)
+            .map(|r| r.other(me))
+            .collect();
+        let online = state.realtime.online(&accepted).await;
         let mut all: Vec<Friend> = rows
             .iter()
             .filter_map(|r| {
@@ -135,7 +141,7 @@ impl FriendsApi {
                 .map_err(|e| ApiError::conflict_on_unique(e, "a request between you already exists"))?,
         };
         notify::friendship(&state, &row, false).await;
-        let online = state.realtime.is_online(other.id).await;
+        let online = row.status == friends::ACCEPTED && state.realtime.is_online(other.id).await;
         Ok(FriendCreated::Created(Json(friend_view(
             me,
             &row,

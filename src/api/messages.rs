@@ -184,7 +184,8 @@ impl MessagesApi {
 
     /// Send a message
     ///
-    /// In a direct chat the message is stored and pushed to the friend.
+    /// In a direct chat the message is stored and pushed to the friend; 403 when
+    /// the two are no longer friends (the chat stays readable).
     #[oai(path = "/chats/:id/messages", method = "post", operation_id = "sendMessage")]
     async fn send(
         &self,
@@ -217,6 +218,7 @@ impl MessagesApi {
             .await;
             return Ok(with_quota(&state, me, result).await?);
         }
+        crate::chats::ensure_writable(&state, me, &chat).await?;
         let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
         state.limits.message(me)?;
         let message: Message = messages::insert(state.db.w(), chat.id, Some(me), messages::USER, content, None)
@@ -285,7 +287,7 @@ impl MessagesApi {
 
     /// Edit a message
     ///
-    /// Only your own messages in direct chats (403 otherwise).
+    /// Only your own messages in direct chats with a current friend (403 otherwise).
     #[oai(path = "/chats/:id/messages/:mid", method = "patch", operation_id = "editMessage")]
     async fn edit(
         &self,
@@ -296,6 +298,8 @@ impl MessagesApi {
         body: Json<NewMessage>,
     ) -> ApiResult<Json<Message>> {
         let message = own_direct_message(&state, auth.0.id, id.0, mid.0).await?;
+        let (chat, _) = member_chat(&state, id.0, auth.0.id).await?;
+        crate::chats::ensure_writable(&state, auth.0.id, &chat).await?;
         let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
         let message: Message = messages::edit(state.db.w(), message, content).await?.into();
         notify::chat(&state, message.chat_id, events::message_updated(&message)).await;

@@ -15,6 +15,7 @@ use crate::{
     auth::BearerAuth,
     db::users,
     error::{ApiError, ApiResult},
+    presence,
     state::AppState,
 };
 
@@ -30,8 +31,9 @@ impl UsersApi {
     async fn list(
         &self,
         state: Data<&AppState>,
-        _auth: BearerAuth,
-        /// Prefix of the username or display name.
+        auth: BearerAuth,
+        /// Prefix of the username or display name (at most 100 characters).
+        #[oai(validator(max_length = 100))]
         q: Query<Option<String>>,
         /// Page size, 1..100.
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
@@ -44,7 +46,7 @@ impl UsersApi {
         let rows = users::list(state.db.r(), q.0.as_deref().map(str::trim), after.as_deref(), limit + 1).await?;
         let (rows, next_cursor) = pagination::split(rows, limit, |u| u.username_lower.clone());
         let ids: Vec<Uuid> = rows.iter().map(|u| u.id).collect();
-        let online = state.realtime.online(&ids).await;
+        let online = presence::visible_online(&state, auth.0.id, &ids).await?;
         let items = rows
             .into_iter()
             .map(|u| {
@@ -56,12 +58,16 @@ impl UsersApi {
     }
 
     /// Get a user
+    ///
+    /// `online` is shown for friends (and yourself); for anyone else it is `false`.
     #[oai(path = "/users/:id", method = "get", operation_id = "getUser")]
-    async fn get(&self, state: Data<&AppState>, _auth: BearerAuth, id: Path<Uuid>) -> ApiResult<Json<User>> {
+    async fn get(&self, state: Data<&AppState>, auth: BearerAuth, id: Path<Uuid>) -> ApiResult<Json<User>> {
         let user = users::find_by_id(state.db.r(), id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("user"))?;
-        let online = state.realtime.is_online(user.id).await;
+        let online = presence::visible_online(&state, auth.0.id, &[user.id])
+            .await?
+            .contains(&user.id);
         Ok(Json(User::from_model(user, online)))
     }
 }

@@ -52,14 +52,11 @@ impl RealtimeApi {
         let token = access_token.0.or(header).ok_or_else(|| {
             ApiError::Unauthorized("pass an access token as ?access_token= or a bearer header".into())
         })?;
-        let claims = state
-            .jwt
-            .verify(&token)
-            .ok_or_else(|| ApiError::Unauthorized("the access token is invalid or has expired".into()))?;
+        let claims = state.sessions.verify(&state, &token).await?;
         let state = state.clone();
         Ok(ws
             .config(socket_config())
-            .on_upgrade(move |stream| socket::serve(state, claims.sub, claims.exp, stream))
+            .on_upgrade(move |stream| socket::serve(state, claims.sub, claims.sid, claims.exp, stream))
             .boxed())
     }
 }

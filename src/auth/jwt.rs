@@ -9,6 +9,8 @@ const LEEWAY_SECS: u64 = 5;
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: Uuid,
+    /// The session (refresh-token family) the token belongs to.
+    pub sid: Uuid,
     pub iss: String,
     pub iat: i64,
     pub exp: i64,
@@ -43,10 +45,11 @@ impl JwtKeys {
         self.ttl_secs
     }
 
-    pub fn issue(&self, user_id: Uuid) -> anyhow::Result<String> {
+    pub fn issue(&self, user_id: Uuid, session: Uuid) -> anyhow::Result<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user_id,
+            sid: session,
             iss: self.issuer.clone(),
             iat: now,
             exp: now + self.ttl_secs as i64,
@@ -75,19 +78,22 @@ mod tests {
     fn a_fresh_token_verifies() {
         let keys = keys();
         let id = Uuid::now_v7();
-        let token = keys.issue(id).unwrap();
-        assert_eq!(keys.verify(&token).unwrap().sub, id);
+        let session = Uuid::now_v7();
+        let token = keys.issue(id, session).unwrap();
+        let claims = keys.verify(&token).unwrap();
+        assert_eq!((claims.sub, claims.sid), (id, session));
     }
 
     #[test]
     fn wrong_issuer_and_unsigned_tokens_are_rejected() {
         let other = JwtKeys::new(b"test-secret-of-sufficient-length", "someone-else", 900);
-        let token = other.issue(Uuid::now_v7()).unwrap();
+        let token = other.issue(Uuid::now_v7(), Uuid::now_v7()).unwrap();
         assert!(keys().verify(&token).is_none());
 
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let payload = format!(
-            r#"{{"sub":"{}","iss":"chattconnect","iat":0,"exp":{}}}"#,
+            r#"{{"sub":"{}","sid":"{}","iss":"chattconnect","iat":0,"exp":{}}}"#,
+            Uuid::now_v7(),
             Uuid::now_v7(),
             chrono::Utc::now().timestamp() + 600
         );

@@ -4,5 +4,6 @@ pub mod jwt;
 pub mod password;
 pub mod refresh;
 pub mod scheme;
+pub mod sessions;
 
 pub use scheme::BearerAuth;

@@ -4,10 +4,11 @@ use uuid::Uuid;
 
 use crate::{error::ApiError, state::AppState};
 
-/// The authenticated caller, taken from a valid access token.
+/// The authenticated caller, taken from a valid access token of an active session.
 #[derive(Clone, Copy, Debug)]
 pub struct AuthUser {
     pub id: Uuid,
+    pub session: Uuid,
 }
 
 /// An access token from `POST /auth/login`, `/auth/register` or `/auth/refresh`,
@@ -25,9 +26,9 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<AuthUser> {
     let state = req
         .data::<AppState>()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
-    state
-        .jwt
-        .verify(&bearer.token)
-        .map(|claims| AuthUser { id: claims.sub })
-        .ok_or_else(|| ApiError::Unauthorized("the access token is invalid or has expired".into()).into())
+    let claims = state.sessions.verify(state, &bearer.token).await?;
+    Ok(AuthUser {
+        id: claims.sub,
+        session: claims.sid,
+    })
 }

@@ -11,7 +11,7 @@ use super::{
     client::{BotClient, UpstreamError},
     feedback::{self, Splitter},
     prompt,
-    quota::{QuotaStatus, Reservation},
+    quota::{Denied, QuotaStatus, Reservation},
     scenarios,
 };
 use crate::{
@@ -25,6 +25,8 @@ use crate::{
 
 /// How much history is read from the database before the budget trims it.
 const HISTORY_ROWS: u64 = 60;
+/// Retry-After for a request refused only because others are still in flight.
+const BUSY_RETRY_SECS: u64 = 2;
 
 #[derive(Debug)]
 pub enum Event {
@@ -57,7 +59,13 @@ pub async fn start(state: &AppState, user_id: Uuid, chat: chat::Model, content: 
         .quota
         .reserve(state.db.w(), user_id)
         .await?
-        .map_err(ApiError::QuotaExceeded)?;
+        .map_err(|denied| match denied {
+            Denied::Exhausted(status) => ApiError::QuotaExceeded(status),
+            Denied::Busy(status) => ApiError::QuotaBusy {
+                retry_after: BUSY_RETRY_SECS,
+            }
+            .with_quota(status),
+        })?;
     let stored = messages::insert(state.db.w(), chat.id, Some(user_id), messages::USER, content, None).await;
     let user_message = match stored {
         Ok(m) => m,
@@ -178,13 +186,17 @@ impl Task {
             self.state.quota.refund(db.w(), &self.reservation).await?;
             messages::delete(db.w(), self.user_message_id).await?;
             let error = match outcome {
-                Outcome::Cancelled => return Ok(()),
+                Outcome::Cancelled => {
+                    tracing::info!(chat_id = %self.chat_id, "client left before the first words; request refunded");
+                    return Ok(());
+                }
                 Outcome::Failed(e) => upstream_error(e),
                 Outcome::Finished => upstream_error(UpstreamError::Failed),
             };
             let _ = self.tx.send(Event::Failed(error)).await;
             return Ok(());
         }
+        self.state.quota.settle(db.w(), &self.reservation).await?;
         let feedback_json = feedback
             .as_ref()
             .map(serde_json::to_string)

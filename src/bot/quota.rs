@@ -49,11 +49,23 @@ pub struct Reservation {
     pub status: QuotaStatus,
 }
 
+/// Why a request got no unit.
+#[derive(Debug, Clone)]
+pub enum Denied {
+    /// Today's allowance is used up.
+    Exhausted(QuotaStatus),
+    /// What is left is held by requests still being answered; one may be
+    /// refunded, so retry shortly.
+    Busy(QuotaStatus),
+}
+
 #[derive(Clone)]
 pub struct QuotaService {
     daily_limit: u32,
     tz: Tz,
     clock: Clock,
+    /// How long an in-flight unit is trusted; older ones are leftovers of a crash.
+    in_flight_ttl: chrono::Duration,
 }
 
 /// The quota day (`YYYY-MM-DD`) that `now` falls in, and the instant it ends.
@@ -73,8 +85,13 @@ pub fn quota_day(now: DateTime<Utc>, tz: Tz) -> (String, DateTime<Utc>) {
 }
 
 impl QuotaService {
-    pub fn new(daily_limit: u32, tz: Tz, clock: Clock) -> Self {
-        Self { daily_limit, tz, clock }
+    pub fn new(daily_limit: u32, tz: Tz, clock: Clock, in_flight_ttl: std::time::Duration) -> Self {
+        Self {
+            daily_limit,
+            tz,
+            clock,
+            in_flight_ttl: chrono::Duration::from_std(in_flight_ttl).unwrap_or(chrono::Duration::minutes(5)),
+        }
     }
 
     pub fn clock(&self) -> &Clock {
@@ -95,25 +112,37 @@ impl QuotaService {
 
     pub async fn status(&self, db: &impl ConnectionTrait, user_id: Uuid) -> Result<QuotaStatus, DbErr> {
         let (day, resets_at) = quota_day(self.clock.now(), self.tz);
-        let (used, extra) = store::usage(db, user_id, &day).await?;
-        Ok(self.status_from(used, extra, resets_at))
+        let usage = store::usage(db, user_id, &day).await?;
+        Ok(self.status_from(usage.used, usage.extra, resets_at))
     }
 
-    /// Takes one request; `Err(status)` with nothing left when the day's allowance is used up.
+    /// Takes one request, or says why not: the day is used up, or what is left
+    /// is held by requests still in flight.
     pub async fn reserve(
         &self,
         db: &impl ConnectionTrait,
         user_id: Uuid,
-    ) -> Result<Result<Reservation, QuotaStatus>, DbErr> {
+    ) -> Result<Result<Reservation, Denied>, DbErr> {
         let (day, resets_at) = quota_day(self.clock.now(), self.tz);
         let granted = store::reserve(db, user_id, &day, self.daily_limit).await?;
-        let (used, extra) = store::usage(db, user_id, &day).await?;
-        let status = self.status_from(used, extra, resets_at);
-        Ok(if granted {
-            Ok(Reservation { user_id, day, status })
+        let usage = store::usage(db, user_id, &day).await?;
+        let status = self.status_from(usage.used, usage.extra, resets_at);
+        if granted {
+            return Ok(Ok(Reservation { user_id, day, status }));
+        }
+        let recent = usage
+            .reserved_at
+            .is_some_and(|at| at > chrono::Utc::now() - self.in_flight_ttl);
+        Ok(Err(if usage.in_flight > 0 && recent {
+            Denied::Busy(status)
         } else {
-            Err(status)
-        })
+            Denied::Exhausted(status)
+        }))
+    }
+
+    /// The reserved request was answered: it counts and is no longer in flight.
+    pub async fn settle(&self, db: &impl ConnectionTrait, reservation: &Reservation) -> Result<(), DbErr> {
+        store::settle(db, reservation.user_id, &reservation.day).await
     }
 
     pub async fn refund(&self, db: &impl ConnectionTrait, reservation: &Reservation) -> Result<(), DbErr> {

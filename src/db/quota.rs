@@ -15,6 +15,8 @@ async fn ensure_row(db: &impl ConnectionTrait, user_id: Uuid, day: &str) -> Resu
         day: Set(day.to_owned()),
         used: Set(0),
         extra: Set(0),
+        in_flight: Set(0),
+        reserved_at: Set(None),
     })
     .on_conflict(
         OnConflict::columns([Column::UserId, Column::Day])
@@ -26,11 +28,19 @@ async fn ensure_row(db: &impl ConnectionTrait, user_id: Uuid, day: &str) -> Resu
     Ok(())
 }
 
-/// Takes one request from the day's allowance. `false` when none is left.
+/// `in_flight - 1`, never below zero, written the same way for SQLite and PostgreSQL.
+fn one_less_in_flight() -> sea_orm::sea_query::SimpleExpr {
+    Expr::cust("CASE WHEN in_flight > 0 THEN in_flight - 1 ELSE 0 END")
+}
+
+/// Takes one request from the day's allowance and marks it in flight. `false`
+/// when none is left.
 pub async fn reserve(db: &impl ConnectionTrait, user_id: Uuid, day: &str, limit: u32) -> Result<bool, DbErr> {
     ensure_row(db, user_id, day).await?;
     let result = Entity::update_many()
         .col_expr(Column::Used, Expr::col(Column::Used).add(1))
+        .col_expr(Column::InFlight, Expr::col(Column::InFlight).add(1))
+        .col_expr(Column::ReservedAt, Expr::value(super::now()))
         .filter(Column::UserId.eq(user_id))
         .filter(Column::Day.eq(day))
         .filter(Expr::col(Column::Used).lt(Expr::col(Column::Extra).add(limit as i32)))
@@ -39,10 +49,22 @@ pub async fn reserve(db: &impl ConnectionTrait, user_id: Uuid, day: &str, limit:
     Ok(result.rows_affected == 1)
 }
 
+/// A reserved request was answered: it stays counted and is no longer in flight.
+pub async fn settle(db: &impl ConnectionTrait, user_id: Uuid, day: &str) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::InFlight, one_less_in_flight())
+        .filter(Column::UserId.eq(user_id))
+        .filter(Column::Day.eq(day))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Gives back a request whose model call failed before producing any text.
 pub async fn refund(db: &impl ConnectionTrait, user_id: Uuid, day: &str) -> Result<(), DbErr> {
     Entity::update_many()
         .col_expr(Column::Used, Expr::col(Column::Used).sub(1))
+        .col_expr(Column::InFlight, one_less_in_flight())
         .filter(Column::UserId.eq(user_id))
         .filter(Column::Day.eq(day))
         .filter(Column::Used.gt(0))
@@ -63,8 +85,23 @@ pub async fn grant(db: &impl ConnectionTrait, user_id: Uuid, day: &str, extra: u
     Ok(())
 }
 
-/// `(used, extra)` for the day; zeros when nothing was used.
-pub async fn usage(db: &impl ConnectionTrait, user_id: Uuid, day: &str) -> Result<(u32, u32), DbErr> {
+/// One user's use of one quota day.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Usage {
+    pub used: u32,
+    pub extra: u32,
+    /// Reserved units whose answer has not finished.
+    pub in_flight: u32,
+    pub reserved_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The day's usage; zeros when nothing was used.
+pub async fn usage(db: &impl ConnectionTrait, user_id: Uuid, day: &str) -> Result<Usage, DbErr> {
     let row: Option<Model> = Entity::find_by_id((user_id, day.to_owned())).one(db).await?;
-    Ok(row.map_or((0, 0), |r| (Ord::max(r.used, 0) as u32, Ord::max(r.extra, 0) as u32)))
+    Ok(row.map_or_else(Usage::default, |r| Usage {
+        used: Ord::max(r.used, 0) as u32,
+        extra: Ord::max(r.extra, 0) as u32,
+        in_flight: Ord::max(r.in_flight, 0) as u32,
+        reserved_at: r.reserved_at,
+    }))
 }

@@ -42,6 +42,19 @@ pub async fn mark_used(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, DbEr
     Ok(result.rows_affected == 1)
 }
 
+/// Whether the session (refresh-token family) of `user` still has a token that
+/// is neither revoked nor expired.
+pub async fn session_active(db: &impl ConnectionTrait, family_id: Uuid, user_id: Uuid) -> Result<bool, DbErr> {
+    let live = Entity::find()
+        .filter(Column::FamilyId.eq(family_id))
+        .filter(Column::UserId.eq(user_id))
+        .filter(Column::RevokedAt.is_null())
+        .filter(Column::ExpiresAt.gt(super::now()))
+        .one(db)
+        .await?;
+    Ok(live.is_some())
+}
+
 pub async fn revoke_family(db: &impl ConnectionTrait, family_id: Uuid) -> Result<(), DbErr> {
     Entity::update_many()
         .col_expr(Column::RevokedAt, Expr::value(super::now()))

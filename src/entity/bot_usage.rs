@@ -10,6 +10,9 @@ pub struct Model {
     pub day: String,
     pub used: i32,
     pub extra: i32,
+    /// Reserved units (counted in `used`) whose answer has not finished.
+    pub in_flight: i32,
+    pub reserved_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

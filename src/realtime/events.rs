@@ -42,6 +42,12 @@ pub fn friend(friend: &Friend, removed: bool) -> Value {
     event
 }
 
+/// Events may have been missed: catch up with `GET /chats`, `GET /friends` and
+/// the open chat's messages.
+pub fn resync() -> Value {
+    json!({"type": "resync"})
+}
+
 pub fn pong() -> Value {
     json!({"type": "pong"})
 }

@@ -16,7 +16,8 @@ pub mod redis_bus;
 pub mod socket;
 
 use hub::{Frame, LocalHub};
-use redis_bus::{Envelope, RedisBus};
+pub use hub::{Outbound, Refused};
+use redis_bus::{BusMessage, Envelope, RedisBus};
 
 #[derive(Clone)]
 pub struct Realtime {
@@ -34,7 +35,7 @@ impl Realtime {
     /// Starts the Redis bus when `REDIS_URL` is set. Redis being down at start
     /// is not fatal: the instance serves its own sockets and keeps retrying.
     pub fn start(settings: &Settings) -> anyhow::Result<Self> {
-        let local = Arc::new(LocalHub::default());
+        let local = Arc::new(LocalHub::new(settings.ws_max_per_user, settings.ws_max_connections));
         let mut tasks = Vec::new();
         let redis = match settings.redis_url.as_deref().filter(|u| !u.is_empty()) {
             Some(url) => {
@@ -63,19 +64,44 @@ impl Realtime {
         if to.is_empty() {
             return;
         }
+        self.send(Envelope {
+            to,
+            message: BusMessage::Event { event },
+        });
+    }
+
+    /// Closes `user`'s sockets of the given sessions (`None`: all of them), on
+    /// every instance.
+    pub fn end_sessions(&self, user: Uuid, sessions: Option<Vec<Uuid>>) {
+        self.send(Envelope {
+            to: vec![user],
+            message: BusMessage::EndSessions { sessions },
+        });
+    }
+
+    /// Runs `hook` whenever sessions end, whichever instance ended them.
+    pub fn on_sessions_ended(&self, hook: impl Fn(Uuid, Option<&[Uuid]>) + Send + Sync + 'static) {
+        self.inner.local.on_sessions_ended(Box::new(hook));
+    }
+
+    fn send(&self, envelope: Envelope) {
         match &self.inner.redis {
             Some((_, tx)) => {
-                let _ = tx.send(Envelope { to, event });
+                let _ = tx.send(envelope);
             }
-            None => self.inner.local.deliver(&to, &Frame::from(event.to_string())),
+            None => dispatch(&self.inner.local, &envelope),
         }
     }
 
-    /// A new socket for `user`: its queue, and whether the user just came
-    /// online (their first socket anywhere).
-    pub async fn connect(&self, user: Uuid) -> (Connection, mpsc::Receiver<Frame>, bool) {
+    /// A new socket for `user` in `session`: its queue, and whether the user
+    /// just came online (their first socket anywhere); or why it was refused.
+    pub async fn connect(
+        &self,
+        user: Uuid,
+        session: Uuid,
+    ) -> Result<(Connection, mpsc::Receiver<Outbound>, bool), Refused> {
         let (tx, rx) = mpsc::channel(self.inner.queue_capacity);
-        let (id, first_here) = self.inner.local.add(user, tx);
+        let (id, first_here) = self.inner.local.add(user, session, tx)?;
         let came_online = match (&self.inner.redis, first_here) {
             (_, false) => false,
             (None, true) => true,
@@ -87,7 +113,7 @@ impl Realtime {
             id,
             closed: false,
         };
-        (conn, rx, came_online)
+        Ok((conn, rx, came_online))
     }
 
     /// Which of `users` have a live socket on any instance.
@@ -128,6 +154,18 @@ impl Realtime {
         }
         if let Some((bus, _)) = &self.inner.redis {
             bus.retire().await;
+        }
+    }
+}
+
+/// Hands an envelope to this instance's sockets.
+pub(crate) fn dispatch(local: &LocalHub, envelope: &Envelope) {
+    match &envelope.message {
+        BusMessage::Event { event } => local.deliver(&envelope.to, &Frame::from(event.to_string())),
+        BusMessage::EndSessions { sessions } => {
+            for user in &envelope.to {
+                local.end_sessions(*user, sessions.as_deref());
+            }
         }
     }
 }

@@ -41,7 +41,12 @@ pub async fn friendship(state: &AppState, row: &friendship::Model, removed: bool
     let Ok(people) = users::find_many(state.db.r(), &[a, b]).await else {
         return;
     };
-    let online = state.realtime.online(&[a, b]).await;
+    // Presence is for friends: a request or an ended friendship shows none.
+    let online = if row.status == friends::ACCEPTED && !removed {
+        state.realtime.online(&[a, b]).await
+    } else {
+        Default::default()
+    };
     for (me, other) in [(a, b), (b, a)] {
         if let Some(other_user) = people.get(&other) {
             let view = friend_view(me, row, User::from_model(other_user.clone(), online.contains(&other)));

@@ -2,7 +2,9 @@
 //! pub/sub channel that every instance subscribes to; presence is a hash per
 //! user of socket counts per instance, counted only for instances whose
 //! heartbeat is recent. While Redis is away the instance serves its own sockets
-//! and keeps trying to reconnect.
+//! and keeps trying to reconnect. Events published elsewhere meanwhile are
+//! lost, so when the subscription comes back the instance writes its presence
+//! again (a restarted Redis has none) and tells every local socket to `resync`.
 use std::{
     collections::{HashMap, HashSet},
     sync::{
@@ -19,18 +21,35 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::hub::{Frame, LocalHub};
+use super::hub::LocalHub;
 
 const HEARTBEAT: Duration = Duration::from_secs(10);
 /// After a failed connection attempt, how long requests skip Redis.
-const RETRY_AFTER: Duration = Duration::from_secs(5);
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// Reconnection backoff of the subscription: first wait and longest wait.
+const BACKOFF_MIN: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// After the subscription is back, how long to wait before telling clients to
+/// resync, so that the other instances (reconnecting on the same backoff) have
+/// written their presence again by the time clients ask for it.
+const RESYNC_SETTLE: Duration = Duration::from_millis(1500);
 /// An instance silent for this long no longer counts towards presence.
 const INSTANCE_TTL_SECS: i64 = 30;
 
+/// What travels on the channel: for whom, and what.
 #[derive(Serialize, Deserialize)]
 pub struct Envelope {
     pub to: Vec<Uuid>,
-    pub event: Value,
+    pub message: BusMessage,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BusMessage {
+    /// An event for the recipients' sockets.
+    Event { event: Value },
+    /// Close the recipients' sockets of these sessions (all for `None`).
+    EndSessions { sessions: Option<Vec<Uuid>> },
 }
 
 pub struct RedisBus {
@@ -112,23 +131,29 @@ impl RedisBus {
     }
 
     /// Receives every instance's events and delivers them to local sockets,
-    /// reconnecting with backoff whenever the subscription drops.
+    /// reconnecting with backoff whenever the subscription drops. Every
+    /// subscription after a loss (or after a failed first attempt) is followed
+    /// by a presence rewrite and a `resync` to local sockets.
     pub async fn subscribe_forever(self: Arc<Self>, local: Arc<LocalHub>) {
-        let mut backoff = Duration::from_millis(250);
+        let mut backoff = BACKOFF_MIN;
+        let mut missed = false;
         loop {
             match self.client.get_async_pubsub().await {
                 Ok(mut pubsub) => match pubsub.subscribe(&self.channel).await {
                     Ok(()) => {
                         self.subscribed.store(true, Ordering::SeqCst);
                         tracing::info!(channel = %self.channel, "subscribed to Redis events");
-                        backoff = Duration::from_millis(250);
+                        backoff = BACKOFF_MIN;
+                        if missed {
+                            tokio::spawn(self.clone().recover(local.clone()));
+                        }
                         let mut messages = pubsub.into_on_message();
                         while let Some(msg) = messages.next().await {
                             let Ok(payload) = msg.get_payload::<String>() else {
                                 continue;
                             };
                             if let Ok(envelope) = serde_json::from_str::<Envelope>(&payload) {
-                                local.deliver(&envelope.to, &Frame::from(envelope.event.to_string()));
+                                super::dispatch(&local, &envelope);
                             }
                         }
                         self.subscribed.store(false, Ordering::SeqCst);
@@ -138,9 +163,41 @@ impl RedisBus {
                 },
                 Err(e) => tracing::warn!(error = %e, "cannot reach Redis; retrying"),
             }
+            missed = true;
             tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(5));
+            backoff = (backoff * 2).min(BACKOFF_MAX);
         }
+    }
+
+    /// After an outage: announce this instance, write its users' presence
+    /// again, then tell local sockets to catch up. The first commands after a
+    /// Redis restart may fail while the connection is re-established; retry.
+    async fn recover(self: Arc<Self>, local: Arc<LocalHub>) {
+        for _ in 0..20 {
+            *self.failed_at.lock().expect("failed_at lock") = None;
+            if let Some(mut conn) = self.connection().await {
+                match self.rewrite_presence(&mut conn, &local.users()).await {
+                    Ok(()) => break,
+                    Err(e) => tracing::debug!(error = %e, "rewriting presence failed; retrying"),
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        tokio::time::sleep(RESYNC_SETTLE).await;
+        local.resync_all();
+    }
+
+    async fn rewrite_presence(&self, conn: &mut ConnectionManager, users: &[Uuid]) -> redis::RedisResult<()> {
+        let now = chrono::Utc::now().timestamp();
+        let mut pipe = redis::pipe();
+        pipe.zadd(self.instances_key(), &self.instance, now).ignore();
+        for user in users {
+            pipe.hset(self.presence_key(*user), &self.instance, 1).ignore();
+        }
+        pipe.query_async::<()>(conn).await?;
+        self.refresh_live(conn).await;
+        tracing::info!(users = users.len(), "presence written again after a Redis outage");
+        Ok(())
     }
 
     fn instances_key(&self) -> String {
@@ -156,19 +213,22 @@ impl RedisBus {
         let mut tick = tokio::time::interval(HEARTBEAT);
         loop {
             tick.tick().await;
-            let Some(mut conn) = self.connection().await else {
-                continue;
-            };
-            let now = chrono::Utc::now().timestamp();
-            let key = self.instances_key();
-            let beat: redis::RedisResult<()> = async {
-                let _: () = conn.zadd(&key, &self.instance, now).await?;
-                conn.zrembyscore(&key, 0, now - INSTANCE_TTL_SECS * 10).await
+            if let Some(mut conn) = self.connection().await {
+                self.beat(&mut conn).await;
             }
-            .await;
-            if beat.is_ok() {
-                self.refresh_live(&mut conn).await;
-            }
+        }
+    }
+
+    async fn beat(&self, conn: &mut ConnectionManager) {
+        let now = chrono::Utc::now().timestamp();
+        let key = self.instances_key();
+        let beat: redis::RedisResult<()> = async {
+            let _: () = conn.zadd(&key, &self.instance, now).await?;
+            conn.zrembyscore(&key, 0, now - INSTANCE_TTL_SECS * 10).await
+        }
+        .await;
+        if beat.is_ok() {
+            self.refresh_live(conn).await;
         }
     }
 
@@ -264,7 +324,7 @@ impl RedisBus {
 pub async fn publish_forever(bus: Arc<RedisBus>, local: Arc<LocalHub>, mut rx: mpsc::UnboundedReceiver<Envelope>) {
     while let Some(envelope) = rx.recv().await {
         if !bus.publish(&envelope).await {
-            local.deliver(&envelope.to, &Frame::from(envelope.event.to_string()));
+            super::dispatch(&local, &envelope);
         }
     }
 }

@@ -8,15 +8,20 @@ use serde::Deserialize;
 use tokio::time::{sleep_until, Instant};
 use uuid::Uuid;
 
-use super::{events, notify};
-use crate::{api::messages::mark_read, state::AppState};
+use super::{events, notify, Outbound, Refused};
+use crate::{api::messages::mark_read, chats, state::AppState};
 
 /// How often one socket may announce typing in one chat.
 const TYPING_EVERY: Duration = Duration::from_secs(2);
 /// A write that takes longer than this means the client is gone.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Close code for an expired or replaced-by-invalid access token.
+/// Close code for an expired or replaced-by-invalid access token, or a session
+/// that was signed out.
 const TOKEN_EXPIRED: u16 = 4001;
+/// Close code for a socket over the account's limit.
+const TOO_MANY_SOCKETS: u16 = 4008;
+/// Close code for a socket over the instance's limit (the standard "try again later").
+const TRY_AGAIN_LATER: u16 = 1013;
 
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -33,10 +38,26 @@ fn deadline(exp: i64) -> Instant {
     Instant::now() + Duration::from_secs(left.max(0) as u64)
 }
 
-pub async fn serve(state: AppState, user: Uuid, token_exp: i64, stream: WebSocketStream) {
+pub async fn serve(state: AppState, user: Uuid, session: Uuid, token_exp: i64, stream: WebSocketStream) {
     let (mut sink, mut incoming) = stream.split();
     let realtime = state.realtime.clone();
-    let (conn, mut queue, came_online) = realtime.connect(user).await;
+    let (conn, mut queue, came_online) = match realtime.connect(user, session).await {
+        Ok(admitted) => admitted,
+        Err(refused) => {
+            let (code, reason) = match refused {
+                Refused::PerUser(n) => (
+                    TOO_MANY_SOCKETS,
+                    format!("this account already has {n} connections open here; close another tab"),
+                ),
+                Refused::Total(_) => (
+                    TRY_AGAIN_LATER,
+                    "the server has too many connections; retry later".into(),
+                ),
+            };
+            close(&mut sink, code, &reason).await;
+            return;
+        }
+    };
     if came_online {
         notify::presence(&state, user, true).await;
     }
@@ -49,10 +70,18 @@ pub async fn serve(state: AppState, user: Uuid, token_exp: i64, stream: WebSocke
 
     loop {
         tokio::select! {
-            frame = queue.recv() => {
-                // `None`: the hub dropped this socket because its queue was full.
-                let Some(frame) = frame else { break };
-                let send = sink.send(WsMessage::Text(frame.to_string()));
+            out = queue.recv() => {
+                // `None`: the hub cut this socket off because its queue was full.
+                let text = match out {
+                    None => break,
+                    Some(Outbound::SessionEnded) => {
+                        close(&mut sink, TOKEN_EXPIRED, "the session was signed out").await;
+                        break;
+                    }
+                    Some(Outbound::Event(frame)) => frame.to_string(),
+                    Some(Outbound::Resync) => events::resync().to_string(),
+                };
+                let send = sink.send(WsMessage::Text(text));
                 if !matches!(tokio::time::timeout(WRITE_TIMEOUT, send).await, Ok(Ok(()))) {
                     break;
                 }
@@ -80,10 +109,10 @@ pub async fn serve(state: AppState, user: Uuid, token_exp: i64, stream: WebSocke
                         // Errors (not a member, no such message) are ignored: the socket only notifies.
                         let _ = mark_read(&state, user, chat_id, message_id).await;
                     }
-                    Ok(ClientFrame::Auth { access_token }) => match state.jwt.verify(&access_token) {
-                        Some(claims) if claims.sub == user => expires = deadline(claims.exp),
+                    Ok(ClientFrame::Auth { access_token }) => match state.sessions.verify(&state, &access_token).await {
+                        Ok(claims) if claims.sub == user && claims.sid == session => expires = deadline(claims.exp),
                         _ => {
-                            close(&mut sink, "the new access token is not valid for this user").await;
+                            close(&mut sink, TOKEN_EXPIRED, "the new access token is not valid for this session").await;
                             break;
                         }
                     },
@@ -91,7 +120,7 @@ pub async fn serve(state: AppState, user: Uuid, token_exp: i64, stream: WebSocke
                 }
             }
             _ = sleep_until(expires) => {
-                close(&mut sink, "the access token expired; reconnect with a fresh one").await;
+                close(&mut sink, TOKEN_EXPIRED, "the access token expired; reconnect with a fresh one").await;
                 break;
             }
             _ = ping.tick() => {
@@ -110,17 +139,17 @@ pub async fn serve(state: AppState, user: Uuid, token_exp: i64, stream: WebSocke
     }
 }
 
-async fn close<S>(sink: &mut S, reason: &str)
+async fn close<S>(sink: &mut S, code: u16, reason: &str)
 where
     S: SinkExt<WsMessage> + Unpin,
 {
-    let frame = WsMessage::Close(Some((CloseCode::from(TOKEN_EXPIRED), reason.to_owned())));
+    let frame = WsMessage::Close(Some((CloseCode::from(code), reason.to_owned())));
     let _ = tokio::time::timeout(WRITE_TIMEOUT, sink.send(frame)).await;
 }
 
+/// Tells the chat's other members that `user` is typing, if `user` may post there.
 async fn typing(state: &AppState, user: Uuid, chat_id: Uuid) {
-    if let Some(ids) = notify::member_ids(state, user, chat_id).await {
-        let others = ids.into_iter().filter(|id| *id != user).collect();
+    if let Ok(others) = chats::writable_peers(state, user, chat_id).await {
         state.realtime.publish(others, events::typing(chat_id, user));
     }
 }

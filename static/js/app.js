@@ -100,11 +100,18 @@ export async function refreshQuota() {
 function showConnection() {
   const el = document.getElementById('conn');
   if (!el) return;
-  el.textContent = store.connected ? '' : 'Reconnecting…';
+  el.textContent = store.connected ? ''
+    : store.limited ? 'Live updates paused: too many tabs are open'
+    : 'Reconnecting…';
   el.classList.toggle('down', !store.connected);
 }
 
 function onEvent(event) {
+  // The server may have missed events for us (its event bus was away): catch up.
+  if (event.type === 'resync') {
+    store.refreshers.forEach((fn) => fn());
+    return;
+  }
   onChatEvent(event);
   dispatchEvent(new CustomEvent('cc-event', { detail: event }));
   if (event.type === 'friend' && !event.removed && event.friend.status === 'incoming') {
@@ -117,6 +124,7 @@ async function start() {
   [store.scenarios] = await Promise.all([api('GET', '/bot/scenarios'), refreshQuota()]);
   store.live = new Live(onEvent, (state, reconnected) => {
     store.connected = state === 'online';
+    store.limited = state === 'limited';
     showConnection();
     // Catch up on what happened while the socket was down.
     if (store.connected && reconnected) store.refreshers.forEach((fn) => fn());

@@ -1,5 +1,10 @@
 // The event WebSocket: reconnects with backoff, renews its token, and reports
 // its state so the app can catch up after a drop.
+//
+// Close codes from the server: 4001 the token expired or the session was
+// signed out (reconnect at once with a refreshed token; if the session is gone
+// the refresh fails and the app signs out), 4008 this account has too many
+// sockets open (wait longer before trying again), 1013 the server is full.
 import { freshAccess, onSession } from './api.js';
 
 export class Live {
@@ -18,7 +23,7 @@ export class Live {
     if (this.stopped) return;
     let token;
     try {
-      token = await freshAccess();
+      token = await freshAccess(this.forceRefresh);
     } catch {
       return; // signed out
     }
@@ -34,11 +39,15 @@ export class Live {
     socket.onmessage = (e) => {
       try { this.onEvent(JSON.parse(e.data)); } catch { /* not an event */ }
     };
-    socket.onclose = () => {
+    socket.onclose = (e) => {
       if (this.socket !== socket || this.stopped) return;
-      this.onState('offline');
-      // 1 s, 2 s, 4 s ... up to 30 s, with jitter.
-      const delay = Math.min(30_000, 1000 * 2 ** this.attempt) * (0.7 + Math.random() * 0.6);
+      this.forceRefresh = e.code === 4001;
+      this.onState(e.code === 4008 ? 'limited' : 'offline');
+      // 1 s, 2 s, 4 s ... up to 30 s, with jitter; at once after a token ended,
+      // and at least 30 s when the account has too many tabs open.
+      let delay = Math.min(30_000, 1000 * 2 ** this.attempt) * (0.7 + Math.random() * 0.6);
+      if (e.code === 4001 && this.attempt === 0) delay = 0;
+      if (e.code === 4008 || e.code === 1013) delay = Math.max(delay, 30_000);
       this.attempt += 1;
       setTimeout(() => this.connect(), delay);
     };

@@ -371,7 +371,7 @@ async fn a_reply_that_started_and_then_stalled_is_kept_and_counts() {
 #[tokio::test]
 async fn a_client_that_disconnects_mid_stream_cancels_upstream_and_the_partial_reply_is_kept() {
     let answer = answer_with_feedback(&"This is a long answer that keeps going. ".repeat(5));
-    let llm = FakeLlm::start(Mode::Answer(answer)).await;
+    let llm = FakeLlm::start(Mode::Answer(answer.clone())).await;
     llm.set_chunk_delay(Duration::from_millis(100));
     let app = spawn_app_with_bot(&llm, |_| {}).await;
     let user = app.signup("leaver").await;
@@ -405,7 +405,10 @@ async fn a_client_that_disconnects_mid_stream_cancels_upstream_and_the_partial_r
         }
     }
     let content = stored["content"].as_str().expect("partial reply stored");
-    assert!(content.starts_with("This is a long answer"), "{content}");
+    assert!(
+        !content.is_empty() && answer.starts_with(content),
+        "a prefix of the answer: {content}"
+    );
     assert!(content.len() < 200, "only part of the answer: {content}");
     for _ in 0..30 {
         if llm.abandoned() {

@@ -12,13 +12,12 @@ use futures_util::StreamExt;
 use poem::{
     handler,
     http::StatusCode,
-    listener::{Acceptor, Listener, TcpListener},
     post,
     web::{
         sse::{Event, SSE},
         Data, Json,
     },
-    EndpointExt, IntoResponse, Response, Route, Server,
+    EndpointExt, IntoResponse, Response, Route,
 };
 use serde_json::{json, Value};
 
@@ -42,6 +41,10 @@ struct Shared {
     requests: Arc<Mutex<Vec<Value>>>,
     /// Set when a client hung up before a stream finished.
     abandoned: Arc<AtomicBool>,
+    /// Requests whose client hung up before the answer was complete.
+    abandoned_count: Arc<AtomicUsize>,
+    /// Wait before answering an error status.
+    response_delay: Arc<Mutex<Duration>>,
 }
 
 pub struct FakeLlm {
@@ -69,14 +72,23 @@ impl FakeLlm {
             calls: Arc::new(AtomicUsize::new(0)),
             requests: Arc::new(Mutex::new(Vec::new())),
             abandoned: Arc::new(AtomicBool::new(false)),
+            abandoned_count: Arc::new(AtomicUsize::new(0)),
+            response_delay: Arc::new(Mutex::new(Duration::ZERO)),
         };
-        let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.unwrap();
-        let port = acceptor.local_addr()[0].as_socket_addr().unwrap().port();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
         let app = Route::new()
             .at("/v1/chat/completions", post(completions))
             .data(shared.clone());
+        // The service's own server loop: unlike poem's, it notices a client
+        // that hangs up while its request is being answered.
+        let limits = chattconnect::server::Limits {
+            header_timeout: Duration::from_secs(30),
+            max_connections: 10_000,
+            drain_timeout: Duration::from_secs(1),
+        };
         let server = tokio::spawn(async move {
-            let _ = Server::new_with_acceptor(acceptor).run(app).await;
+            let _ = chattconnect::server::serve(listener, app, limits, std::future::pending()).await;
         });
         FakeLlm {
             base_url: format!("http://127.0.0.1:{port}/v1"),
@@ -91,6 +103,15 @@ impl FakeLlm {
 
     pub fn set_chunk_delay(&self, delay: Duration) {
         *self.shared.chunk_delay.lock().unwrap() = delay;
+    }
+
+    pub fn set_response_delay(&self, delay: Duration) {
+        *self.shared.response_delay.lock().unwrap() = delay;
+    }
+
+    /// How many requests the client abandoned before their answer was complete.
+    pub fn abandoned_requests(&self) -> usize {
+        self.shared.abandoned_count.load(Ordering::SeqCst)
     }
 
     pub fn calls(&self) -> usize {
@@ -112,10 +133,21 @@ impl FakeLlm {
     }
 }
 
-/// Notes an abandoned stream when dropped before the end.
+/// Notes an abandoned request when dropped before the end.
 struct Watch {
     finished: bool,
     abandoned: Arc<AtomicBool>,
+    count: Arc<AtomicUsize>,
+}
+
+impl Watch {
+    fn new(shared: &Shared) -> Self {
+        Self {
+            finished: false,
+            abandoned: shared.abandoned.clone(),
+            count: shared.abandoned_count.clone(),
+        }
+    }
 }
 
 impl Watch {
@@ -128,6 +160,7 @@ impl Drop for Watch {
     fn drop(&mut self) {
         if !self.finished {
             self.abandoned.store(true, Ordering::SeqCst);
+            self.count.fetch_add(1, Ordering::SeqCst);
         }
     }
 }
@@ -146,8 +179,10 @@ async fn completions(shared: Data<&Shared>, body: Json<Value>) -> Response {
     shared.requests.lock().unwrap().push(body.0.clone());
     let mode = shared.mode.lock().unwrap().clone();
     let delay = *shared.chunk_delay.lock().unwrap();
+    let response_delay = *shared.response_delay.lock().unwrap();
     let (text, stall_after) = match mode {
         Mode::Status(code) => {
+            tokio::time::sleep(response_delay).await;
             let status = StatusCode::from_u16(code).unwrap();
             return (
                 status,
@@ -156,6 +191,7 @@ async fn completions(shared: Data<&Shared>, body: Json<Value>) -> Response {
                 .into_response();
         }
         Mode::Stall => {
+            let _watch = Watch::new(&shared);
             tokio::time::sleep(Duration::from_secs(3600)).await;
             return StatusCode::OK.into_response();
         }
@@ -172,10 +208,7 @@ async fn completions(shared: Data<&Shared>, body: Json<Value>) -> Response {
         .chunks(7)
         .map(|c| c.iter().collect())
         .collect();
-    let mut watch = Watch {
-        finished: false,
-        abandoned: shared.abandoned.clone(),
-    };
+    let mut watch = Watch::new(&shared);
     let stream = async_stream_events(pieces, delay, stall_after).map(move |event| {
         if event.is_none() {
             watch.finish();

@@ -197,6 +197,16 @@ impl TestApp {
         }
     }
 
+    /// Deletes a user's row straight from the database, as an operator might.
+    pub async fn delete_user_row(&self, id: Uuid) {
+        use sea_orm::EntityTrait;
+        let db = chattconnect::db::Db::connect(&self.settings).await.expect("database");
+        chattconnect::entity::user::Entity::delete_by_id(id)
+            .exec(db.w())
+            .await
+            .expect("user deleted");
+    }
+
     pub fn state_backend(&self) -> sea_orm::DbBackend {
         self.backend
     }

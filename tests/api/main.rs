@@ -5,6 +5,7 @@ mod chats;
 mod errors;
 mod fake_llm;
 mod friends;
+mod hardening;
 mod health;
 mod helpers;
 mod logs;

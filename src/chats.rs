@@ -1,0 +1,48 @@
+//! Chat rules shared by the HTTP API and the WebSocket: who may see a chat, and
+//! who may write in it.
+use uuid::Uuid;
+
+use crate::{
+    db::{chats, friends},
+    entity::{chat, chat_member},
+    error::{ApiError, ApiResult},
+    state::AppState,
+};
+
+/// The chat if the caller is a member; 404 otherwise, whether or not it exists.
+pub async fn member_chat(state: &AppState, chat_id: Uuid, me: Uuid) -> ApiResult<(chat::Model, chat_member::Model)> {
+    chats::membership(state.db.r(), chat_id, me)
+        .await?
+        .ok_or_else(|| ApiError::not_found("chat"))
+}
+
+/// The other member of a direct chat, read off its key.
+pub fn peer_id(chat: &chat::Model, me: Uuid) -> Option<Uuid> {
+    let (a, b) = chat.direct_key.as_deref()?.split_once(':')?;
+    let (a, b) = (a.parse().ok()?, b.parse().ok()?);
+    Some(if a == me { b } else { a })
+}
+
+/// Posting, editing and typing in a direct chat need the two people to be
+/// friends: after an unfriending the chat stays readable but is closed (403)
+/// until they are friends again. Bot chats are always open to their owner.
+pub async fn ensure_writable(state: &AppState, me: Uuid, chat: &chat::Model) -> ApiResult<()> {
+    let Some(peer) = peer_id(chat, me) else {
+        return Ok(());
+    };
+    if friends::are_friends(state.db.r(), me, peer).await? {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "you are no longer friends; this chat is read-only until you are friends again".into(),
+        ))
+    }
+}
+
+/// The members other than `me` of a chat `me` may write in.
+pub async fn writable_peers(state: &AppState, me: Uuid, chat_id: Uuid) -> ApiResult<Vec<Uuid>> {
+    let (chat, _) = member_chat(state, chat_id, me).await?;
+    ensure_writable(state, me, &chat).await?;
+    let members = chats::members(state.db.r(), chat_id).await?;
+    Ok(members.into_iter().map(|m| m.user_id).filter(|id| *id != me).collect())
+}

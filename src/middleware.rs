@@ -1,0 +1,141 @@
+//! Request guards that run before any handler: the body size cap and deadline,
+//! and the rules every text input follows whatever endpoint it reaches.
+//!
+//! Text rule: no string in a JSON body or a query parameter may contain the NUL
+//! character (U+0000). PostgreSQL cannot store it and no person types it, so it
+//! is refused on every database alike with `400 validation_failed` naming the
+//! field. Query parameters are at most `MAX_QUERY_VALUE` characters.
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use poem::{
+    http::{header, Method},
+    Body, Endpoint, IntoResponse, Request, Response,
+};
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+/// Longest value any query parameter may have. Tokens and cursors are far shorter.
+pub const MAX_QUERY_VALUE: usize = 2048;
+
+/// Reads the body of POST, PUT and PATCH requests in full before the handler
+/// runs: at most `max` bytes (413 above, whether or not a length is declared),
+/// within `deadline` (408 after), and with no NUL character in its strings.
+pub async fn read_body<E: Endpoint>(ep: E, mut req: Request, max: usize, deadline: Duration) -> poem::Result<Response> {
+    check_query(&req)?;
+    if !matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) {
+        return ep.call(req).await.map(IntoResponse::into_response);
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > max) {
+        return Err(ApiError::PayloadTooLarge(max).into());
+    }
+    let body = req.take_body();
+    let buf = tokio::time::timeout(deadline, collect(body, max))
+        .await
+        .map_err(|_| ApiError::RequestTimeout(deadline.as_secs()))??;
+    if let Some(field) = nul_field(&buf) {
+        return Err(nul_error(field).into());
+    }
+    req.set_body(Body::from(buf));
+    ep.call(req).await.map(IntoResponse::into_response)
+}
+
+async fn collect(body: Body, max: usize) -> Result<Vec<u8>, ApiError> {
+    let mut stream = body.into_bytes_stream();
+    let mut buf = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| ApiError::Validation {
+            message: "the request body could not be read".into(),
+            field: None,
+        })?;
+        if buf.len() + chunk.len() > max {
+            return Err(ApiError::PayloadTooLarge(max));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf)
+}
+
+fn nul_error(field: String) -> ApiError {
+    ApiError::Validation {
+        message: format!("{field} must not contain the NUL character (U+0000)"),
+        field: Some(field.into()),
+    }
+}
+
+/// The name of the first JSON field whose string (or key) holds a NUL. JSON can
+/// only carry NUL escaped, so bodies without `\u0000` are not parsed here.
+fn nul_field(body: &[u8]) -> Option<String> {
+    const ESCAPE: &[u8] = b"\\u0000";
+    if !body.windows(ESCAPE.len()).any(|w| w == ESCAPE) {
+        return None;
+    }
+    // Unparseable bodies are left to the handler's parser and its error.
+    let value: Value = serde_json::from_slice(body).ok()?;
+    find_nul(&value, "body")
+}
+
+fn find_nul(value: &Value, name: &str) -> Option<String> {
+    match value {
+        Value::String(s) if s.contains('\0') => Some(name.to_owned()),
+        Value::Array(items) => items.iter().find_map(|v| find_nul(v, name)),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                Some(name.to_owned())
+            } else {
+                find_nul(v, k)
+            }
+        }),
+        _ => None,
+    }
+}
+
+fn check_query(req: &Request) -> Result<(), ApiError> {
+    let Some(query) = req.uri().query() else {
+        return Ok(());
+    };
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(|_| ApiError::Validation {
+        message: "the query string is not valid URL encoding".into(),
+        field: None,
+    })?;
+    for (name, value) in pairs {
+        if name.contains('\0') || value.contains('\0') {
+            return Err(nul_error(name.replace('\0', "")));
+        }
+        let len = value.chars().count();
+        if len > MAX_QUERY_VALUE {
+            return Err(ApiError::validation(
+                name.clone(),
+                format!("{name} must be at most {MAX_QUERY_VALUE} characters; it has {len}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nul_is_found_in_any_field_and_named() {
+        assert_eq!(nul_field(br#"{"content":"hi\u0000"}"#).as_deref(), Some("content"));
+        assert_eq!(
+            nul_field(br#"{"a":"x","b":{"title":"\u0000"}}"#).as_deref(),
+            Some("title")
+        );
+        assert_eq!(nul_field(br#"{"tags":["ok","\u0000"]}"#).as_deref(), Some("tags"));
+    }
+
+    #[test]
+    fn an_escaped_backslash_before_u0000_is_not_a_nul() {
+        assert_eq!(nul_field(br#"{"content":"C:\\u0000 is a path"}"#), None);
+        assert_eq!(nul_field(br#"{"content":"plain"}"#), None);
+    }
+}
