@@ -14,7 +14,10 @@ use poem::{
 };
 use serde_json::Value;
 
-use crate::error::ApiError;
+use crate::{
+    api::describe,
+    error::{ApiError, BotError},
+};
 
 /// Longest value any query parameter may have. Tokens and cursors are far shorter.
 pub const MAX_QUERY_VALUE: usize = 2048;
@@ -22,10 +25,16 @@ pub const MAX_QUERY_VALUE: usize = 2048;
 /// Reads the body of POST, PUT and PATCH requests in full before the handler
 /// runs: at most `max` bytes (413 above, whether or not a length is declared),
 /// within `deadline` (408 after), and with no NUL character in its strings.
+///
+/// A request the framework cannot parse (a path, query or body that does not fit
+/// the spec) gets a 400 that names the field at fault.
 pub async fn read_body<E: Endpoint>(ep: E, mut req: Request, max: usize, deadline: Duration) -> poem::Result<Response> {
     check_query(&req)?;
-    if !matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) {
-        return ep.call(req).await.map(IntoResponse::into_response);
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    if !matches!(method, Method::POST | Method::PUT | Method::PATCH) {
+        let result = ep.call(req).await.map(IntoResponse::into_response);
+        return result.map_err(|e| named(e, &method, &path, None));
     }
     let declared = req
         .headers()
@@ -42,8 +51,21 @@ pub async fn read_body<E: Endpoint>(ep: E, mut req: Request, max: usize, deadlin
     if let Some(field) = nul_field(&buf) {
         return Err(nul_error(field).into());
     }
-    req.set_body(Body::from(buf));
-    ep.call(req).await.map(IntoResponse::into_response)
+    let buf = bytes::Bytes::from(buf);
+    req.set_body(Body::from(buf.clone()));
+    let result = ep.call(req).await.map(IntoResponse::into_response);
+    result.map_err(|e| named(e, &method, &path, Some(&buf)))
+}
+
+/// A framework 400 (not one of ours), described with the field at fault.
+fn named(err: poem::Error, method: &Method, path: &str, body: Option<&[u8]>) -> poem::Error {
+    if err.status() != poem::http::StatusCode::BAD_REQUEST || err.is::<ApiError>() || err.is::<BotError>() {
+        return err;
+    }
+    match describe::parse_error(method.as_str(), path, body, &err.to_string()) {
+        Some(described) => described.into(),
+        None => err,
+    }
 }
 
 async fn collect(body: Body, max: usize) -> Result<Vec<u8>, ApiError> {

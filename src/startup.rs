@@ -139,15 +139,21 @@ impl Application {
 /// Every route of the service, with its middleware.
 pub fn routes(state: AppState) -> impl Endpoint {
     let api = api::service();
-    let spec = api.spec_endpoint();
-    let docs = api.swagger_ui();
+    let spec = api::spec_json();
+    let docs = api::swagger_ui_html();
     let max_body = state.settings.max_body_bytes;
     let body_deadline = Duration::from_secs(state.settings.http_body_timeout_secs.max(1));
     let allowed = Arc::new(AllowedMethods::from_spec());
     Route::new()
         .nest_no_strip("/api/v1", api)
-        .at("/openapi.json", spec)
-        .nest("/docs", docs)
+        .at(
+            "/openapi.json",
+            poem::endpoint::make_sync(move |_| Response::builder().content_type("application/json").body(spec.clone())),
+        )
+        .at(
+            "/docs",
+            poem::endpoint::make_sync(move |_| poem::web::Html(docs.clone())),
+        )
         .at("/healthz", get(api::health::healthz))
         .at("/readyz", get(api::health::readyz))
         .at("/metrics", get(metrics))

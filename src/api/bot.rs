@@ -44,6 +44,15 @@ pub struct Scenario {
     pub opening_line: String,
 }
 
+/// Every practice scenario, in one page (`next_cursor` is always `null`): all
+/// lists have the same `{items, next_cursor}` shape.
+#[derive(Debug, Clone, Object)]
+pub struct ScenarioPage {
+    pub items: Vec<Scenario>,
+    #[oai(nullable)]
+    pub next_cursor: Option<String>,
+}
+
 /// One bot request's result: the learner's stored turn, the bot's reply, and the quota after it.
 #[derive(Debug, Clone, Object)]
 pub struct BotExchange {
@@ -98,19 +107,23 @@ impl BotApi {
     }
 
     /// List practice scenarios
+    ///
+    /// All of them in one page, in the same `{items, next_cursor}` shape as every list.
     #[oai(path = "/bot/scenarios", method = "get", operation_id = "listScenarios")]
-    async fn scenarios(&self, _auth: BearerAuth) -> ApiResult<Json<Vec<Scenario>>> {
-        Ok(Json(
-            scenarios::SCENARIOS
-                .iter()
-                .map(|s| Scenario {
-                    id: s.id.into(),
-                    title: s.title.into(),
-                    description: s.description.into(),
-                    opening_line: s.opening_line.into(),
-                })
-                .collect(),
-        ))
+    async fn scenarios(&self, _auth: BearerAuth) -> ApiResult<Json<ScenarioPage>> {
+        let items = scenarios::SCENARIOS
+            .iter()
+            .map(|s| Scenario {
+                id: s.id.into(),
+                title: s.title.into(),
+                description: s.description.into(),
+                opening_line: s.opening_line.into(),
+            })
+            .collect();
+        Ok(Json(ScenarioPage {
+            items,
+            next_cursor: None,
+        }))
     }
 }
 

@@ -1,7 +1,10 @@
 use std::time::Duration;
 
-use futures_util::{stream::BoxStream, StreamExt};
-use poem::web::{sse::Event as SseEvent, Data};
+use futures_util::StreamExt;
+use poem::{
+    web::{sse::Event as SseEvent, Data},
+    IntoResponse,
+};
 use poem_openapi::{
     param::{Path, Query},
     payload::{EventStream, Json},
@@ -16,6 +19,7 @@ use super::{
     bot::{BotExchange, Quota},
     chats::member_chat,
     pagination,
+    sse::EventStreamBody,
     text::Text,
     types::{trimmed, Message, MessagePage},
     ApiTags,
@@ -104,10 +108,10 @@ pub enum StreamEvent {
 pub enum StreamResponse {
     /// `text/event-stream` with events `message` (the stored learner turn),
     /// `delta` (`{text}`, repeated), then `done` (`{reply, quota}`) or `error`
-    /// (an error body).
+    /// (an error body). Read it as a stream of text, not as JSON.
     #[oai(status = 200)]
     Stream(
-        EventStream<BoxStream<'static, StreamEvent>>,
+        EventStreamBody,
         /// Requests allowed today.
         #[oai(header = "RateLimit-Limit")]
         u32,
@@ -270,7 +274,7 @@ impl MessagesApi {
             }),
             Event::Failed(e) => StreamEvent::Error(e.body()),
         });
-        let events = EventStream::new(first.chain(rest).boxed())
+        let events = EventStream::new(first.chain(rest).boxed::<'static>())
             .keep_alive(Duration::from_secs(15))
             .to_event(|event| {
                 let name = match &event {
@@ -282,7 +286,12 @@ impl MessagesApi {
                 let data = event.to_json().map(|v| v.to_string()).unwrap_or_default();
                 SseEvent::message(data).event_type(name)
             });
-        Ok(StreamResponse::Stream(events, q.limit, q.remaining, q.reset_secs))
+        Ok(StreamResponse::Stream(
+            EventStreamBody(events.into_response()),
+            q.limit,
+            q.remaining,
+            q.reset_secs,
+        ))
     }
 
     /// Edit a message

@@ -4,10 +4,13 @@ use poem_openapi::{OpenApi, OpenApiService, Tags};
 pub mod auth;
 pub mod bot;
 pub mod chats;
+pub mod describe;
 pub mod friends;
 pub mod health;
 pub mod messages;
 pub mod pagination;
+pub mod spec;
+pub mod sse;
 pub mod text;
 pub mod timestamp;
 pub mod types;
@@ -59,11 +62,28 @@ pub fn service() -> OpenApiService<impl OpenApi, ()> {
     )
 }
 
-/// The spec as pretty JSON with a trailing newline, exactly as committed.
+/// The spec as clients get it (generated, then polished by `spec::polish`), as
+/// pretty JSON with a trailing newline, exactly as committed.
 pub fn spec_json() -> String {
-    let mut spec = service().spec();
-    if !spec.ends_with('\n') {
+    static SPEC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SPEC.get_or_init(|| {
+        let raw: serde_json::Value = serde_json::from_str(&service().spec()).expect("poem-openapi emits valid JSON");
+        // The stream's event types are documented though no schema refers to
+        // them (the stream body is a string), so poem-openapi leaves them out.
+        let mut events = poem_openapi::registry::Registry::new();
+        <messages::StreamEvent as poem_openapi::types::Type>::register(&mut events);
+        let events = serde_json::to_value(&events.schemas).expect("schemas serialise");
+        let mut spec = serde_json::to_string_pretty(&spec::polish(raw, events)).expect("a JSON value serialises");
         spec.push('\n');
-    }
-    spec
+        spec
+    })
+    .clone()
+}
+
+/// Swagger UI showing the polished spec.
+pub fn swagger_ui_html() -> String {
+    let service = service();
+    service
+        .swagger_ui_html()
+        .replace(&service.spec(), spec_json().trim_end())
 }

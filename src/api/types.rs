@@ -44,55 +44,6 @@ impl Level {
     }
 }
 
-/// A chat's level: the same values as `Level`, described inline so that the
-/// field can be `null` without an `allOf` that client generators stumble on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChatLevel(pub Level);
-
-impl poem_openapi::types::Type for ChatLevel {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> std::borrow::Cow<'static, str> {
-        "string(level)".into()
-    }
-
-    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
-        let mut schema = poem_openapi::registry::MetaSchema::new("string");
-        schema.enum_items = ["A1", "A2", "B1", "B2", "C1", "C2"]
-            .iter()
-            .map(|l| serde_json::json!(l))
-            .collect();
-        poem_openapi::registry::MetaSchemaRef::Inline(Box::new(schema))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
-
-impl poem_openapi::types::ParseFromJSON for ChatLevel {
-    fn parse_from_json(value: Option<serde_json::Value>) -> poem_openapi::types::ParseResult<Self> {
-        match value.as_ref().and_then(|v| v.as_str()).and_then(Level::parse) {
-            Some(level) => Ok(Self(level)),
-            None => Err(poem_openapi::types::ParseError::custom(
-                "expected one of A1, A2, B1, B2, C1, C2",
-            )),
-        }
-    }
-}
-
-impl poem_openapi::types::ToJSON for ChatLevel {
-    fn to_json(&self) -> Option<serde_json::Value> {
-        Some(serde_json::Value::String(self.0.as_str().to_owned()))
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "lowercase")]
 pub enum Role {
@@ -279,7 +230,7 @@ pub struct Chat {
     #[oai(nullable)]
     pub scenario_id: Option<String>,
     #[oai(nullable)]
-    pub level: Option<ChatLevel>,
+    pub level: Option<Level>,
     #[oai(nullable)]
     pub last_message: Option<Message>,
     /// Messages from others the caller has not marked read.
@@ -307,7 +258,7 @@ impl Chat {
             title,
             peer,
             scenario_id: c.scenario_id,
-            level: c.level.as_deref().and_then(Level::parse).map(ChatLevel),
+            level: c.level.as_deref().and_then(Level::parse),
             last_message,
             unread_count,
             created_at: c.created_at.into(),

@@ -121,7 +121,8 @@ function onEvent(event) {
 
 async function start() {
   store.me = await api('GET', '/me');
-  [store.scenarios] = await Promise.all([api('GET', '/bot/scenarios'), refreshQuota()]);
+  const [scenarios] = await Promise.all([api('GET', '/bot/scenarios'), refreshQuota()]);
+  store.scenarios = scenarios.items;
   store.live = new Live(onEvent, (state, reconnected) => {
     store.connected = state === 'online';
     store.limited = state === 'limited';

@@ -42,7 +42,9 @@ async fn without_a_bot_configured_bot_requests_get_503_and_say_how_to_configure_
 async fn scenarios_are_listed() {
     let app = spawn_app().await;
     let user = app.signup("lister").await;
-    let list = app.get("/api/v1/bot/scenarios", &user.access).await.expect(200);
+    let page = app.get("/api/v1/bot/scenarios", &user.access).await.expect(200);
+    assert!(page["next_cursor"].is_null(), "one page: {page}");
+    let list = &page["items"];
     let ids: Vec<&str> = list
         .as_array()
         .unwrap()

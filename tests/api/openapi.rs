@@ -43,9 +43,10 @@ async fn every_operation_has_an_id_a_summary_and_a_tag() {
     assert_eq!(spec["components"]["securitySchemes"]["bearerAuth"]["scheme"], "bearer");
 }
 
-/// Client generators (openapi-python-client among them) drop a whole model when
-/// a property wraps an enum in `allOf`; `allOf` is only used for the standard
-/// nullable object reference. Every field that can be `null` says so.
+/// A nullable reference is `allOf` with that one reference and `nullable`
+/// (a second `{nullable: true}` member makes generators copy the model, e.g.
+/// `ChatPeerType1`), and a field that can be `null` is always present, so it is
+/// required: generated clients then type it `User | None`, not `User | None | Unset`.
 #[tokio::test]
 async fn nullable_fields_are_declared_in_a_form_client_generators_accept() {
     let spec: serde_json::Value = serde_json::from_str(&chattconnect::api::spec_json()).unwrap();
@@ -55,18 +56,25 @@ async fn nullable_fields_are_declared_in_a_form_client_generators_accept() {
             if let Some(all_of) = property["allOf"].as_array() {
                 assert_eq!(
                     property["nullable"], true,
-                    "{name}.{field}: allOf only for nullable refs: {property}"
+                    "{name}.{field}: allOf only for nullable refs"
                 );
-                let target = all_of[0]["$ref"]
-                    .as_str()
-                    .unwrap()
-                    .trim_start_matches("#/components/schemas/");
-                assert_eq!(
-                    schemas[target]["type"], "object",
-                    "{name}.{field}: allOf around a non-object {target}"
+                assert_eq!(all_of.len(), 1, "{name}.{field}: one reference only: {property}");
+                assert!(all_of[0]["$ref"].is_string(), "{name}.{field}: {property}");
+            }
+            if property["nullable"] == true {
+                let required = schema["required"].as_array().cloned().unwrap_or_default();
+                assert!(
+                    required.contains(&field.as_str().into()),
+                    "{name}.{field} is nullable but not required"
                 );
             }
         }
+    }
+    for key in spec.to_string().split("\"content\":").skip(1) {
+        assert!(
+            !key.starts_with("{\"application/json; charset"),
+            "content keys are plain application/json"
+        );
     }
     for (name, field) in [
         ("Chat", "peer"),
@@ -83,6 +91,159 @@ async fn nullable_fields_are_declared_in_a_form_client_generators_accept() {
         assert_eq!(
             schemas[name]["properties"][field]["nullable"], true,
             "{name}.{field} must be nullable"
+        );
+    }
+}
+
+/// Swagger UI's "Try it out" fills in each request body's example: every body
+/// has one, and the server takes it (no 400), whatever the operation then says.
+#[tokio::test]
+async fn every_request_body_has_an_example_the_server_accepts() {
+    let spec: serde_json::Value = serde_json::from_str(&chattconnect::api::spec_json()).unwrap();
+    let app = crate::helpers::spawn_app().await;
+    // The examples speak of alice (registered by the register example) and bob.
+    let bob = app.signup("bob").await;
+    let mut bodies = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if let Some(content) = op["requestBody"]["content"].as_object() {
+                let example = content["application/json"]["example"].clone();
+                assert!(example.is_object(), "{method} {path} has no request example");
+                bodies.push((
+                    op["operationId"].as_str().unwrap().to_owned(),
+                    method.clone(),
+                    path.clone(),
+                    example,
+                ));
+            }
+        }
+    }
+    // Register and log in first, change the password last (it ends the session).
+    let rank = |id: &str| match id {
+        "register" => 0,
+        "login" => 1,
+        "changePassword" => 3,
+        _ => 2,
+    };
+    bodies.sort_by_key(|(id, ..)| rank(id));
+    let mut alice = None::<String>;
+    let (mut chat, mut direct, mut message) = (String::new(), String::new(), String::new());
+    for (id, method, path, example) in bodies {
+        if id == "login" {
+            let reply = app.login("alice", "correct horse battery").await.expect(200);
+            let token = reply["access_token"].as_str().unwrap().to_owned();
+            chat = app
+                .post("/api/v1/chats", &token, serde_json::json!({"kind": "bot"}))
+                .await
+                .expect(201)["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let alice_user = crate::helpers::TestUser {
+                id: app.get("/api/v1/me", &token).await.expect(200)["id"]
+                    .as_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap(),
+                username: "alice".into(),
+                password: "correct horse battery".into(),
+                access: token.clone(),
+                refresh: String::new(),
+            };
+            direct = app.direct_chat(&bob, &alice_user).await;
+            message = app.send(&alice_user, &direct, "Hello Bob").await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            app.delete(&format!("/api/v1/friends/{}", bob.id), &token)
+                .await
+                .expect(204);
+            alice = Some(token);
+        }
+        let chat_id = if id == "editMessage" { &direct } else { &chat };
+        let concrete = path
+            .replace("/admin/users/{id}", &format!("/admin/users/{}", bob.id))
+            .replace("{id}", chat_id)
+            .replace("{mid}", &message)
+            .replace("{user_id}", &bob.id.to_string());
+        let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let reply = app
+            .call(method, &concrete, alice.as_deref(), Some(example.clone()))
+            .await;
+        assert_ne!(
+            reply.status.as_u16(),
+            400,
+            "{id}: the example {example} was refused: {}",
+            reply.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn parse_errors_name_their_field_in_a_sentence() {
+    let app = crate::helpers::spawn_app().await;
+    let user = app.signup("precise").await;
+    let chat = app.bot_chat(&user, None).await;
+    let cases = [
+        (
+            reqwest::Method::GET,
+            "/api/v1/chats/not-a-uuid".to_owned(),
+            None,
+            "id",
+            "id must be a UUID",
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/v1/chats?limit=0".into(),
+            None,
+            "limit",
+            "limit must be at least 1",
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/v1/chats?limit=500".into(),
+            None,
+            "limit",
+            "limit must be at most 100",
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/v1/friends?status=weird".into(),
+            None,
+            "status",
+            "status must be one of accepted, incoming, outgoing",
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/chats/{chat}/messages"),
+            Some(serde_json::json!({"content": null})),
+            "content",
+            "content is required and must not be null",
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/chats".into(),
+            Some(serde_json::json!({"kind": "bot", "level": "Z9"})),
+            "level",
+            "level must be one of A1, A2, B1, B2, C1, C2",
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/chats".into(),
+            Some(serde_json::json!({"user_id": "x"})),
+            "kind",
+            "kind must be one of",
+        ),
+    ];
+    for (method, path, body, field, sentence) in cases {
+        let err = app
+            .call(method.clone(), &path, Some(&user.access), body)
+            .await
+            .expect_error(400, "validation_failed");
+        assert_eq!(err["field"], field, "{method} {path}: {err}");
+        assert!(
+            err["message"].as_str().unwrap().starts_with(sentence),
+            "{method} {path}: {err}"
         );
     }
 }
