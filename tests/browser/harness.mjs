@@ -1,96 +1,16 @@
-// Starts what a browser test needs: a fake OpenAI-compatible LLM server, the real
-// ChattConnect binary on a free port with a fresh SQLite database, and headless
-// Chromium (Debian's package, driven by playwright-core).
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
+// Starts what a browser test needs: the fake LLM and the real server (from
+// ../support/server.mjs) and headless Chromium (Debian's package, driven by
+// playwright-core).
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
+export { fakeLlm, startServer } from '../support/server.mjs';
+
 const here = dirname(fileURLToPath(import.meta.url));
-const repo = join(here, '..', '..');
 export const shots = join(here, 'screenshots');
 mkdirSync(shots, { recursive: true });
-
-/** A fake chat-completions server: streams `answer(messages)` in small chunks. */
-export async function fakeLlm() {
-  const llm = { calls: 0, delayMs: 40 };
-  llm.answer = (messages) => {
-    const last = messages[messages.length - 1].content;
-    const mistake = /goed/.test(last);
-    const feedback = mistake
-      ? { corrections: [{ original: 'I goed', corrected: 'I went', explanation: "'go' is irregular: go, went, gone." }], tip: 'Use the past simple for finished actions.' }
-      : { corrections: [], tip: null };
-    return `That sounds interesting! Tell me more about your day at work.\n###FEEDBACK###\n${JSON.stringify(feedback)}`;
-  };
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => { body += c; });
-    req.on('end', async () => {
-      llm.calls += 1;
-      const request = JSON.parse(body);
-      const text = llm.answer(request.messages);
-      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
-      for (let i = 0; i < text.length; i += 6) {
-        const chunk = { id: 'x', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: text.slice(i, i + 6) } }] };
-        res.write(`data: ${JSON.stringify(chunk)}\n\n`);
-        await new Promise((r) => setTimeout(r, llm.delayMs));
-      }
-      res.end('data: [DONE]\n\n');
-    });
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  llm.url = `http://127.0.0.1:${server.address().port}/v1`;
-  llm.close = () => new Promise((r) => server.close(r));
-  return llm;
-}
-
-async function freePort() {
-  const srv = createServer();
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-/** Runs the server binary (CHATTCONNECT_BIN, else the debug build) until `stop()`. */
-export async function startServer(env = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'cc-browser-'));
-  const port = await freePort();
-  const target = process.env.CARGO_TARGET_DIR || join(repo, 'target');
-  const bin = process.env.CHATTCONNECT_BIN || join(target, 'debug', 'chattconnect');
-  const child = spawn(bin, ['serve'], {
-    cwd: repo,
-    env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: `sqlite://${dir}/app.db?mode=rwc`,
-      DATA_DIR: dir,
-      BIND: `127.0.0.1:${port}`,
-      RUST_LOG: 'warn',
-      RATE_REGISTER_PER_IP: '0',
-      RATE_LOGIN_PER_IP: '0',
-      ...env,
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i += 1) {
-    try {
-      if ((await fetch(`${base}/readyz`)).ok) break;
-    } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    base,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 export async function launch() {
   return chromium.launch({
