@@ -17,6 +17,7 @@ run() {
   local work; work=$(mktemp -d)
   DATABASE_URL="sqlite://$work/bench.db?mode=rwc" DATA_DIR="$work" BIND=127.0.0.1:3998 RUST_LOG=warn \
     RATE_REGISTER_PER_IP=0 RATE_LOGIN_PER_IP=0 RATE_MESSAGES_PER_USER=0 WS_IDLE_TIMEOUT_SECS=600 \
+    WS_MAX_PER_USER=100 WS_MAX_CONNECTIONS=50000 \
     "$BIN/chattconnect" serve >"$work/server.log" 2>&1 &
   local server=$!
   for _ in $(seq 1 50); do curl -fs http://127.0.0.1:3998/readyz >/dev/null && break; sleep 0.2; done

@@ -311,6 +311,27 @@ async fn wait_for_used(app: &TestApp, token: &str, used: u64) -> serde_json::Val
     panic!("quota never showed used = {used}: {quota}");
 }
 
+/// The model call was cancelled, the unit refunded and nothing stored.
+async fn assert_cancelled_and_refunded(app: &TestApp, llm: &FakeLlm, token: &str, chat: &str) {
+    for _ in 0..50 {
+        if llm.abandoned_requests() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(llm.abandoned_requests(), 1, "the model call was cancelled");
+    let quota = wait_for_used(app, token, 0).await;
+    assert_eq!(quota["remaining"], 5);
+    let history = app
+        .get(&format!("/api/v1/chats/{chat}/messages"), token)
+        .await
+        .expect(200);
+    assert!(
+        history["items"].as_array().unwrap().is_empty(),
+        "nothing stored: {history}"
+    );
+}
+
 #[tokio::test]
 async fn a_plain_bot_request_abandoned_before_the_first_token_is_refunded() {
     let llm = FakeLlm::start(Mode::Stall).await;
@@ -328,23 +349,7 @@ async fn a_plain_bot_request_abandoned_before_the_first_token_is_refunded() {
         .send()
         .await;
     assert!(result.is_err(), "the client gave up");
-    for _ in 0..50 {
-        if llm.abandoned_requests() == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(llm.abandoned_requests(), 1, "the model call was cancelled");
-    let quota = wait_for_used(&app, &user.access, 0).await;
-    assert_eq!(quota["remaining"], 5);
-    let history = app
-        .get(&format!("/api/v1/chats/{chat}/messages"), &user.access)
-        .await
-        .expect(200);
-    assert!(
-        history["items"].as_array().unwrap().is_empty(),
-        "nothing stored: {history}"
-    );
+    assert_cancelled_and_refunded(&app, &llm, &user.access, &chat).await;
 }
 
 #[tokio::test]
@@ -372,22 +377,7 @@ async fn a_streamed_bot_request_abandoned_before_the_first_token_is_refunded() {
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     drop(body);
-    for _ in 0..50 {
-        if llm.abandoned_requests() == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(llm.abandoned_requests(), 1, "the model call was cancelled");
-    wait_for_used(&app, &user.access, 0).await;
-    let history = app
-        .get(&format!("/api/v1/chats/{chat}/messages"), &user.access)
-        .await
-        .expect(200);
-    assert!(
-        history["items"].as_array().unwrap().is_empty(),
-        "nothing stored: {history}"
-    );
+    assert_cancelled_and_refunded(&app, &llm, &user.access, &chat).await;
 }
 
 #[tokio::test]
