@@ -8,6 +8,7 @@ mod m20261121_000004_chats;
 mod m20261121_000005_messages;
 mod m20261121_000006_bot_usage;
 mod m20261122_000007_bot_usage_in_flight;
+mod m20261122_000008_user_search;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000005_messages::Migration),
             Box::new(m20261121_000006_bot_usage::Migration),
             Box::new(m20261122_000007_bot_usage_in_flight::Migration),
+            Box::new(m20261122_000008_user_search::Migration),
         ]
     }
 }

@@ -18,8 +18,7 @@ pub use crate::chats::member_chat;
 use crate::{
     bot::scenarios,
     chats::peer_id,
-    db::{chats, friends, messages, users},
-    entity::{chat, chat_member},
+    db::{chats, friends, users},
     error::{ApiError, ApiResult},
     state::AppState,
 };
@@ -73,31 +72,31 @@ pub enum ChatCreated {
     Existing(Json<Chat>),
 }
 
-/// The caller's view of chats: peer, newest message and unread count.
-pub async fn views(state: &AppState, me: Uuid, rows: Vec<(chat::Model, chat_member::Model)>) -> ApiResult<Vec<Chat>> {
-    let peer_ids: Vec<Uuid> = rows.iter().filter_map(|(c, _)| peer_id(c, me)).collect();
+/// The caller's view of listed chats: peer (with presence for friends), newest
+/// message and unread count. Two statements whatever the number of chats.
+pub async fn views(state: &AppState, me: Uuid, rows: Vec<chats::Listed>) -> ApiResult<Vec<Chat>> {
+    let peer_ids: Vec<Uuid> = rows.iter().filter_map(|l| peer_id(&l.chat, me)).collect();
     let peers = users::find_many(state.db.r(), &peer_ids).await?;
     let online = crate::presence::visible_online(state, me, &peer_ids).await?;
-    // Each chat's newest message and unread count are two indexed lookups; run
-    // them side by side over the pool instead of one round trip after another.
-    let per_chat = rows.into_iter().map(|(chat, member)| {
-        let peer = peer_id(&chat, me).and_then(|id| peers.get(&id).cloned()).map(|u| {
-            let is_online = online.contains(&u.id);
-            User::from_model(u, is_online)
-        });
-        async move {
-            let (last, unread) = tokio::try_join!(
-                messages::last(state.db.r(), chat.id),
-                chats::unread_count(state.db.r(), &member)
-            )?;
-            Ok::<_, ApiError>(Chat::build(chat, peer, last.map(Message::from), unread))
-        }
-    });
-    futures_util::future::try_join_all(per_chat).await
+    Ok(rows
+        .into_iter()
+        .map(|l| {
+            let peer = peer_id(&l.chat, me).and_then(|id| peers.get(&id).cloned()).map(|u| {
+                let is_online = online.contains(&u.id);
+                User::from_model(u, is_online)
+            });
+            Chat::build(l.chat, peer, l.last_message.map(Message::from), l.unread)
+        })
+        .collect())
 }
 
-pub async fn view(state: &AppState, me: Uuid, row: (chat::Model, chat_member::Model)) -> ApiResult<Chat> {
-    Ok(views(state, me, vec![row]).await?.remove(0))
+/// One chat as the caller sees it; 404 unless they are a member.
+pub async fn view(state: &AppState, me: Uuid, chat_id: Uuid) -> ApiResult<Chat> {
+    let rows = chats::listed(state.db.r(), me, chats::Listing::One(chat_id)).await?;
+    views(state, me, rows)
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::not_found("chat"))
 }
 
 fn validate_scenario(id: &str) -> ApiResult<String> {
@@ -129,9 +128,14 @@ impl ChatsApi {
         let me = auth.0.id;
         let limit = pagination::limit(limit.0);
         let after = pagination::given(&cursor.0).map(decode_chat_cursor).transpose()?;
-        let rows = chats::list_for(state.db.r(), me, after, limit + 1).await?;
-        let (rows, next_cursor) =
-            pagination::split(rows, limit, |(c, _)| format!("{}|{}", c.updated_at.to_rfc3339(), c.id));
+        let page = chats::Listing::Page {
+            after,
+            limit: limit + 1,
+        };
+        let rows = chats::listed(state.db.r(), me, page).await?;
+        let (rows, next_cursor) = pagination::split(rows, limit, |l| {
+            format!("{}|{}", l.chat.updated_at.to_rfc3339(), l.chat.id)
+        });
         let items = views(&state, me, rows).await?;
         Ok(Json(ChatPage { items, next_cursor }))
     }
@@ -167,8 +171,7 @@ impl ChatsApi {
                 }
                 if let Some(existing) = chats::find_direct(state.db.r(), me, req.user_id).await? {
                     chats::set_hidden(state.db.w(), existing.id, me, false).await?;
-                    let row = member_chat(&state, existing.id, me).await?;
-                    return Ok(ChatCreated::Existing(Json(view(&state, me, row).await?)));
+                    return Ok(ChatCreated::Existing(Json(view(&state, me, existing.id).await?)));
                 }
                 let created = chats::create(state.db.w(), chats::DIRECT, None, None, None, &[me, req.user_id]).await;
                 let chat = match created {
@@ -178,13 +181,11 @@ impl ChatsApi {
                         let existing = chats::find_direct(state.db.r(), me, req.user_id)
                             .await?
                             .ok_or_else(|| ApiError::internal(e))?;
-                        let row = member_chat(&state, existing.id, me).await?;
-                        return Ok(ChatCreated::Existing(Json(view(&state, me, row).await?)));
+                        return Ok(ChatCreated::Existing(Json(view(&state, me, existing.id).await?)));
                     }
                     Err(e) => return Err(e.into()),
                 };
-                let row = member_chat(&state, chat.id, me).await?;
-                Ok(ChatCreated::Created(Json(view(&state, me, row).await?)))
+                Ok(ChatCreated::Created(Json(view(&state, me, chat.id).await?)))
             }
             NewChat::Bot(req) => {
                 let scenario = validate_scenario(req.scenario_id.as_deref().unwrap_or(scenarios::DEFAULT_SCENARIO))?;
@@ -207,8 +208,7 @@ impl ChatsApi {
                     &[me],
                 )
                 .await?;
-                let row = member_chat(&state, chat.id, me).await?;
-                Ok(ChatCreated::Created(Json(view(&state, me, row).await?)))
+                Ok(ChatCreated::Created(Json(view(&state, me, chat.id).await?)))
             }
         }
     }
@@ -221,8 +221,7 @@ impl ChatsApi {
         auth: crate::auth::BearerAuth,
         id: Path<Uuid>,
     ) -> ApiResult<Json<Chat>> {
-        let row = member_chat(&state, id.0, auth.0.id).await?;
-        Ok(Json(view(&state, auth.0.id, row).await?))
+        Ok(Json(view(&state, auth.0.id, id.0).await?))
     }
 
     /// Update a bot chat
@@ -253,8 +252,7 @@ impl ChatsApi {
         let scenario = body.scenario_id.as_deref().map(validate_scenario).transpose()?;
         let level = body.level.map(|l| l.as_str().to_owned());
         chats::update(state.db.w(), chat, title, scenario, level).await?;
-        let row = member_chat(&state, id.0, me).await?;
-        Ok(Json(view(&state, me, row).await?))
+        Ok(Json(view(&state, me, id.0).await?))
     }
 
     /// Delete a chat

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     prelude::Expr, sea_query::Query, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
+    FromQueryResult, QueryFilter, Set, TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -84,46 +84,169 @@ pub async fn members(db: &impl ConnectionTrait, chat_id: Uuid) -> Result<Vec<cha
         .await
 }
 
-/// The caller's visible chats, most recently active first, after the cursor `after`.
-pub async fn list_for(
-    db: &impl ConnectionTrait,
-    user_id: Uuid,
-    after: Option<(DateTime<Utc>, Uuid)>,
-    limit: u64,
-) -> Result<Vec<(chat::Model, chat_member::Model)>, DbErr> {
-    let mine = Query::select()
-        .column(chat_member::Column::ChatId)
-        .from(chat_member::Entity)
-        .and_where(chat_member::Column::UserId.eq(user_id))
-        .and_where(chat_member::Column::Hidden.eq(false))
+/// A chat as its member sees it in a list: the chat, their membership, the
+/// newest message and how many messages from others they have not read.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub chat: chat::Model,
+    pub member: chat_member::Model,
+    pub last_message: Option<message::Model>,
+    pub unread: u64,
+}
+
+/// Which chats to list.
+#[derive(Debug, Clone, Copy)]
+pub enum Listing {
+    /// Visible chats, most recently active first, after the cursor, at most `limit`.
+    Page {
+        after: Option<(DateTime<Utc>, Uuid)>,
+        limit: u64,
+    },
+    /// One chat (hidden or not), if the user is a member.
+    One(Uuid),
+}
+
+#[derive(Debug, FromQueryResult)]
+struct ListedRow {
+    id: Uuid,
+    kind: String,
+    title: Option<String>,
+    scenario_id: Option<String>,
+    level: Option<String>,
+    direct_key: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    last_read_message_id: Option<Uuid>,
+    hidden: bool,
+    joined_at: DateTime<Utc>,
+    last_message_id: Option<Uuid>,
+    unread: i64,
+}
+
+/// The user's chats with their newest message and unread count, in two
+/// statements whatever the page size: one for the chats (the newest message's
+/// id and the unread count are correlated subqueries, each an index range scan
+/// on `(chat_id, id)`), one for the newest messages themselves.
+pub async fn listed(db: &impl ConnectionTrait, user_id: Uuid, listing: Listing) -> Result<Vec<Listed>, DbErr> {
+    use sea_orm::sea_query::{Alias, ExprTrait, Order, QueryStatementBuilder, SimpleExpr};
+    let m = message::Entity;
+    let newest = Query::select()
+        .column((m, message::Column::Id))
+        .from(m)
+        .and_where(Expr::col((m, message::Column::ChatId)).equals((chat::Entity, chat::Column::Id)))
+        .order_by((m, message::Column::ChatId), Order::Desc)
+        .order_by((m, message::Column::Id), Order::Desc)
+        .limit(1)
         .to_owned();
-    let mut query = chat::Entity::find().filter(chat::Column::Id.in_subquery(mine));
-    if let Some((at, id)) = after {
-        query = query.filter(
-            Condition::any().add(chat::Column::UpdatedAt.lt(at)).add(
-                Condition::all()
-                    .add(chat::Column::UpdatedAt.eq(at))
-                    .add(chat::Column::Id.lt(id)),
-            ),
-        );
+    let unread = Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from(m)
+        .and_where(Expr::col((m, message::Column::ChatId)).equals((chat::Entity, chat::Column::Id)))
+        .cond_where(
+            Condition::any()
+                .add(Expr::col((m, message::Column::SenderId)).is_null())
+                .add(Expr::col((m, message::Column::SenderId)).ne(user_id)),
+        )
+        .cond_where(
+            Condition::any()
+                .add(Expr::col((chat_member::Entity, chat_member::Column::LastReadMessageId)).is_null())
+                .add(
+                    Expr::col((m, message::Column::Id))
+                        .gt(Expr::col((chat_member::Entity, chat_member::Column::LastReadMessageId))),
+                ),
+        )
+        .to_owned();
+    let mut query = Query::select();
+    query
+        .columns([
+            (chat::Entity, chat::Column::Id),
+            (chat::Entity, chat::Column::Kind),
+            (chat::Entity, chat::Column::Title),
+            (chat::Entity, chat::Column::ScenarioId),
+            (chat::Entity, chat::Column::Level),
+            (chat::Entity, chat::Column::DirectKey),
+            (chat::Entity, chat::Column::CreatedAt),
+            (chat::Entity, chat::Column::UpdatedAt),
+        ])
+        .columns([
+            (chat_member::Entity, chat_member::Column::LastReadMessageId),
+            (chat_member::Entity, chat_member::Column::Hidden),
+            (chat_member::Entity, chat_member::Column::JoinedAt),
+        ])
+        .expr_as(
+            SimpleExpr::SubQuery(None, Box::new(newest.into_sub_query_statement())),
+            Alias::new("last_message_id"),
+        )
+        .expr_as(
+            SimpleExpr::SubQuery(None, Box::new(unread.into_sub_query_statement())),
+            Alias::new("unread"),
+        )
+        .from(chat_member::Entity)
+        .inner_join(
+            chat::Entity,
+            Expr::col((chat::Entity, chat::Column::Id)).equals((chat_member::Entity, chat_member::Column::ChatId)),
+        )
+        .and_where(Expr::col((chat_member::Entity, chat_member::Column::UserId)).eq(user_id));
+    match listing {
+        Listing::One(chat_id) => {
+            query.and_where(Expr::col((chat_member::Entity, chat_member::Column::ChatId)).eq(chat_id));
+        }
+        Listing::Page { after, limit } => {
+            query.and_where(Expr::col((chat_member::Entity, chat_member::Column::Hidden)).eq(false));
+            if let Some((at, id)) = after {
+                let (updated, cid) = (
+                    Expr::col((chat::Entity, chat::Column::UpdatedAt)),
+                    Expr::col((chat::Entity, chat::Column::Id)),
+                );
+                query.cond_where(
+                    Condition::any()
+                        .add(updated.clone().lt(at))
+                        .add(Condition::all().add(updated.eq(at)).add(cid.lt(id))),
+                );
+            }
+            query
+                .order_by((chat::Entity, chat::Column::UpdatedAt), Order::Desc)
+                .order_by((chat::Entity, chat::Column::Id), Order::Desc)
+                .limit(limit);
+        }
     }
-    let chats = query
-        .order_by_desc(chat::Column::UpdatedAt)
-        .order_by_desc(chat::Column::Id)
-        .limit(limit)
+    let rows = ListedRow::find_by_statement(db.get_database_backend().build(&query))
         .all(db)
         .await?;
-    let ids: Vec<Uuid> = chats.iter().map(|c| c.id).collect();
-    let mut members = chat_member::Entity::find()
-        .filter(chat_member::Column::UserId.eq(user_id))
-        .filter(chat_member::Column::ChatId.is_in(ids))
-        .all(db)
-        .await?;
-    Ok(chats
+    let last_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.last_message_id).collect();
+    let mut last: std::collections::HashMap<Uuid, message::Model> = if last_ids.is_empty() {
+        Default::default()
+    } else {
+        message::Entity::find()
+            .filter(message::Column::Id.is_in(last_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m))
+            .collect()
+    };
+    Ok(rows
         .into_iter()
-        .filter_map(|chat| {
-            let pos = members.iter().position(|m| m.chat_id == chat.id)?;
-            Some((chat, members.swap_remove(pos)))
+        .map(|r| Listed {
+            last_message: r.last_message_id.and_then(|id| last.remove(&id)),
+            unread: Ord::max(r.unread, 0) as u64,
+            member: chat_member::Model {
+                chat_id: r.id,
+                user_id,
+                last_read_message_id: r.last_read_message_id,
+                hidden: r.hidden,
+                joined_at: r.joined_at,
+            },
+            chat: chat::Model {
+                id: r.id,
+                kind: r.kind,
+                title: r.title,
+                scenario_id: r.scenario_id,
+                level: r.level,
+                direct_key: r.direct_key,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+            },
         })
         .collect())
 }
@@ -163,21 +286,6 @@ pub async fn update(
 pub async fn delete(db: &impl ConnectionTrait, chat_id: Uuid) -> Result<(), DbErr> {
     chat::Entity::delete_by_id(chat_id).exec(db).await?;
     Ok(())
-}
-
-/// Messages in the chat that `user_id` did not send and has not read.
-pub async fn unread_count(db: &impl ConnectionTrait, member: &chat_member::Model) -> Result<u64, DbErr> {
-    let mut query = message::Entity::find()
-        .filter(message::Column::ChatId.eq(member.chat_id))
-        .filter(
-            Condition::any()
-                .add(message::Column::SenderId.is_null())
-                .add(message::Column::SenderId.ne(member.user_id)),
-        );
-    if let Some(last_read) = member.last_read_message_id {
-        query = query.filter(message::Column::Id.gt(last_read));
-    }
-    query.count(db).await
 }
 
 /// Moves the member's read marker forward to `message_id` (never backwards).

@@ -59,7 +59,9 @@ pub async fn find_in_chat(db: &impl ConnectionTrait, chat_id: Uuid, id: Uuid) ->
 }
 
 /// Newest first, strictly older than `before` when given. Ids are UUID v7, so
-/// ordering by id is ordering by time and every message has one place.
+/// ordering by id is ordering by time and every message has one place. Ordered
+/// by `(chat_id, id)` so that PostgreSQL walks the `(chat_id, id)` index instead
+/// of the primary key across every chat.
 pub async fn list(
     db: &impl ConnectionTrait,
     chat_id: Uuid,
@@ -70,7 +72,12 @@ pub async fn list(
     if let Some(before) = before {
         query = query.filter(message::Column::Id.lt(before));
     }
-    query.order_by_desc(message::Column::Id).limit(limit).all(db).await
+    query
+        .order_by_desc(message::Column::ChatId)
+        .order_by_desc(message::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
 }
 
 pub async fn last(db: &impl ConnectionTrait, chat_id: Uuid) -> Result<Option<message::Model>, DbErr> {

@@ -1,10 +1,8 @@
 use std::collections::HashMap;
 
 use sea_orm::{
-    prelude::Expr,
-    sea_query::{ExprTrait, Func, LikeExpr},
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    prelude::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, Set, Statement,
 };
 use uuid::Uuid;
 
@@ -21,6 +19,7 @@ pub async fn insert(
         username: Set(username.to_owned()),
         username_lower: Set(username.to_lowercase()),
         display_name: Set(display_name.to_owned()),
+        display_name_lower: Set(display_name.to_lowercase()),
         password_hash: Set(password_hash),
         role: Set("user".into()),
         level: Set("B1".into()),
@@ -56,36 +55,59 @@ pub async fn find_many(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMa
 
 /// Users ordered by username, optionally only those whose username or display
 /// name starts with `prefix` (case-insensitively), after the cursor `after`.
+///
+/// Both names are stored lower-cased and indexed in byte order, so a prefix is
+/// a range (`>= p AND < p + U+10FFFF`) and the search is the union of two index
+/// range scans, whatever the number of users. Byte order (`COLLATE "C"` on
+/// PostgreSQL, SQLite's default) is also the listing order on both databases.
 pub async fn list(
     db: &impl ConnectionTrait,
     prefix: Option<&str>,
     after: Option<&str>,
     limit: u64,
 ) -> Result<Vec<Model>, DbErr> {
-    let mut query = Entity::find();
-    if let Some(prefix) = prefix.filter(|p| !p.is_empty()) {
-        let pattern = format!("{}%", escape_like(&prefix.to_lowercase()));
-        query = query.filter(
-            Condition::any()
-                .add(Expr::col(Column::UsernameLower).like(LikeExpr::new(pattern.clone()).escape('\\')))
-                .add(Expr::expr(Func::lower(Expr::col(Column::DisplayName))).like(LikeExpr::new(pattern).escape('\\'))),
-        );
-    }
-    if let Some(after) = after {
-        query = query.filter(Column::UsernameLower.gt(after));
-    }
-    query.order_by_asc(Column::UsernameLower).limit(limit).all(db).await
-}
-
-fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
+    let backend = db.get_database_backend();
+    let (c, mut params): (&str, Vec<sea_orm::Value>) = match backend {
+        DbBackend::Postgres => (r#" COLLATE "C""#, Vec::new()),
+        _ => ("", Vec::new()),
+    };
+    let mut arg = |v: sea_orm::Value| {
+        params.push(v);
+        match backend {
+            DbBackend::Postgres => format!("${}", params.len()),
+            _ => "?".to_owned(),
         }
-        out.push(c);
-    }
-    out
+    };
+    let sql = match prefix.map(str::to_lowercase).filter(|p| !p.is_empty()) {
+        Some(prefix) => {
+            let end = format!("{prefix}\u{10FFFF}");
+            let cursor = |arg: &mut dyn FnMut(sea_orm::Value) -> String| match after {
+                Some(a) => format!(" AND username_lower{c} > {}", arg(a.into())),
+                None => String::new(),
+            };
+            let (p1, e1, k1) = (arg(prefix.clone().into()), arg(end.clone().into()), cursor(&mut arg));
+            let (p2, e2, k2) = (arg(prefix.into()), arg(end.into()), cursor(&mut arg));
+            let lim = arg((limit as i64).into());
+            format!(
+                "SELECT * FROM (\
+                 SELECT * FROM users WHERE username_lower{c} >= {p1} AND username_lower{c} < {e1}{k1} \
+                 UNION \
+                 SELECT * FROM users WHERE display_name_lower{c} >= {p2} AND display_name_lower{c} < {e2}{k2}\
+                 ) AS found ORDER BY username_lower{c} LIMIT {lim}"
+            )
+        }
+        None => {
+            let cursor = match after {
+                Some(a) => format!(" WHERE username_lower{c} > {}", arg(a.into())),
+                None => String::new(),
+            };
+            let lim = arg((limit as i64).into());
+            format!("SELECT * FROM users{cursor} ORDER BY username_lower{c} LIMIT {lim}")
+        }
+    };
+    Model::find_by_statement(Statement::from_sql_and_values(backend, sql, params))
+        .all(db)
+        .await
 }
 
 pub async fn update_profile(
@@ -96,6 +118,7 @@ pub async fn update_profile(
 ) -> Result<Model, DbErr> {
     let mut active: ActiveModel = user.into();
     if let Some(name) = display_name {
+        active.display_name_lower = Set(name.to_lowercase());
         active.display_name = Set(name);
     }
     if let Some(level) = level {

@@ -8,6 +8,8 @@ pub struct Model {
     pub username: String,
     pub username_lower: String,
     pub display_name: String,
+    /// `display_name` lower-cased, for prefix search.
+    pub display_name_lower: String,
     pub password_hash: String,
     pub role: String,
     pub level: String,

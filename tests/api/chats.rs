@@ -298,3 +298,53 @@ async fn a_third_user_cannot_see_or_touch_another_pairs_chat() {
         .expect(200);
     assert_eq!(history["items"][0]["content"], "private");
 }
+
+/// Every chat on every page gets its own newest message and unread count (the
+/// list is built in a constant number of statements, not one lookup per chat).
+#[tokio::test]
+async fn each_listed_chat_has_its_own_last_message_and_unread_count_across_pages() {
+    let app = spawn_app().await;
+    let me = app.signup("hub_user").await;
+    let mut expected = Vec::new();
+    for i in 0..5 {
+        let friend = app.signup(&format!("spoke{i}")).await;
+        let chat = app.direct_chat(&friend, &me).await;
+        for n in 0..=i {
+            app.send(&friend, &chat, &format!("from spoke{i}, #{n}")).await;
+        }
+        if i == 2 {
+            // My own reply is the newest message there and is never unread for me.
+            app.send(&me, &chat, "my answer").await;
+        }
+        expected.push((chat, i));
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/chats?limit=2&cursor={c}"),
+            None => "/api/v1/chats?limit=2".to_owned(),
+        };
+        let page = app.get(&path, &me.access).await.expect(200);
+        for chat in page["items"].as_array().unwrap() {
+            seen.push(chat.clone());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 5);
+    // Most recently active first: spoke4's chat, then 3, 2, 1, 0.
+    for (chat, (id, i)) in seen.iter().zip(expected.iter().rev()) {
+        assert_eq!(chat["id"], id.as_str());
+        let last = if *i == 2 {
+            "my answer".to_owned()
+        } else {
+            format!("from spoke{i}, #{i}")
+        };
+        assert_eq!(chat["last_message"]["content"], last.as_str(), "{chat}");
+        let unread = if *i == 2 { 0 } else { i + 1 };
+        assert_eq!(chat["unread_count"], unread, "{chat}");
+    }
+}

@@ -1,5 +1,7 @@
 use std::collections::HashSet;
 
+use serde_json::json;
+
 use crate::helpers::spawn_app;
 
 #[tokio::test]
@@ -85,4 +87,81 @@ async fn one_user_can_be_fetched_and_unknown_ids_are_404() {
     app.get("/api/v1/users/not-a-uuid", &me.access)
         .await
         .expect_error(400, "validation_failed");
+}
+
+/// The indexed search keeps the contract: case-insensitive prefixes of either
+/// name (Unicode too), wildcards taken literally, each person once, paged.
+#[tokio::test]
+async fn search_is_a_literal_case_insensitive_prefix_of_either_name_paged_without_repeats() {
+    let app = spawn_app().await;
+    let me = app.signup("searcher").await;
+    let names = [
+        ("emil_a", "Émile Zola"),
+        ("emma_b", "Emma B"),
+        ("zed", "Émilie du Châtelet"),
+        ("pct", "100% sure"),
+        ("under_score", "Under Score"),
+        ("emx", "Emx Both"),
+    ];
+    for (username, display) in names {
+        let user = app.signup(username).await;
+        app.patch("/api/v1/me", &user.access, json!({"display_name": display}))
+            .await
+            .expect(200);
+    }
+    let find = |q: &str| {
+        let path = format!("/api/v1/users?q={}&limit=100", urlencode(q));
+        let app = &app;
+        let token = me.access.clone();
+        async move {
+            let page = app.get(&path, &token).await.expect(200);
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["username"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(find("ÉMIL").await, ["emil_a", "zed"], "Unicode display names, any case");
+    assert_eq!(find("émili").await, ["zed"]);
+    assert_eq!(
+        find("EM").await,
+        ["emil_a", "emma_b", "emx"],
+        "username prefixes, ordered by username"
+    );
+    assert_eq!(find("emx").await, ["emx"], "a match on both names appears once");
+    assert_eq!(find("100%").await, ["pct"], "% is literal");
+    assert_eq!(find("1%").await, Vec::<String>::new());
+    assert_eq!(find("under_").await, ["under_score"], "_ is literal");
+    assert_eq!(find("unders").await, Vec::<String>::new());
+
+    // Paging through a search gives each match once.
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let path = format!("/api/v1/users?q=e&limit=2{cursor}");
+        let page = app.get(&path, &me.access).await.expect(200);
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["username"].as_str().unwrap().to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["emil_a", "emma_b", "emx"]);
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
