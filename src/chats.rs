@@ -23,6 +23,15 @@ pub fn peer_id(chat: &chat::Model, me: Uuid) -> Option<Uuid> {
     Some(if a == me { b } else { a })
 }
 
+/// Everyone in the chat, read off the chat itself: both people of a direct
+/// chat, the learner alone in a bot chat (`me` must be a member).
+pub fn member_ids(chat: &chat::Model, me: Uuid) -> Vec<Uuid> {
+    match peer_id(chat, me) {
+        Some(peer) => vec![me, peer],
+        None => vec![me],
+    }
+}
+
 /// Posting, editing and typing in a direct chat need the two people to be
 /// friends: after an unfriending the chat stays readable but is closed (403)
 /// until they are friends again. Bot chats are always open to their owner.
@@ -43,6 +52,5 @@ pub async fn ensure_writable(state: &AppState, me: Uuid, chat: &chat::Model) -> 
 pub async fn writable_peers(state: &AppState, me: Uuid, chat_id: Uuid) -> ApiResult<Vec<Uuid>> {
     let (chat, _) = member_chat(state, chat_id, me).await?;
     ensure_writable(state, me, &chat).await?;
-    let members = chats::members(state.db.r(), chat_id).await?;
-    Ok(members.into_iter().map(|m| m.user_id).filter(|id| *id != me).collect())
+    Ok(member_ids(&chat, me).into_iter().filter(|id| *id != me).collect())
 }

@@ -33,7 +33,7 @@ use crate::{
     db::{chats, messages},
     entity::chat,
     error::{ApiError, ApiResult, BotError, ErrorBody},
-    realtime::{events, notify},
+    realtime::events,
     state::AppState,
 };
 
@@ -228,7 +228,9 @@ impl MessagesApi {
         let message: Message = messages::insert(state.db.w(), chat.id, Some(me), messages::USER, content, None)
             .await?
             .into();
-        notify::chat(&state, chat.id, events::message_created(&message)).await;
+        state
+            .realtime
+            .publish(crate::chats::member_ids(&chat, me), events::message_created(&message));
         Ok(MessageCreated::Created(
             Json(Posted::Message(message)),
             None,
@@ -306,12 +308,14 @@ impl MessagesApi {
         mid: Path<Uuid>,
         body: Json<NewMessage>,
     ) -> ApiResult<Json<Message>> {
-        let message = own_direct_message(&state, auth.0.id, id.0, mid.0).await?;
-        let (chat, _) = member_chat(&state, id.0, auth.0.id).await?;
+        let (chat, message) = own_direct_message(&state, auth.0.id, id.0, mid.0).await?;
         crate::chats::ensure_writable(&state, auth.0.id, &chat).await?;
         let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
         let message: Message = messages::edit(state.db.w(), message, content).await?.into();
-        notify::chat(&state, message.chat_id, events::message_updated(&message)).await;
+        state.realtime.publish(
+            crate::chats::member_ids(&chat, auth.0.id),
+            events::message_updated(&message),
+        );
         Ok(Json(message))
     }
 
@@ -326,14 +330,12 @@ impl MessagesApi {
         id: Path<Uuid>,
         mid: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        let message = own_direct_message(&state, auth.0.id, id.0, mid.0).await?;
+        let (chat, message) = own_direct_message(&state, auth.0.id, id.0, mid.0).await?;
         messages::delete(state.db.w(), message.id).await?;
-        notify::chat(
-            &state,
-            message.chat_id,
+        state.realtime.publish(
+            crate::chats::member_ids(&chat, auth.0.id),
             events::message_deleted(message.chat_id, message.id),
-        )
-        .await;
+        );
         Ok(NoContent::Done)
     }
 
@@ -356,12 +358,15 @@ impl MessagesApi {
 
 /// Moves the caller's read marker and tells the chat's members.
 pub async fn mark_read(state: &AppState, me: Uuid, chat_id: Uuid, message_id: Uuid) -> ApiResult<()> {
-    member_chat(state, chat_id, me).await?;
+    let (chat, _) = member_chat(state, chat_id, me).await?;
     messages::find_in_chat(state.db.r(), chat_id, message_id)
         .await?
         .ok_or_else(|| ApiError::not_found("message"))?;
     if chats::mark_read(state.db.w(), chat_id, me, message_id).await? {
-        notify::chat(state, chat_id, events::read(chat_id, me, message_id)).await;
+        state.realtime.publish(
+            crate::chats::member_ids(&chat, me),
+            events::read(chat_id, me, message_id),
+        );
     }
     Ok(())
 }
@@ -373,7 +378,7 @@ async fn own_direct_message(
     me: Uuid,
     chat_id: Uuid,
     message_id: Uuid,
-) -> ApiResult<crate::entity::message::Model> {
+) -> ApiResult<(chat::Model, crate::entity::message::Model)> {
     let (chat, _) = member_chat(state, chat_id, me).await?;
     let message = messages::find_in_chat(state.db.r(), chat_id, message_id)
         .await?
@@ -384,5 +389,5 @@ async fn own_direct_message(
     if message.sender_id != Some(me) {
         return Err(ApiError::Forbidden("you can only change your own messages".into()));
     }
-    Ok(message)
+    Ok((chat, message))
 }

@@ -1,7 +1,9 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    prelude::Expr, sea_query::Query, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait,
-    FromQueryResult, QueryFilter, Set, TransactionSession, TransactionTrait,
+    prelude::Expr,
+    sea_query::{ExprTrait, Query},
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, Set,
+    TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -62,26 +64,19 @@ pub async fn create<C: TransactionTrait>(
     Ok(chat)
 }
 
-/// The chat and the caller's membership, or `None` when the caller is not a member.
+/// The chat and the caller's membership, or `None` when the caller is not a
+/// member: one statement.
 pub async fn membership(
     db: &impl ConnectionTrait,
     chat_id: Uuid,
     user_id: Uuid,
 ) -> Result<Option<(chat::Model, chat_member::Model)>, DbErr> {
-    let Some(member) = chat_member::Entity::find_by_id((chat_id, user_id)).one(db).await? else {
-        return Ok(None);
-    };
-    Ok(chat::Entity::find_by_id(chat_id)
+    let mut query = member_select(user_id);
+    query.and_where(Expr::col((chat_member::Entity, chat_member::Column::ChatId)).eq(chat_id));
+    let row = MemberRow::find_by_statement(db.get_database_backend().build(&query))
         .one(db)
-        .await?
-        .map(|chat| (chat, member)))
-}
-
-pub async fn members(db: &impl ConnectionTrait, chat_id: Uuid) -> Result<Vec<chat_member::Model>, DbErr> {
-    chat_member::Entity::find()
-        .filter(chat_member::Column::ChatId.eq(chat_id))
-        .all(db)
-        .await
+        .await?;
+    Ok(row.map(|r| r.into_models(user_id)))
 }
 
 /// A chat as its member sees it in a list: the chat, their membership, the
@@ -106,8 +101,36 @@ pub enum Listing {
     One(Uuid),
 }
 
+/// `SELECT chats.*, <the member's columns> FROM chat_members JOIN chats` for `user_id`.
+fn member_select(user_id: Uuid) -> sea_orm::sea_query::SelectStatement {
+    let mut query = Query::select();
+    query
+        .columns([
+            (chat::Entity, chat::Column::Id),
+            (chat::Entity, chat::Column::Kind),
+            (chat::Entity, chat::Column::Title),
+            (chat::Entity, chat::Column::ScenarioId),
+            (chat::Entity, chat::Column::Level),
+            (chat::Entity, chat::Column::DirectKey),
+            (chat::Entity, chat::Column::CreatedAt),
+            (chat::Entity, chat::Column::UpdatedAt),
+        ])
+        .columns([
+            (chat_member::Entity, chat_member::Column::LastReadMessageId),
+            (chat_member::Entity, chat_member::Column::Hidden),
+            (chat_member::Entity, chat_member::Column::JoinedAt),
+        ])
+        .from(chat_member::Entity)
+        .inner_join(
+            chat::Entity,
+            Expr::col((chat::Entity, chat::Column::Id)).equals((chat_member::Entity, chat_member::Column::ChatId)),
+        )
+        .and_where(Expr::col((chat_member::Entity, chat_member::Column::UserId)).eq(user_id));
+    query
+}
+
 #[derive(Debug, FromQueryResult)]
-struct ListedRow {
+struct MemberRow {
     id: Uuid,
     kind: String,
     title: Option<String>,
@@ -119,6 +142,36 @@ struct ListedRow {
     last_read_message_id: Option<Uuid>,
     hidden: bool,
     joined_at: DateTime<Utc>,
+}
+
+impl MemberRow {
+    fn into_models(self, user_id: Uuid) -> (chat::Model, chat_member::Model) {
+        (
+            chat::Model {
+                id: self.id,
+                kind: self.kind,
+                title: self.title,
+                scenario_id: self.scenario_id,
+                level: self.level,
+                direct_key: self.direct_key,
+                created_at: self.created_at,
+                updated_at: self.updated_at,
+            },
+            chat_member::Model {
+                chat_id: self.id,
+                user_id,
+                last_read_message_id: self.last_read_message_id,
+                hidden: self.hidden,
+                joined_at: self.joined_at,
+            },
+        )
+    }
+}
+
+#[derive(Debug, FromQueryResult)]
+struct ListedRow {
+    #[sea_orm(nested)]
+    member: MemberRow,
     last_message_id: Option<Uuid>,
     unread: i64,
 }
@@ -128,7 +181,7 @@ struct ListedRow {
 /// id and the unread count are correlated subqueries, each an index range scan
 /// on `(chat_id, id)`), one for the newest messages themselves.
 pub async fn listed(db: &impl ConnectionTrait, user_id: Uuid, listing: Listing) -> Result<Vec<Listed>, DbErr> {
-    use sea_orm::sea_query::{Alias, ExprTrait, Order, QueryStatementBuilder, SimpleExpr};
+    use sea_orm::sea_query::{Alias, Order, QueryStatementBuilder, SimpleExpr};
     let m = message::Entity;
     let newest = Query::select()
         .column((m, message::Column::Id))
@@ -227,26 +280,14 @@ pub async fn listed(db: &impl ConnectionTrait, user_id: Uuid, listing: Listing) 
     };
     Ok(rows
         .into_iter()
-        .map(|r| Listed {
-            last_message: r.last_message_id.and_then(|id| last.remove(&id)),
-            unread: Ord::max(r.unread, 0) as u64,
-            member: chat_member::Model {
-                chat_id: r.id,
-                user_id,
-                last_read_message_id: r.last_read_message_id,
-                hidden: r.hidden,
-                joined_at: r.joined_at,
-            },
-            chat: chat::Model {
-                id: r.id,
-                kind: r.kind,
-                title: r.title,
-                scenario_id: r.scenario_id,
-                level: r.level,
-                direct_key: r.direct_key,
-                created_at: r.created_at,
-                updated_at: r.updated_at,
-            },
+        .map(|r| {
+            let (chat, member) = r.member.into_models(user_id);
+            Listed {
+                last_message: r.last_message_id.and_then(|id| last.remove(&id)),
+                unread: Ord::max(r.unread, 0) as u64,
+                chat,
+                member,
+            }
         })
         .collect())
 }

@@ -53,13 +53,56 @@ pub async fn find_many(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMa
         .collect())
 }
 
+/// Display-name matches up to which a search sorts them; above, it walks the
+/// username index instead (see `list`).
+const SPARSE: i64 = 1000;
+
+/// A statement's text and values, with placeholders in the backend's style.
+struct Sql {
+    backend: DbBackend,
+    values: Vec<sea_orm::Value>,
+}
+
+impl Sql {
+    fn arg(&mut self, value: impl Into<sea_orm::Value>) -> String {
+        self.values.push(value.into());
+        match self.backend {
+            DbBackend::Postgres => format!("${}", self.values.len()),
+            _ => "?".to_owned(),
+        }
+    }
+
+    /// `column` compared in byte order (`COLLATE "C"` on PostgreSQL).
+    fn bytes(&self, column: &str) -> String {
+        match self.backend {
+            DbBackend::Postgres => format!(r#"{column} COLLATE "C""#),
+            _ => column.to_owned(),
+        }
+    }
+
+    /// `column` as a filter only, never as an index constraint (SQLite's unary
+    /// `+`), so that the planner walks the username index in order.
+    fn filter_only(&self, column: &str) -> String {
+        match self.backend {
+            DbBackend::Postgres => self.bytes(column),
+            _ => format!("+{column}"),
+        }
+    }
+
+    fn statement(self, sql: String) -> Statement {
+        Statement::from_sql_and_values(self.backend, sql, self.values)
+    }
+}
+
 /// Users ordered by username, optionally only those whose username or display
 /// name starts with `prefix` (case-insensitively), after the cursor `after`.
 ///
-/// Both names are stored lower-cased and indexed in byte order, so a prefix is
-/// a range (`>= p AND < p + U+10FFFF`) and the search is the union of two index
-/// range scans, whatever the number of users. Byte order (`COLLATE "C"` on
-/// PostgreSQL, SQLite's default) is also the listing order on both databases.
+/// Both names are stored lower-cased and indexed in byte order (`COLLATE "C"`
+/// on PostgreSQL, SQLite's default), which is also the listing order on both
+/// databases, so a prefix is a range (`>= p AND < p + U+10FFFF`). When few
+/// display names match, the search is the union of two index range scans;
+/// when many do (a common prefix), it walks the username index in order and
+/// stops after a page. Either way the cost does not grow with the number of users.
 pub async fn list(
     db: &impl ConnectionTrait,
     prefix: Option<&str>,
@@ -67,47 +110,75 @@ pub async fn list(
     limit: u64,
 ) -> Result<Vec<Model>, DbErr> {
     let backend = db.get_database_backend();
-    let (c, mut params): (&str, Vec<sea_orm::Value>) = match backend {
-        DbBackend::Postgres => (r#" COLLATE "C""#, Vec::new()),
-        _ => ("", Vec::new()),
+    let mut sql = Sql {
+        backend,
+        values: Vec::new(),
     };
-    let mut arg = |v: sea_orm::Value| {
-        params.push(v);
-        match backend {
-            DbBackend::Postgres => format!("${}", params.len()),
-            _ => "?".to_owned(),
-        }
+    let (u, d) = (sql.bytes("username_lower"), sql.bytes("display_name_lower"));
+    let Some(prefix) = prefix.map(str::to_lowercase).filter(|p| !p.is_empty()) else {
+        let cursor = match after {
+            Some(a) => format!(" WHERE {u} > {}", sql.arg(a)),
+            None => String::new(),
+        };
+        let text = format!(
+            "SELECT * FROM users{cursor} ORDER BY {u} LIMIT {}",
+            sql.arg(limit as i64)
+        );
+        return Model::find_by_statement(sql.statement(text)).all(db).await;
     };
-    let sql = match prefix.map(str::to_lowercase).filter(|p| !p.is_empty()) {
-        Some(prefix) => {
-            let end = format!("{prefix}\u{10FFFF}");
-            let cursor = |arg: &mut dyn FnMut(sea_orm::Value) -> String| match after {
-                Some(a) => format!(" AND username_lower{c} > {}", arg(a.into())),
-                None => String::new(),
-            };
-            let (p1, e1, k1) = (arg(prefix.clone().into()), arg(end.clone().into()), cursor(&mut arg));
-            let (p2, e2, k2) = (arg(prefix.into()), arg(end.into()), cursor(&mut arg));
-            let lim = arg((limit as i64).into());
-            format!(
-                "SELECT * FROM (\
-                 SELECT * FROM users WHERE username_lower{c} >= {p1} AND username_lower{c} < {e1}{k1} \
-                 UNION \
-                 SELECT * FROM users WHERE display_name_lower{c} >= {p2} AND display_name_lower{c} < {e2}{k2}\
-                 ) AS found ORDER BY username_lower{c} LIMIT {lim}"
-            )
-        }
-        None => {
-            let cursor = match after {
-                Some(a) => format!(" WHERE username_lower{c} > {}", arg(a.into())),
-                None => String::new(),
-            };
-            let lim = arg((limit as i64).into());
-            format!("SELECT * FROM users{cursor} ORDER BY username_lower{c} LIMIT {lim}")
-        }
+    let end = format!("{prefix}\u{10FFFF}");
+
+    let mut count = Sql {
+        backend,
+        values: Vec::new(),
     };
-    Model::find_by_statement(Statement::from_sql_and_values(backend, sql, params))
-        .all(db)
-        .await
+    let text = format!(
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM users WHERE {d} >= {} AND {d} < {} LIMIT {}) AS some",
+        count.arg(prefix.clone()),
+        count.arg(end.clone()),
+        count.arg(SPARSE + 1)
+    );
+    let dense = db
+        .query_one_raw(count.statement(text))
+        .await?
+        .map(|row| row.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0)
+        > SPARSE;
+
+    let cursor = |sql: &mut Sql| match after {
+        Some(a) => format!(" AND {u} > {}", sql.arg(a)),
+        None => String::new(),
+    };
+    let text = if dense {
+        let (fu, fd) = (sql.filter_only("username_lower"), sql.filter_only("display_name_lower"));
+        let (p1, e1, p2, e2) = (
+            sql.arg(prefix.clone()),
+            sql.arg(end.clone()),
+            sql.arg(prefix),
+            sql.arg(end),
+        );
+        let k = cursor(&mut sql);
+        format!(
+            "SELECT * FROM users WHERE (({fu} >= {p1} AND {fu} < {e1}) OR ({fd} >= {p2} AND {fd} < {e2})){k} \
+             ORDER BY {u} LIMIT {}",
+            sql.arg(limit as i64)
+        )
+    } else {
+        let (p1, e1) = (sql.arg(prefix.clone()), sql.arg(end.clone()));
+        let k1 = cursor(&mut sql);
+        let (p2, e2) = (sql.arg(prefix), sql.arg(end));
+        let k2 = cursor(&mut sql);
+        format!(
+            "SELECT * FROM (\
+             SELECT * FROM users WHERE {u} >= {p1} AND {u} < {e1}{k1} \
+             UNION \
+             SELECT * FROM users WHERE {d} >= {p2} AND {d} < {e2}{k2}\
+             ) AS found ORDER BY {u} LIMIT {}",
+            sql.arg(limit as i64)
+        )
+    };
+    Model::find_by_statement(sql.statement(text)).all(db).await
 }
 
 pub async fn update_profile(

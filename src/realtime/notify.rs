@@ -1,31 +1,15 @@
-//! Who hears about what: chat events go to the chat's members, presence to
-//! friends, friend events to both people, each with their own view.
+//! Who hears about what: presence goes to friends, friend events to both
+//! people, each with their own view. (Chat events go to the chat's members,
+//! which the chat itself names: see `chats::member_ids`.)
 use uuid::Uuid;
 
 use super::events;
 use crate::{
     api::{friends::friend_view, types::User},
-    db::{chats, friends, users},
+    db::{friends, users},
     entity::friendship,
     state::AppState,
 };
-
-/// The chat's members, if `user` is one of them.
-pub async fn member_ids(state: &AppState, user: Uuid, chat_id: Uuid) -> Option<Vec<Uuid>> {
-    let members = chats::members(state.db.r(), chat_id).await.ok()?;
-    let ids: Vec<Uuid> = members.into_iter().map(|m| m.user_id).collect();
-    ids.contains(&user).then_some(ids)
-}
-
-/// Sends `event` to every member of the chat (every tab, every instance).
-pub async fn chat(state: &AppState, chat_id: Uuid, event: serde_json::Value) {
-    match chats::members(state.db.r(), chat_id).await {
-        Ok(members) => state
-            .realtime
-            .publish(members.into_iter().map(|m| m.user_id).collect(), event),
-        Err(e) => tracing::warn!(error = %e, %chat_id, "could not load chat members for an event"),
-    }
-}
 
 /// Tells the user's friends that they came online or went offline.
 pub async fn presence(state: &AppState, user: Uuid, online: bool) {

@@ -207,6 +207,17 @@ impl TestApp {
             .expect("user deleted");
     }
 
+    /// Adds people straight to the database (no password hashing), as a bulk
+    /// import would: `(username, display name)`.
+    pub async fn insert_users(&self, people: &[(String, String)]) {
+        let db = chattconnect::db::Db::connect(&self.settings).await.expect("database");
+        for (username, display) in people {
+            chattconnect::db::users::insert(db.w(), username, display, "not-a-hash".into())
+                .await
+                .expect("user inserted");
+        }
+    }
+
     pub fn state_backend(&self) -> sea_orm::DbBackend {
         self.backend
     }

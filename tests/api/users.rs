@@ -165,3 +165,47 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// A prefix that many display names share is served by walking the username
+/// order (not by sorting every match): the results are the same as for a rare
+/// prefix, in order, each once, across pages.
+#[tokio::test]
+async fn a_common_prefix_pages_through_many_matches_in_order() {
+    let app = spawn_app().await;
+    let me = app.signup("viewer").await;
+    let people: Vec<(String, String)> = (0..1100)
+        .map(|i| (format!("u{:04}", (i * 7919) % 1100), format!("Member {i}")))
+        .chain([
+            ("member_zz".to_owned(), "Zed".to_owned()),
+            ("other".to_owned(), "Nobody".to_owned()),
+        ])
+        .collect();
+    app.insert_users(&people).await;
+    let mut expected: Vec<String> = people
+        .iter()
+        .filter(|(u, d)| u.starts_with("member") || d.to_lowercase().starts_with("member"))
+        .map(|(u, _)| u.clone())
+        .collect();
+    expected.sort();
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    for _ in 0..20 {
+        let page = app
+            .get(&format!("/api/v1/users?q=MEMBER&limit=100{cursor}"), &me.access)
+            .await
+            .expect(200);
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["username"].as_str().unwrap().to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 1101);
+    assert_eq!(seen, expected);
+}
