@@ -133,7 +133,7 @@ pub async fn list(
         values: Vec::new(),
     };
     let text = format!(
-        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM users WHERE {d} >= {} AND {d} < {} LIMIT {}) AS some",
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM users WHERE {d} >= {} AND {d} < {} LIMIT {}) AS matches",
         count.arg(prefix.clone()),
         count.arg(end.clone()),
         count.arg(SPARSE + 1)
