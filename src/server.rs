@@ -158,6 +158,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_soft_open_file_limit_is_raised_to_the_hard_one() {
+        let (_, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap();
+        rlimit::setrlimit(rlimit::Resource::NOFILE, hard.min(1024), hard).unwrap();
+        let raised = raise_open_file_limit();
+        let (soft, _) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap();
+        assert_eq!(raised, Some(soft));
+        // macOS caps the soft limit below an "unlimited" hard one.
+        assert!(soft == hard || cfg!(target_os = "macos"), "{soft} < {hard}");
+    }
+
+    #[test]
     fn the_connection_cap_leaves_room_under_the_open_file_limit() {
         assert_eq!(effective_max_connections(10_000, Some(1_024)), 896);
         assert_eq!(effective_max_connections(500, Some(1_024)), 500);

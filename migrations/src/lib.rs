@@ -9,6 +9,7 @@ mod m20261121_000005_messages;
 mod m20261121_000006_bot_usage;
 mod m20261122_000007_bot_usage_in_flight;
 mod m20261122_000008_user_search;
+mod m20261122_000009_unread_index;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000006_bot_usage::Migration),
             Box::new(m20261122_000007_bot_usage_in_flight::Migration),
             Box::new(m20261122_000008_user_search::Migration),
+            Box::new(m20261122_000009_unread_index::Migration),
         ]
     }
 }

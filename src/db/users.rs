@@ -80,11 +80,12 @@ impl Sql {
         }
     }
 
-    /// `column` as a filter only, never as an index constraint (SQLite's unary
-    /// `+`), so that the planner walks the username index in order.
+    /// `column` as a filter only, never as an index constraint (an expression:
+    /// SQLite's unary `+`, PostgreSQL's `|| ''`), so that the planner walks the
+    /// username index in order.
     fn filter_only(&self, column: &str) -> String {
         match self.backend {
-            DbBackend::Postgres => self.bytes(column),
+            DbBackend::Postgres => format!(r#"({column} || '') COLLATE "C""#),
             _ => format!("+{column}"),
         }
     }
