@@ -181,7 +181,7 @@ struct ListedRow {
 /// id and the unread count are correlated subqueries, each an index range scan
 /// on `(chat_id, id)`), one for the newest messages themselves.
 pub async fn listed(db: &impl ConnectionTrait, user_id: Uuid, listing: Listing) -> Result<Vec<Listed>, DbErr> {
-    use sea_orm::sea_query::{Alias, Order, QueryStatementBuilder, SimpleExpr};
+    use sea_orm::sea_query::{Alias, Func, Order, QueryStatementBuilder, SimpleExpr};
     let m = message::Entity;
     let newest = Query::select()
         .column((m, message::Column::Id))
@@ -200,14 +200,11 @@ pub async fn listed(db: &impl ConnectionTrait, user_id: Uuid, listing: Listing) 
                 .add(Expr::col((m, message::Column::SenderId)).is_null())
                 .add(Expr::col((m, message::Column::SenderId)).ne(user_id)),
         )
-        .cond_where(
-            Condition::any()
-                .add(Expr::col((chat_member::Entity, chat_member::Column::LastReadMessageId)).is_null())
-                .add(
-                    Expr::col((m, message::Column::Id))
-                        .gt(Expr::col((chat_member::Entity, chat_member::Column::LastReadMessageId))),
-                ),
-        )
+        // One range on the index (no `OR`): nothing read yet counts from the nil id.
+        .and_where(Expr::col((m, message::Column::Id)).gt(Expr::expr(Func::coalesce([
+            Expr::col((chat_member::Entity, chat_member::Column::LastReadMessageId)).into(),
+            Expr::value(Uuid::nil()),
+        ]))))
         .to_owned();
     let mut query = Query::select();
     query
