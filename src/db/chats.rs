@@ -202,27 +202,12 @@ pub async fn listed(db: &impl ConnectionTrait, user_id: Uuid, listing: Listing) 
         )
         // One range on the index (no `OR`): nothing read yet counts from the nil id.
         .and_where(Expr::col((m, message::Column::Id)).gt(Expr::expr(Func::coalesce([
-            Expr::col((chat_member::Entity, chat_member::Column::LastReadMessageId)).into(),
+            Expr::col((chat_member::Entity, chat_member::Column::LastReadMessageId)),
             Expr::value(Uuid::nil()),
         ]))))
         .to_owned();
-    let mut query = Query::select();
+    let mut query = member_select(user_id);
     query
-        .columns([
-            (chat::Entity, chat::Column::Id),
-            (chat::Entity, chat::Column::Kind),
-            (chat::Entity, chat::Column::Title),
-            (chat::Entity, chat::Column::ScenarioId),
-            (chat::Entity, chat::Column::Level),
-            (chat::Entity, chat::Column::DirectKey),
-            (chat::Entity, chat::Column::CreatedAt),
-            (chat::Entity, chat::Column::UpdatedAt),
-        ])
-        .columns([
-            (chat_member::Entity, chat_member::Column::LastReadMessageId),
-            (chat_member::Entity, chat_member::Column::Hidden),
-            (chat_member::Entity, chat_member::Column::JoinedAt),
-        ])
         .expr_as(
             SimpleExpr::SubQuery(None, Box::new(newest.into_sub_query_statement())),
             Alias::new("last_message_id"),
@@ -230,13 +215,7 @@ pub async fn listed(db: &impl ConnectionTrait, user_id: Uuid, listing: Listing) 
         .expr_as(
             SimpleExpr::SubQuery(None, Box::new(unread.into_sub_query_statement())),
             Alias::new("unread"),
-        )
-        .from(chat_member::Entity)
-        .inner_join(
-            chat::Entity,
-            Expr::col((chat::Entity, chat::Column::Id)).equals((chat_member::Entity, chat_member::Column::ChatId)),
-        )
-        .and_where(Expr::col((chat_member::Entity, chat_member::Column::UserId)).eq(user_id));
+        );
     match listing {
         Listing::One(chat_id) => {
             query.and_where(Expr::col((chat_member::Entity, chat_member::Column::ChatId)).eq(chat_id));

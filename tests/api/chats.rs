@@ -318,22 +318,7 @@ async fn each_listed_chat_has_its_own_last_message_and_unread_count_across_pages
         }
         expected.push((chat, i));
     }
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/api/v1/chats?limit=2&cursor={c}"),
-            None => "/api/v1/chats?limit=2".to_owned(),
-        };
-        let page = app.get(&path, &me.access).await.expect(200);
-        for chat in page["items"].as_array().unwrap() {
-            seen.push(chat.clone());
-        }
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => break,
-        }
-    }
+    let seen = app.all_pages("/api/v1/chats?limit=2", &me.access).await;
     assert_eq!(seen.len(), 5);
     // Most recently active first: spoke4's chat, then 3, 2, 1, 0.
     for (chat, (id, i)) in seen.iter().zip(expected.iter().rev()) {

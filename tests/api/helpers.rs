@@ -246,6 +246,22 @@ impl TestApp {
         Reply { status, headers, body }
     }
 
+    /// Every item of a paged list, following `next_cursor` from `path` (which
+    /// already has a query string) to the last page.
+    pub async fn all_pages(&self, path: &str, token: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut next = path.to_owned();
+        for _ in 0..1000 {
+            let page = self.get(&next, token).await.expect(200);
+            items.extend(page["items"].as_array().cloned().unwrap_or_default());
+            match page["next_cursor"].as_str() {
+                Some(c) => next = format!("{path}&cursor={c}"),
+                None => return items,
+            }
+        }
+        panic!("{path} never reached its last page");
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Reply {
         self.call(Method::GET, path, Some(token), None).await
     }

@@ -137,23 +137,12 @@ async fn search_is_a_literal_case_insensitive_prefix_of_either_name_paged_withou
     assert_eq!(find("unders").await, Vec::<String>::new());
 
     // Paging through a search gives each match once.
-    let mut seen = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let path = format!("/api/v1/users?q=e&limit=2{cursor}");
-        let page = app.get(&path, &me.access).await.expect(200);
-        seen.extend(
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|u| u["username"].as_str().unwrap().to_owned()),
-        );
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = format!("&cursor={c}"),
-            None => break,
-        }
-    }
+    let seen: Vec<String> = app
+        .all_pages("/api/v1/users?q=e&limit=2", &me.access)
+        .await
+        .iter()
+        .map(|u| u["username"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(seen, ["emil_a", "emma_b", "emx"]);
 }
 
@@ -187,25 +176,12 @@ async fn a_common_prefix_pages_through_many_matches_in_order() {
         .map(|(u, _)| u.clone())
         .collect();
     expected.sort();
-    let mut seen = Vec::new();
-    let mut cursor = String::new();
-    for _ in 0..20 {
-        let page = app
-            .get(&format!("/api/v1/users?q=MEMBER&limit=100{cursor}"), &me.access)
-            .await
-            .expect(200);
-        seen.extend(
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|u| u["username"].as_str().unwrap().to_owned()),
-        );
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = format!("&cursor={c}"),
-            None => break,
-        }
-    }
+    let seen: Vec<String> = app
+        .all_pages("/api/v1/users?q=MEMBER&limit=100", &me.access)
+        .await
+        .iter()
+        .map(|u| u["username"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(seen.len(), 1101);
     assert_eq!(seen, expected);
 }
