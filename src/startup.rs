@@ -143,7 +143,6 @@ pub fn routes(state: AppState) -> impl Endpoint {
     let docs = api::swagger_ui_html();
     let max_body = state.settings.max_body_bytes;
     let body_deadline = Duration::from_secs(state.settings.http_body_timeout_secs.max(1));
-    let allowed = Arc::new(AllowedMethods::from_spec());
     Route::new()
         .nest_no_strip("/api/v1", api)
         .at(
@@ -160,7 +159,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .nest("/", EmbeddedFilesEndpoint::<Assets>::new())
         .around(record_metrics)
         .around(move |ep, req| middleware::read_body(ep, req, max_body, body_deadline))
-        .around(move |ep, req| uniform_errors(ep, req, allowed.clone()))
+        .around(uniform_errors)
         .around(log_request)
         .with(CatchPanic::new())
         .data(state)
@@ -177,7 +176,7 @@ fn metrics(state: Data<&AppState>) -> Response {
 
 /// Any error that did not come from a handler (routing, parsing, auth, limits)
 /// is answered in the contract's `{error, message}` shape.
-async fn uniform_errors<E: Endpoint>(ep: E, req: Request, allowed: Arc<AllowedMethods>) -> poem::Result<Response> {
+async fn uniform_errors<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
     let path = req.uri().path().to_owned();
     match ep.call(req).await {
         Ok(resp) => Ok(resp.into_response()),
@@ -186,7 +185,7 @@ async fn uniform_errors<E: Endpoint>(ep: E, req: Request, allowed: Arc<AllowedMe
         Err(err) if !err.status().is_client_error() && !err.status().is_server_error() => Ok(err.into_response()),
         Err(err) if err.status() == poem::http::StatusCode::METHOD_NOT_ALLOWED => {
             let mut resp = ApiError::from_poem(&err).as_response();
-            if let Some(methods) = allowed.for_path(&path).and_then(|m| m.parse().ok()) {
+            if let Some(methods) = allowed_methods(&path).and_then(|m| m.parse().ok()) {
                 resp.headers_mut().insert(header::ALLOW, methods);
             }
             Ok(resp)
@@ -195,42 +194,12 @@ async fn uniform_errors<E: Endpoint>(ep: E, req: Request, allowed: Arc<AllowedMe
     }
 }
 
-/// The methods of each API path, read from the spec, for the `Allow` header
+/// The methods of an API path, read from the spec, for the `Allow` header
 /// that a 405 must carry.
-struct AllowedMethods(Vec<(Vec<String>, String)>);
-
-impl AllowedMethods {
-    fn from_spec() -> Self {
-        let spec: serde_json::Value = serde_json::from_str(&api::spec_json()).unwrap_or_default();
-        let paths = spec["paths"].as_object().cloned().unwrap_or_default();
-        Self(
-            paths
-                .into_iter()
-                .map(|(path, item)| {
-                    let segments = path.split('/').map(str::to_owned).collect();
-                    let methods: Vec<String> = item
-                        .as_object()
-                        .map(|ops| ops.keys().map(|m| m.to_uppercase()).collect())
-                        .unwrap_or_default();
-                    (segments, methods.join(", "))
-                })
-                .collect(),
-        )
-    }
-
-    fn for_path(&self, path: &str) -> Option<&str> {
-        let wanted: Vec<&str> = path.split('/').collect();
-        self.0
-            .iter()
-            .find(|(template, _)| {
-                template.len() == wanted.len()
-                    && template
-                        .iter()
-                        .zip(&wanted)
-                        .all(|(t, w)| t == w || (t.starts_with('{') && !w.is_empty()))
-            })
-            .map(|(_, methods)| methods.as_str())
-    }
+fn allowed_methods(path: &str) -> Option<String> {
+    let (_, item) = api::path_item(path)?;
+    let methods: Vec<String> = item.as_object()?.keys().map(|m| m.to_uppercase()).collect();
+    Some(methods.join(", "))
 }
 
 /// One log line per request: method, path and status, never the query string

@@ -6,30 +6,18 @@
 //! "NewMessage")`) and, for bodies, without the field. The spec knows every
 //! parameter and schema, so the request is checked against it again here to
 //! find the first field at fault and say what it must be.
-use std::sync::OnceLock;
-
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 
 fn spec() -> &'static Value {
-    static SPEC: OnceLock<Value> = OnceLock::new();
-    SPEC.get_or_init(|| serde_json::from_str(&super::spec_json()).unwrap_or_default())
+    super::spec_value()
 }
 
 /// The spec's operation for `method` and a concrete `path`, with its template.
 fn operation(method: &str, path: &str) -> Option<(&'static str, &'static Value)> {
-    let wanted: Vec<&str> = path.split('/').collect();
-    spec()["paths"].as_object()?.iter().find_map(|(template, item)| {
-        let segments: Vec<&str> = template.split('/').collect();
-        let matches = segments.len() == wanted.len()
-            && segments
-                .iter()
-                .zip(&wanted)
-                .all(|(t, w)| t == w || (t.starts_with('{') && !w.is_empty()));
-        let op = item.get(method.to_ascii_lowercase())?;
-        matches.then_some((template.as_str(), op))
-    })
+    let (template, item) = super::path_item(path)?;
+    Some((template, item.get(method.to_ascii_lowercase())?))
 }
 
 /// A 400 from the framework, described against the spec; `None` when the

@@ -80,6 +80,27 @@ pub fn spec_json() -> String {
     .clone()
 }
 
+/// The polished spec, parsed once.
+pub fn spec_value() -> &'static serde_json::Value {
+    static SPEC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    SPEC.get_or_init(|| serde_json::from_str(&spec_json()).expect("the spec is JSON"))
+}
+
+/// The spec's path item for a concrete request path (`/api/v1/chats/{id}`
+/// matches `/api/v1/chats/0193...`), with its template.
+pub fn path_item(path: &str) -> Option<(&'static str, &'static serde_json::Value)> {
+    let wanted: Vec<&str> = path.split('/').collect();
+    spec_value()["paths"].as_object()?.iter().find_map(|(template, item)| {
+        let segments: Vec<&str> = template.split('/').collect();
+        let matches = segments.len() == wanted.len()
+            && segments
+                .iter()
+                .zip(&wanted)
+                .all(|(t, w)| t == w || (t.starts_with('{') && !w.is_empty()));
+        matches.then_some((template.as_str(), item))
+    })
+}
+
 /// Swagger UI showing the polished spec.
 pub fn swagger_ui_html() -> String {
     let service = service();
