@@ -526,3 +526,36 @@ async fn after_a_redis_restart_sockets_resync_and_presence_is_right() {
     );
     drop(redis);
 }
+
+/// A password change on one instance ends the sessions on the others at once
+/// (their session caches are cleared through Redis), sockets included.
+#[tokio::test]
+#[ignore = "needs TEST_REDIS_URL; CI's PostgreSQL + Redis run includes it"]
+async fn a_session_ended_on_one_instance_is_refused_on_another_at_once() {
+    let redis = std::env::var("TEST_REDIS_URL").expect("TEST_REDIS_URL is set");
+    let prefix = format!("test-{}", uuid::Uuid::now_v7().simple());
+    let one = spawn_app_with(|s| {
+        s.redis_url = Some(redis.clone());
+        s.redis_prefix = prefix.clone();
+        s.session_cache_secs = 600;
+    })
+    .await;
+    let two = one.another_instance().await;
+    let user = one.signup("roamer").await;
+    // Instance two has checked (and cached) the session.
+    two.get("/api/v1/me", &user.access).await.expect(200);
+    let mut ws = Ws::open(&two, &user.access).await;
+    ws.send(json!({"type": "ping"})).await;
+    ws.expect("pong").await;
+    one.put(
+        "/api/v1/me/password",
+        &user.access,
+        json!({"current_password": user.password, "new_password": "another-password"}),
+    )
+    .await
+    .expect(204);
+    assert_eq!(ws.close_code(Duration::from_secs(5)).await, Some(4001));
+    two.get("/api/v1/me", &user.access)
+        .await
+        .expect_error(401, "unauthorized");
+}
