@@ -10,6 +10,7 @@ mod m20261121_000006_bot_usage;
 mod m20261122_000007_bot_usage_in_flight;
 mod m20261122_000008_user_search;
 mod m20261122_000009_unread_index;
+mod m20261122_000010_practice;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_bot_usage_in_flight::Migration),
             Box::new(m20261122_000008_user_search::Migration),
             Box::new(m20261122_000009_unread_index::Migration),
+            Box::new(m20261122_000010_practice::Migration),
         ]
     }
 }

@@ -125,7 +125,7 @@ pub enum StreamResponse {
 }
 
 /// Adds the caller's quota to errors from bot endpoints (`RateLimit-*` headers).
-async fn with_quota<T>(state: &AppState, user: Uuid, result: ApiResult<T>) -> ApiResult<T> {
+pub(crate) async fn with_quota<T>(state: &AppState, user: Uuid, result: ApiResult<T>) -> ApiResult<T> {
     match result {
         Err(e @ ApiError::QuotaExceeded(_)) => Err(e),
         Err(e) => match state.quota.status(state.db.r(), user).await {

@@ -13,6 +13,7 @@ pub mod spec;
 pub mod sse;
 pub mod text;
 pub mod timestamp;
+pub mod tutor;
 pub mod types;
 pub mod users;
 pub mod ws;
@@ -31,6 +32,8 @@ pub enum ApiTags {
     Messages,
     /// The AI conversation partner: practice scenarios and the daily quota.
     Bot,
+    /// The tutor: checking a draft, the mistake notebook and progress.
+    Tutor,
     /// Administration; admins only.
     Admin,
     /// The WebSocket that pushes messages, typing, read receipts, presence and friend events.
@@ -47,6 +50,7 @@ pub fn service() -> OpenApiService<impl OpenApi, ()> {
             chats::ChatsApi,
             messages::MessagesApi,
             bot::BotApi,
+            tutor::TutorApi,
             bot::AdminApi,
             ws::RealtimeApi,
         ),

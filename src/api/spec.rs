@@ -53,6 +53,7 @@ pub fn request_examples() -> Vec<(&'static str, Value)> {
             "markRead",
             json!({"message_id": "01937c4e-8f1a-7000-8000-000000000000"}),
         ),
+        ("checkText", json!({"text": "She don't like apples."})),
         ("adminGrantQuota", json!({"extra": 5})),
     ]
 }

@@ -154,25 +154,137 @@ pub enum MessageRole {
     Assistant,
 }
 
+/// What sort of mistake a correction fixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, serde::Serialize, serde::Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum MistakeKind {
+    /// A wrong form or word: tense, agreement, preposition, article...
+    Grammar,
+    Spelling,
+    Punctuation,
+    Capitalization,
+    /// A word is missing.
+    MissingWord,
+    /// A word should be left out.
+    ExtraWord,
+    /// The right words in the wrong order.
+    WordOrder,
+}
+
+impl MistakeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Grammar => "grammar",
+            Self::Spelling => "spelling",
+            Self::Punctuation => "punctuation",
+            Self::Capitalization => "capitalization",
+            Self::MissingWord => "missing_word",
+            Self::ExtraWord => "extra_word",
+            Self::WordOrder => "word_order",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "spelling" => Self::Spelling,
+            "punctuation" => Self::Punctuation,
+            "capitalization" => Self::Capitalization,
+            "missing_word" => Self::MissingWord,
+            "extra_word" => Self::ExtraWord,
+            "word_order" => Self::WordOrder,
+            _ => Self::Grammar,
+        }
+    }
+}
+
 /// One correction of the learner's message.
 #[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize, PartialEq)]
 pub struct Correction {
-    /// What the learner wrote.
+    /// What the learner wrote, quoted exactly from their message.
     pub original: String,
     /// How to say it.
     pub corrected: String,
     /// Why.
     pub explanation: String,
+    #[serde(default = "grammar")]
+    pub kind: MistakeKind,
 }
 
-/// The bot's feedback on the learner's last message.
+fn grammar() -> MistakeKind {
+    MistakeKind::Grammar
+}
+
+/// Whether the learner's message was checked, and what was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Serialize, serde::Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum FeedbackStatus {
+    /// Checked: `corrections` lists the mistakes.
+    Corrected,
+    /// Checked: no mistakes found.
+    NoMistakes,
+    /// The check did not produce a usable correction (the model failed, timed
+    /// out or answered in the wrong shape). Nothing is known about mistakes.
+    Unchecked,
+}
+
+/// The tutor's check of the learner's message.
 #[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize, PartialEq)]
 pub struct Feedback {
-    /// Empty when the message had no mistakes.
-    pub corrections: Vec<Correction>,
-    /// An optional hint for sounding more natural.
+    pub status: FeedbackStatus,
+    /// The learner's message as the tutor would write it; `null` when unchecked.
     #[oai(nullable)]
-    pub tip: Option<String>,
+    pub corrected_text: Option<String>,
+    /// Empty unless `status` is `corrected`.
+    pub corrections: Vec<Correction>,
+}
+
+impl Feedback {
+    pub fn unchecked() -> Self {
+        Self {
+            status: FeedbackStatus::Unchecked,
+            corrected_text: None,
+            corrections: Vec::new(),
+        }
+    }
+
+    pub fn checked(corrected_text: String, corrections: Vec<Correction>) -> Self {
+        let status = if corrections.is_empty() {
+            FeedbackStatus::NoMistakes
+        } else {
+            FeedbackStatus::Corrected
+        };
+        Self {
+            status,
+            corrected_text: Some(corrected_text),
+            corrections,
+        }
+    }
+
+    /// Reads stored feedback, including the shape written before `status`
+    /// existed (`{corrections, tip}`).
+    pub fn from_stored(json: &str) -> Option<Self> {
+        #[derive(serde::Deserialize)]
+        struct Stored {
+            status: Option<FeedbackStatus>,
+            #[serde(default)]
+            corrected_text: Option<String>,
+            #[serde(default)]
+            corrections: Vec<Correction>,
+        }
+        let s: Stored = serde_json::from_str(json).ok()?;
+        let status = s.status.unwrap_or(if s.corrections.is_empty() {
+            FeedbackStatus::NoMistakes
+        } else {
+            FeedbackStatus::Corrected
+        });
+        Some(Self {
+            status,
+            corrected_text: s.corrected_text,
+            corrections: s.corrections,
+        })
+    }
 }
 
 /// A chat message. `feedback` is set on bot replies: corrections of the
@@ -208,7 +320,7 @@ impl From<message::Model> for Message {
             content: m.content,
             created_at: m.created_at.into(),
             edited_at: m.edited_at.map(Into::into),
-            feedback: m.feedback.as_deref().and_then(|f| serde_json::from_str(f).ok()),
+            feedback: m.feedback.as_deref().and_then(Feedback::from_stored),
         }
     }
 }

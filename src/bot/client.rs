@@ -1,7 +1,14 @@
 //! The LLM client: any OpenAI-compatible chat-completions endpoint through
 //! async-openai, streamed, with our own lenient chunk type (`byot`) so that
 //! OpenAI, Ollama, vLLM and llama.cpp server all parse.
-use std::{pin::Pin, time::Duration};
+use std::{
+    pin::Pin,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use async_openai::{config::OpenAIConfig, error::OpenAIError, middleware::ReqwestService, Client};
 use futures_util::{Stream, StreamExt};
@@ -56,6 +63,15 @@ pub struct BotClient {
     max_tokens: u32,
     pub first_token_timeout: Duration,
     pub total_timeout: Duration,
+    /// Cleared when the server refuses `response_format` (an older server):
+    /// later checks ask for JSON in the prompt only.
+    json_schema: Arc<AtomicBool>,
+}
+
+/// A server that refused the request itself (not one that failed on it): the
+/// sign that `response_format` is not supported.
+fn refused(e: &OpenAIError) -> bool {
+    matches!(e, OpenAIError::ApiError(api) if matches!(api.status_code.as_u16(), 400 | 404 | 415 | 422 | 501))
 }
 
 impl BotClient {
@@ -89,6 +105,7 @@ impl BotClient {
             max_tokens: settings.bot_max_tokens,
             first_token_timeout: Duration::from_secs(settings.bot_first_token_timeout_secs),
             total_timeout: Duration::from_secs(settings.bot_total_timeout_secs),
+            json_schema: Arc::new(AtomicBool::new(true)),
         }))
     }
 
@@ -121,6 +138,52 @@ impl BotClient {
                 Err(e) => Err(classify(e)),
             }
         })))
+    }
+}
+
+impl BotClient {
+    /// One unstreamed completion whose answer should follow `schema`: sent as
+    /// `response_format` (OpenAI, Ollama, vLLM and llama.cpp's server constrain
+    /// the output to it), and again without it if the server refuses the field.
+    /// Dropping the future cancels the request.
+    pub async fn complete_json(
+        &self,
+        messages: Vec<Value>,
+        schema: Value,
+        max_tokens: u32,
+    ) -> Result<String, UpstreamError> {
+        let mut request = json!({
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": max_tokens,
+            "temperature": 0,
+        });
+        if self.json_schema.load(Ordering::Relaxed) {
+            request["response_format"] = json!({
+                "type": "json_schema",
+                "json_schema": {"name": "feedback", "schema": schema, "strict": true},
+            });
+            match self.send(request.clone()).await {
+                Err(e) if refused(&e) => {
+                    tracing::info!("the bot server refused response_format; checking with a plain prompt from now on");
+                    self.json_schema.store(false, Ordering::Relaxed);
+                    if let Some(map) = request.as_object_mut() {
+                        map.remove("response_format");
+                    }
+                }
+                other => return other.map_err(classify),
+            }
+        }
+        self.send(request).await.map_err(classify)
+    }
+
+    async fn send(&self, request: Value) -> Result<String, OpenAIError> {
+        let answer: Chunk = self.client.chat().create_byot(request).await?;
+        Ok(answer
+            .choices
+            .into_iter()
+            .filter_map(|c| c.message.or(c.delta).and_then(|d| d.content))
+            .collect())
     }
 }
 

@@ -1,22 +1,23 @@
 //! One bot request: reserve a unit of quota, store the learner's turn, stream the
-//! model's answer, store the reply with its feedback. It runs in its own task, so
-//! a client that goes away cancels the model call but never leaves half-written state.
-use std::time::Duration;
+//! model's reply while the tutor checks the learner's message alongside it, then
+//! store the reply with that feedback. It runs in its own task, so a client that
+//! goes away cancels the model calls but never leaves half-written state.
+use std::{future::Future, pin::Pin, time::Duration};
 
 use futures_util::StreamExt;
 use tokio::{sync::mpsc, time::Instant};
 use uuid::Uuid;
 
 use super::{
+    check::{self, CheckError},
     client::{BotClient, UpstreamError},
-    feedback::{self, Splitter},
     prompt,
     quota::{Denied, QuotaStatus, Reservation},
     scenarios,
 };
 use crate::{
-    api::types::Message,
-    db::messages,
+    api::types::{Feedback, Message},
+    db::{messages, progress},
     entity::chat,
     error::{ApiError, ApiResult},
     realtime::events,
@@ -30,7 +31,7 @@ const BUSY_RETRY_SECS: u64 = 2;
 
 #[derive(Debug)]
 pub enum Event {
-    /// Reply text as it arrives (the feedback part is never sent as a delta).
+    /// Reply text as it arrives.
     Delta(String),
     /// The reply, stored, and the quota after this request.
     Done { reply: Message, quota: QuotaStatus },
@@ -50,9 +51,9 @@ pub fn unavailable() -> ApiError {
     )
 }
 
-/// Checks limits, reserves quota and stores the learner's message; the model
-/// call then runs in the background, reporting through `events`.
-pub async fn start(state: &AppState, user_id: Uuid, chat: chat::Model, content: String) -> ApiResult<Started> {
+/// The configured bot and one unit of the caller's quota, or why not: no bot,
+/// too many requests in a short time, or no quota left.
+pub async fn reserve(state: &AppState, user_id: Uuid) -> ApiResult<(BotClient, Reservation)> {
     let bot = state.bot.clone().ok_or_else(unavailable)?;
     state.limits.bot(user_id)?;
     let reservation = state
@@ -66,7 +67,22 @@ pub async fn start(state: &AppState, user_id: Uuid, chat: chat::Model, content: 
             }
             .with_quota(status),
         })?;
-    let stored = messages::insert(state.db.w(), chat.id, Some(user_id), messages::USER, content, None).await;
+    Ok((bot, reservation))
+}
+
+/// Checks limits, reserves quota and stores the learner's message; the model
+/// call then runs in the background, reporting through `events`.
+pub async fn start(state: &AppState, user_id: Uuid, chat: chat::Model, content: String) -> ApiResult<Started> {
+    let (bot, reservation) = reserve(state, user_id).await?;
+    let stored = messages::insert(
+        state.db.w(),
+        chat.id,
+        Some(user_id),
+        messages::USER,
+        content.clone(),
+        None,
+    )
+    .await;
     let user_message = match stored {
         Ok(m) => m,
         Err(e) => {
@@ -100,6 +116,7 @@ pub async fn start(state: &AppState, user_id: Uuid, chat: chat::Model, content: 
         reservation: reservation.clone(),
         chat_id: chat.id,
         user_message_id: user_message.id,
+        learner_text: content,
         tx,
     };
     tokio::spawn(task.run(turns));
@@ -116,8 +133,11 @@ struct Task {
     reservation: Reservation,
     chat_id: Uuid,
     user_message_id: Uuid,
+    learner_text: String,
     tx: mpsc::Sender<Event>,
 }
+
+type Checked = Result<Feedback, CheckError>;
 
 enum Outcome {
     Finished,
@@ -129,42 +149,81 @@ enum Outcome {
 impl Task {
     async fn run(self, turns: Vec<serde_json::Value>) {
         let started = Instant::now();
-        let mut splitter = Splitter::default();
-        let outcome = self.stream(turns, started, &mut splitter).await;
-        if let Err(e) = self.finish(outcome, splitter).await {
+        let total_deadline = started + self.bot.total_timeout;
+        let mut reply = String::new();
+        // The check runs alongside the reply, on the same quota unit.
+        let mut check = std::pin::pin!(check::check(&self.bot, &self.learner_text));
+        let mut checked = None;
+        let outcome = self
+            .stream(turns, started, &mut reply, check.as_mut(), &mut checked)
+            .await;
+        let wanted = matches!(outcome, Outcome::Finished) && !reply.trim().is_empty();
+        if wanted && checked.is_none() {
+            checked = tokio::time::timeout_at(total_deadline, check).await.ok();
+        }
+        let feedback = match checked {
+            Some(Ok(feedback)) => feedback,
+            Some(Err(e)) => {
+                tracing::info!(chat_id = %self.chat_id, error = %e, "the tutor's check gave no usable answer");
+                Feedback::unchecked()
+            }
+            None => Feedback::unchecked(),
+        };
+        if let Err(e) = self.finish(outcome, reply, feedback).await {
             tracing::error!(error = ?e, chat_id = %self.chat_id, "storing the bot exchange failed");
             let _ = self.tx.send(Event::Failed(e)).await;
         }
     }
 
-    async fn stream(&self, turns: Vec<serde_json::Value>, started: Instant, splitter: &mut Splitter) -> Outcome {
+    /// Streams the reply into `reply`, noting the check's result if it comes first.
+    async fn stream<F: Future<Output = Checked>>(
+        &self,
+        turns: Vec<serde_json::Value>,
+        started: Instant,
+        reply: &mut String,
+        mut check: Pin<&mut F>,
+        checked: &mut Option<Checked>,
+    ) -> Outcome {
         let first_deadline = started + self.bot.first_token_timeout;
         let total_deadline = started + self.bot.total_timeout;
-        let deadline = |splitter: &Splitter| {
-            if splitter.full_text().trim().is_empty() {
+        let deadline = |reply: &str| {
+            if reply.trim().is_empty() {
                 first_deadline.min(total_deadline)
             } else {
                 total_deadline
             }
         };
-        let mut stream = tokio::select! {
-            _ = self.tx.closed() => return Outcome::Cancelled,
-            r = tokio::time::timeout_at(deadline(splitter), self.bot.stream(turns)) => match r {
-                Err(_) => return Outcome::Failed(UpstreamError::Timeout),
-                Ok(Err(e)) => return Outcome::Failed(e),
-                Ok(Ok(s)) => s,
-            },
+        let mut start = std::pin::pin!(tokio::time::timeout_at(
+            first_deadline.min(total_deadline),
+            self.bot.stream(turns)
+        ));
+        let mut stream = loop {
+            tokio::select! {
+                _ = self.tx.closed() => return Outcome::Cancelled,
+                r = check.as_mut(), if checked.is_none() => *checked = Some(r),
+                r = start.as_mut() => match r {
+                    Err(_) => return Outcome::Failed(UpstreamError::Timeout),
+                    Ok(Err(e)) => return Outcome::Failed(e),
+                    Ok(Ok(s)) => break s,
+                },
+            }
         };
         loop {
             tokio::select! {
                 _ = self.tx.closed() => return Outcome::Cancelled,
-                next = tokio::time::timeout_at(deadline(splitter), stream.next()) => match next {
+                r = check.as_mut(), if checked.is_none() => *checked = Some(r),
+                next = tokio::time::timeout_at(deadline(reply), stream.next()) => match next {
                     Err(_) => return Outcome::Failed(UpstreamError::Timeout),
                     Ok(None) => return Outcome::Finished,
                     Ok(Some(Err(e))) => return Outcome::Failed(e),
                     Ok(Some(Ok(text))) => {
-                        let shown = splitter.push(&text);
-                        if !shown.is_empty() && self.tx.send(Event::Delta(shown)).await.is_err() {
+                        // Leading blank lines are not shown; the text after them is.
+                        let text = if reply.trim().is_empty() { text.trim_start() } else { text.as_str() };
+                        if text.is_empty() {
+                            continue;
+                        }
+                        reply.push_str(text);
+                        if self.tx.send(Event::Delta(text.to_owned())).await.is_err() {
                             return Outcome::Cancelled;
                         }
                     }
@@ -173,15 +232,10 @@ impl Task {
         }
     }
 
-    async fn finish(&self, outcome: Outcome, splitter: Splitter) -> ApiResult<()> {
+    async fn finish(&self, outcome: Outcome, reply: String, feedback: Feedback) -> ApiResult<()> {
         let db = &self.state.db;
-        let (reply_text, feedback) = match outcome {
-            Outcome::Finished => feedback::parse(splitter.full_text()),
-            // A partial answer keeps what the learner saw; its feedback never arrived.
-            _ => (splitter.shown().trim().to_owned(), None),
-        };
-        let produced_text = !reply_text.is_empty();
-        if !produced_text {
+        let reply_text = reply.trim().to_owned();
+        if reply_text.is_empty() {
             // Nothing came back: the request does not count and leaves no trace.
             self.state.quota.refund(db.w(), &self.reservation).await?;
             messages::delete(db.w(), self.user_message_id).await?;
@@ -197,21 +251,29 @@ impl Task {
             return Ok(());
         }
         self.state.quota.settle(db.w(), &self.reservation).await?;
-        let feedback_json = feedback
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(ApiError::internal)?;
+        let feedback_json = serde_json::to_string(&feedback).map_err(ApiError::internal)?;
         let reply: Message = messages::insert(
             db.w(),
             self.chat_id,
             None,
             messages::ASSISTANT,
             reply_text,
-            feedback_json,
+            Some(feedback_json),
         )
         .await?
         .into();
+        let practice = progress::Practice {
+            user_id: self.reservation.user_id,
+            chat_id: self.chat_id,
+            message_id: self.user_message_id,
+            day: &self.reservation.day,
+            text: &self.learner_text,
+            feedback: &feedback,
+        };
+        if let Err(e) = progress::record(db.w(), practice).await {
+            // The reply is stored and shown; only the notebook misses this turn.
+            tracing::error!(error = ?e, chat_id = %self.chat_id, "recording practice progress failed");
+        }
         self.state
             .realtime
             .publish(vec![self.reservation.user_id], events::message_created(&reply));
@@ -232,7 +294,7 @@ impl Task {
     }
 }
 
-fn upstream_error(e: UpstreamError) -> ApiError {
+pub fn upstream_error(e: UpstreamError) -> ApiError {
     match e {
         UpstreamError::Unreachable => {
             ApiError::BotUnavailable("the bot server cannot be reached right now; this request was not counted".into())

@@ -1,8 +1,10 @@
-//! The AI conversation partner: scenarios, prompts, the LLM client, feedback
-//! parsing, the daily quota, and the exchange that ties them together.
+//! The AI conversation partner: scenarios, prompts, the LLM client, the tutor's
+//! check of each learner message, the daily quota, and the exchange that ties
+//! them together.
+pub mod check;
 pub mod client;
+pub mod diff;
 pub mod exchange;
-pub mod feedback;
 pub mod prompt;
 pub mod quota;
 pub mod scenarios;

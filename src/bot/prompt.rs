@@ -1,8 +1,8 @@
-//! Building the prompt: the scenario's role, the learner's level, the answer
-//! format, and as much recent history as fits the budget.
+//! Building the prompt: the scenario's role, the learner's level, and as much
+//! recent history as fits the budget.
 use serde_json::{json, Value};
 
-use super::{feedback::MARKER, scenarios::Scenario};
+use super::scenarios::Scenario;
 use crate::entity::message;
 
 fn level_guidance(level: &str) -> &'static str {
@@ -20,13 +20,8 @@ pub fn system_prompt(scenario: &Scenario, level: &str) -> String {
     format!(
         "{role}\n\nYou are an English conversation partner for {level}. Stay in the scenario. \
          Keep each reply short (one to three sentences) and end it with a question or \
-         prompt that keeps the learner talking.\n\n\
-         After your reply, write a line containing only {MARKER} and then one JSON object: \
-         {{\"corrections\": [{{\"original\": \"...\", \"corrected\": \"...\", \"explanation\": \"...\"}}], \"tip\": \"...\"}}. \
-         List only real mistakes (grammar, vocabulary, word order, spelling) in the learner's \
-         last message, quoting the original words exactly; use an empty list when there are none. \
-         \"tip\" is one short hint for sounding more natural, or null. Never mention the \
-         corrections inside the reply itself.",
+         prompt that keeps the learner talking. Do not correct the learner's English: \
+         a separate tutor does that.",
         role = scenario.role,
         level = level_guidance(level),
     )

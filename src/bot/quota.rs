@@ -98,6 +98,11 @@ impl QuotaService {
         &self.clock
     }
 
+    /// Today's date in the quota time zone: the day practice counts for.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.clock.now().with_timezone(&self.tz).date_naive()
+    }
+
     fn status_from(&self, used: u32, extra: u32, resets_at: DateTime<Utc>) -> QuotaStatus {
         let limit = self.daily_limit + extra;
         let reset_secs = (resets_at - self.clock.now()).num_seconds().max(1) as u64;

@@ -15,6 +15,7 @@ use crate::config::Settings;
 pub mod chats;
 pub mod friends;
 pub mod messages;
+pub mod progress;
 pub mod quota;
 pub mod tokens;
 pub mod users;

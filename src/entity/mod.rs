@@ -4,5 +4,7 @@ pub mod chat;
 pub mod chat_member;
 pub mod friendship;
 pub mod message;
+pub mod mistake;
+pub mod practice_day;
 pub mod refresh_token;
 pub mod user;

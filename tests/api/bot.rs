@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::{
-    fake_llm::{answer_with_feedback, FakeLlm, Mode},
+    fake_llm::{corrected, CheckMode, FakeLlm, Mode},
     helpers::{parse_sse, spawn_app, spawn_app_with_bot, TestApp, TestUser},
 };
 
@@ -66,7 +66,8 @@ async fn scenarios_are_listed() {
 
 #[tokio::test]
 async fn a_plain_reply_is_stored_with_feedback_and_counted() {
-    let llm = FakeLlm::start(Mode::Answer(answer_with_feedback("Nice! What did you do there?"))).await;
+    let llm = FakeLlm::start(Mode::Answer("Nice! What did you do there?".into())).await;
+    llm.set_check(corrected("Yesterday I went to the office."));
     let app = spawn_app_with_bot(&llm, |_| {}).await;
     let user = app.signup("learner").await;
     let chat = app.bot_chat(&user, Some("job_interview")).await;
@@ -91,13 +92,23 @@ async fn a_plain_reply_is_stored_with_feedback_and_counted() {
     assert_eq!(body["reply"]["role"], "assistant");
     assert!(body["reply"]["sender_id"].is_null());
     assert_eq!(body["reply"]["content"], "Nice! What did you do there?");
-    assert_eq!(body["reply"]["feedback"]["corrections"][0]["original"], "I goed");
-    assert_eq!(body["reply"]["feedback"]["corrections"][0]["corrected"], "I went");
+    let feedback = &body["reply"]["feedback"];
+    assert_eq!(feedback["status"], "corrected");
+    assert_eq!(feedback["corrected_text"], "Yesterday I went to the office.");
     assert_eq!(
-        body["reply"]["feedback"]["tip"],
-        "Use the past simple for finished actions."
+        feedback["corrections"],
+        json!([{"original": "goed", "corrected": "went", "kind": "grammar",
+                "explanation": "Say \u{201C}went\u{201D}, not \u{201C}goed\u{201D}."}])
     );
+    // The reply and the check together cost one unit.
     assert_eq!(body["quota"]["used"], 1);
+    let checks = llm.check_requests();
+    assert_eq!(checks.len(), 1);
+    assert_eq!(checks[0]["response_format"]["type"], "json_schema");
+    assert_eq!(
+        checks[0]["messages"].as_array().unwrap().last().unwrap()["content"],
+        "Yesterday I goed to the office."
+    );
     assert_eq!(body["quota"]["remaining"], 4);
 
     // The model saw the scenario, the level, the opening line and the message.
@@ -118,7 +129,7 @@ async fn a_plain_reply_is_stored_with_feedback_and_counted() {
         .await
         .expect(200);
     assert_eq!(history["items"][0]["content"], "Nice! What did you do there?");
-    assert_eq!(history["items"][0]["feedback"]["corrections"][0]["corrected"], "I went");
+    assert_eq!(history["items"][0]["feedback"], body["reply"]["feedback"]);
     assert_eq!(history["items"][1]["content"], "Yesterday I goed to the office.");
 
     // The next request carries the history.
@@ -127,28 +138,61 @@ async fn a_plain_reply_is_stored_with_feedback_and_counted() {
     let contents: Vec<&str> = messages.iter().map(|m| m["content"].as_str().unwrap()).collect();
     assert!(contents.contains(&"Nice! What did you do there?"));
     assert!(
-        !contents[1..].iter().any(|c| c.contains("###FEEDBACK###")),
-        "stored replies carry no feedback block"
+        !contents[0].contains("JSON") && !contents[0].contains("corrections"),
+        "the reply prompt asks for a reply only: {}",
+        contents[0]
     );
 }
 
 #[tokio::test]
-async fn unreadable_feedback_keeps_the_reply_with_null_feedback() {
-    let llm = FakeLlm::start(Mode::Answer("Tell me more!\n###FEEDBACK###\n{oops".into())).await;
+async fn a_check_that_gives_nothing_usable_keeps_the_reply_marked_unchecked() {
+    for (check, name) in [
+        (CheckMode::Answer("{oops".into()), "garbled"),
+        (CheckMode::Status(500), "failing"),
+        // An answer to the message instead of a correction of it.
+        (
+            corrected("I usually drink coffee in the morning, and you?"),
+            "answering",
+        ),
+    ] {
+        let llm = FakeLlm::start(Mode::Answer("Tell me more!".into())).await;
+        llm.set_check(check);
+        let app = spawn_app_with_bot(&llm, |_| {}).await;
+        let user = app.signup(name).await;
+        let chat = app.bot_chat(&user, None).await;
+        let body = ask(&app, &user, &chat, "I like tea very much").await.expect(201);
+        assert_eq!(body["reply"]["content"], "Tell me more!", "{name}");
+        assert_eq!(
+            body["reply"]["feedback"],
+            json!({"status": "unchecked", "corrected_text": null, "corrections": []}),
+            "{name}"
+        );
+        assert_eq!(body["quota"]["used"], 1, "{name}: the reply counts");
+    }
+}
+
+#[tokio::test]
+async fn a_correct_message_is_marked_as_having_no_mistakes() {
+    let llm = FakeLlm::start(Mode::Answer("Lovely!".into())).await;
     let app = spawn_app_with_bot(&llm, |_| {}).await;
-    let user = app.signup("plain").await;
+    let user = app.signup("flawless").await;
     let chat = app.bot_chat(&user, None).await;
-    let body = ask(&app, &user, &chat, "I like tea").await.expect(201);
-    assert_eq!(body["reply"]["content"], "Tell me more!");
-    assert!(body["reply"]["feedback"].is_null());
+    let body = ask(&app, &user, &chat, "I went to the park with my sister.")
+        .await
+        .expect(201);
+    assert_eq!(
+        body["reply"]["feedback"],
+        json!({"status": "no_mistakes", "corrected_text": "I went to the park with my sister.", "corrections": []})
+    );
 }
 
 #[tokio::test]
 async fn a_streamed_reply_arrives_in_deltas_and_is_stored() {
-    let llm = FakeLlm::start(Mode::Answer(answer_with_feedback(
-        "That sounds like a lovely trip. Where did you stay?",
-    )))
+    let llm = FakeLlm::start(Mode::Answer(
+        "That sounds like a lovely trip. Where did you stay?".into(),
+    ))
     .await;
+    llm.set_check(corrected("I went to Paris."));
     let app = spawn_app_with_bot(&llm, |_| {}).await;
     let user = app.signup("streamer").await;
     let chat = app.bot_chat(&user, None).await;
@@ -171,14 +215,14 @@ async fn a_streamed_reply_arrives_in_deltas_and_is_stored() {
         "several deltas: {raw}"
     );
     assert_eq!(text.trim(), "That sounds like a lovely trip. Where did you stay?");
-    assert!(!raw.contains("###FEEDBACK###"), "the feedback block never streams");
     let done = events.last().unwrap();
     assert_eq!(done.event, "done");
     assert_eq!(
         done.data["reply"]["content"],
         "That sounds like a lovely trip. Where did you stay?"
     );
-    assert_eq!(done.data["reply"]["feedback"]["corrections"][0]["corrected"], "I went");
+    assert_eq!(done.data["reply"]["feedback"]["status"], "corrected");
+    assert_eq!(done.data["reply"]["feedback"]["corrections"][0]["original"], "goed");
     assert_eq!(done.data["quota"]["remaining"], 4);
     let history = app
         .get(&format!("/api/v1/chats/{chat}/messages"), &user.access)
@@ -367,12 +411,13 @@ async fn a_reply_that_started_and_then_stalled_is_kept_and_counts() {
         .await
         .expect(200);
     assert_eq!(history["items"][0]["content"], "Well, let me think about");
-    assert!(history["items"][0]["feedback"].is_null());
+    // The check had finished: the learner's message was still checked.
+    assert_eq!(history["items"][0]["feedback"]["status"], "no_mistakes");
 }
 
 #[tokio::test]
 async fn a_client_that_disconnects_mid_stream_cancels_upstream_and_the_partial_reply_is_kept() {
-    let answer = answer_with_feedback(&"This is a long answer that keeps going. ".repeat(5));
+    let answer = "This is a long answer that keeps going. ".repeat(5);
     let llm = FakeLlm::start(Mode::Answer(answer.clone())).await;
     llm.set_chunk_delay(Duration::from_millis(100));
     let app = spawn_app_with_bot(&llm, |_| {}).await;

@@ -33,9 +33,33 @@ pub enum Mode {
     StallAfter(String),
 }
 
+/// How the fake answers the tutor's check requests (recognised by their system prompt).
+#[derive(Clone, Debug)]
+pub enum CheckMode {
+    /// Say the learner's text is already correct.
+    Echo,
+    /// Answer with this content.
+    Answer(String),
+    /// Answer with this HTTP status.
+    Status(u16),
+    /// Refuse `response_format` with 400, as an older server does; answer this
+    /// content to a request without it.
+    NoJsonMode(String),
+    /// Never answer.
+    Stall,
+}
+
+/// A check answer in the requested shape.
+pub fn corrected(text: &str) -> CheckMode {
+    CheckMode::Answer(json!({"corrected": text, "notes": []}).to_string())
+}
+
 #[derive(Clone)]
 struct Shared {
     mode: Arc<Mutex<Mode>>,
+    check: Arc<Mutex<CheckMode>>,
+    check_requests: Arc<Mutex<Vec<Value>>>,
+    abandoned_checks: Arc<AtomicUsize>,
     chunk_delay: Arc<Mutex<Duration>>,
     calls: Arc<AtomicUsize>,
     requests: Arc<Mutex<Vec<Value>>>,
@@ -53,21 +77,13 @@ pub struct FakeLlm {
     _server: tokio::task::JoinHandle<()>,
 }
 
-/// A typical answer: reply, marker, feedback JSON.
-pub fn answer_with_feedback(reply: &str) -> String {
-    format!(
-        "{reply}\n###FEEDBACK###\n{}",
-        json!({
-            "corrections": [{"original": "I goed", "corrected": "I went", "explanation": "'go' is irregular: go, went, gone."}],
-            "tip": "Use the past simple for finished actions."
-        })
-    )
-}
-
 impl FakeLlm {
     pub async fn start(mode: Mode) -> FakeLlm {
         let shared = Shared {
             mode: Arc::new(Mutex::new(mode)),
+            check: Arc::new(Mutex::new(CheckMode::Echo)),
+            check_requests: Arc::new(Mutex::new(Vec::new())),
+            abandoned_checks: Arc::new(AtomicUsize::new(0)),
             chunk_delay: Arc::new(Mutex::new(Duration::ZERO)),
             calls: Arc::new(AtomicUsize::new(0)),
             requests: Arc::new(Mutex::new(Vec::new())),
@@ -101,6 +117,20 @@ impl FakeLlm {
         *self.shared.mode.lock().unwrap() = mode;
     }
 
+    pub fn set_check(&self, mode: CheckMode) {
+        *self.shared.check.lock().unwrap() = mode;
+    }
+
+    /// Check requests received (including ones refused for `response_format`).
+    pub fn check_requests(&self) -> Vec<Value> {
+        self.shared.check_requests.lock().unwrap().clone()
+    }
+
+    /// Check requests whose client hung up before the answer.
+    pub fn abandoned_checks(&self) -> usize {
+        self.shared.abandoned_checks.load(Ordering::SeqCst)
+    }
+
     pub fn set_chunk_delay(&self, delay: Duration) {
         *self.shared.chunk_delay.lock().unwrap() = delay;
     }
@@ -114,6 +144,7 @@ impl FakeLlm {
         self.shared.abandoned_count.load(Ordering::SeqCst)
     }
 
+    /// Reply requests (checks are counted by `check_requests`).
     pub fn calls(&self) -> usize {
         self.shared.calls.load(Ordering::SeqCst)
     }
@@ -173,8 +204,52 @@ fn chunk(text: &str) -> Event {
     )
 }
 
+fn openai_error(code: u16) -> Response {
+    (
+        StatusCode::from_u16(code).unwrap(),
+        Json(json!({"error": {"message": "fake failure", "type": "server_error"}})),
+    )
+        .into_response()
+}
+
+fn whole_answer(text: &str) -> Response {
+    Json(json!({"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}))
+        .into_response()
+}
+
+async fn check(shared: &Shared, body: Value) -> Response {
+    shared.check_requests.lock().unwrap().push(body.clone());
+    let learner = body["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .map(|m| m["content"].as_str().unwrap_or_default().to_owned())
+        .unwrap_or_default();
+    let mode = shared.check.lock().unwrap().clone();
+    match mode {
+        CheckMode::Echo => whole_answer(&json!({"corrected": learner, "notes": []}).to_string()),
+        CheckMode::Answer(text) => whole_answer(&text),
+        CheckMode::Status(code) => openai_error(code),
+        CheckMode::NoJsonMode(_) if body.get("response_format").is_some() => openai_error(400),
+        CheckMode::NoJsonMode(text) => whole_answer(&text),
+        CheckMode::Stall => {
+            struct Count(Arc<AtomicUsize>);
+            impl Drop for Count {
+                fn drop(&mut self) {
+                    self.0.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            let _count = Count(shared.abandoned_checks.clone());
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            StatusCode::OK.into_response()
+        }
+    }
+}
+
 #[handler]
 async fn completions(shared: Data<&Shared>, body: Json<Value>) -> Response {
+    if body.0["messages"][0]["content"] == chattconnect::bot::check::SYSTEM_PROMPT {
+        return check(&shared, body.0).await;
+    }
     shared.calls.fetch_add(1, Ordering::SeqCst);
     shared.requests.lock().unwrap().push(body.0.clone());
     let mode = shared.mode.lock().unwrap().clone();
@@ -183,12 +258,7 @@ async fn completions(shared: Data<&Shared>, body: Json<Value>) -> Response {
     let (text, stall_after) = match mode {
         Mode::Status(code) => {
             tokio::time::sleep(response_delay).await;
-            let status = StatusCode::from_u16(code).unwrap();
-            return (
-                status,
-                Json(json!({"error": {"message": "fake failure", "type": "server_error"}})),
-            )
-                .into_response();
+            return openai_error(code);
         }
         Mode::Stall => {
             let _watch = Watch::new(&shared);
@@ -199,8 +269,7 @@ async fn completions(shared: Data<&Shared>, body: Json<Value>) -> Response {
         Mode::StallAfter(text) => (text, true),
     };
     if body.0["stream"] != json!(true) {
-        return Json(json!({"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}))
-            .into_response();
+        return whole_answer(&text);
     }
     let pieces: Vec<String> = text
         .chars()

@@ -11,5 +11,7 @@ mod helpers;
 mod logs;
 mod messages;
 mod openapi;
+mod real_model;
 mod realtime;
+mod tutor;
 mod users;

@@ -84,7 +84,8 @@ async fn nullable_fields_are_declared_in_a_form_client_generators_accept() {
         ("Message", "sender_id"),
         ("Message", "edited_at"),
         ("Message", "feedback"),
-        ("Feedback", "tip"),
+        ("Feedback", "corrected_text"),
+        ("ProgressDay", "mistakes_per_100_words"),
         ("ChatPage", "next_cursor"),
         ("MessagePage", "next_cursor"),
     ] {

@@ -117,8 +117,8 @@ describe('ChattConnect in the browser', () => {
     await page.locator('.msg.bot .bubble', { hasText: 'Tell me more about your day at work.' }).waitFor();
     // Feedback sits under the learner's message.
     const feedback = page.locator('.msg.mine .feedback');
-    await feedback.getByText('I went').waitFor();
-    assert.match(await feedback.textContent(), /I goed.*I went.*irregular/s);
+    await feedback.getByText('went', { exact: true }).waitFor();
+    assert.match(await feedback.textContent(), /goed.*went.*grammar.*irregular.*Better: Yesterday I went to my office early\./s);
     await page.getByText('4 of 5 practice messages left today').waitFor();
     await shot(page, '10-bot-feedback');
 

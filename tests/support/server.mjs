@@ -10,23 +10,34 @@ import { fileURLToPath } from 'node:url';
 
 export const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** A fake chat-completions server: streams `answer(messages)` in small chunks. */
+/** The tutor's check prompt starts with this (see src/bot/check.rs). */
+const CHECK_PROMPT = 'You correct English.';
+
+/**
+ * A fake chat-completions server: streams `answer(messages)` in small chunks,
+ * and answers the tutor's check requests with `check(text)` as one JSON answer.
+ */
 export async function fakeLlm() {
-  const llm = { calls: 0, delayMs: 40 };
-  llm.answer = (messages) => {
-    const last = messages[messages.length - 1].content;
-    const mistake = /goed/.test(last);
-    const feedback = mistake
-      ? { corrections: [{ original: 'I goed', corrected: 'I went', explanation: "'go' is irregular: go, went, gone." }], tip: 'Use the past simple for finished actions.' }
-      : { corrections: [], tip: null };
-    return `That sounds interesting! Tell me more about your day at work.\n###FEEDBACK###\n${JSON.stringify(feedback)}`;
-  };
+  const llm = { calls: 0, checks: 0, delayMs: 40 };
+  llm.answer = () => 'That sounds interesting! Tell me more about your day at work.';
+  llm.check = (text) => ({
+    corrected: text.replace(/\bgoed\b/g, 'went'),
+    notes: [{ wrong: 'goed', right: 'went', why: "'go' is irregular: go, went, gone." }],
+  });
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => { body += c; });
     req.on('end', async () => {
-      llm.calls += 1;
       const request = JSON.parse(body);
+      if (request.messages[0].content.startsWith(CHECK_PROMPT)) {
+        llm.checks += 1;
+        const text = request.messages[request.messages.length - 1].content;
+        const content = JSON.stringify(llm.check(text));
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content } }] }));
+        return;
+      }
+      llm.calls += 1;
       const text = llm.answer(request.messages);
       res.writeHead(200, { 'Content-Type': 'text/event-stream' });
       for (let i = 0; i < text.length; i += 6) {

@@ -469,16 +469,29 @@ class Conversation {
   }
 }
 
+const KIND_LABELS = {
+  grammar: 'grammar', spelling: 'spelling', punctuation: 'punctuation', capitalization: 'capital letters',
+  missing_word: 'missing word', extra_word: 'extra word', word_order: 'word order',
+};
+
+// The tutor's check of a message: corrected, looks good, or not checked.
 function feedbackPanel(feedback) {
-  if (!feedback.corrections.length) {
-    return h('aside', { class: 'feedback good', 'aria-label': 'Feedback on your message' },
-      h('h3', {}, '✓ No mistakes — well done!'), feedback.tip ? h('p', { style: 'margin:0' }, `Tip: ${feedback.tip}`) : null);
+  const label = { 'aria-label': 'Feedback on your message' };
+  if (feedback.status === 'unchecked') {
+    return h('aside', { class: 'feedback unchecked', ...label },
+      h('h3', {}, '? Not checked'),
+      h('p', { style: 'margin:0' }, 'The tutor could not check this message, so mistakes may have been missed.'));
   }
-  return h('aside', { class: 'feedback', 'aria-label': 'Feedback on your message' },
-    h('h3', {}, `✎ ${feedback.corrections.length === 1 ? '1 correction' : `${feedback.corrections.length} corrections`}`),
+  if (!feedback.corrections.length) {
+    return h('aside', { class: 'feedback good', ...label }, h('h3', {}, '✓ Looks good!'));
+  }
+  const count = feedback.corrections.length;
+  return h('aside', { class: 'feedback', ...label },
+    h('h3', {}, `✎ ${count === 1 ? '1 correction' : `${count} corrections`}`),
     h('ul', {}, ...feedback.corrections.map((c) => h('li', {},
       h('del', { 'aria-label': `You wrote: ${c.original}` }, c.original), ' → ',
       h('ins', { 'aria-label': `Better: ${c.corrected}` }, c.corrected),
+      ' ', h('span', { class: 'kind' }, KIND_LABELS[c.kind] || c.kind),
       c.explanation ? h('div', { class: 'why' }, c.explanation) : null))),
-    feedback.tip ? h('p', { style: 'margin:0.3rem 0 0' }, `Tip: ${feedback.tip}`) : null);
+    feedback.corrected_text ? h('p', { class: 'better' }, h('strong', {}, 'Better: '), feedback.corrected_text) : null);
 }

@@ -14,15 +14,18 @@ from chatt_connect_api_client.api.bot import get_bot_quota, list_scenarios
 from chatt_connect_api_client.api.chats import create_chat, get_chat, list_chats
 from chatt_connect_api_client.api.friends import accept_friend_request, send_friend_request
 from chatt_connect_api_client.api.messages import list_messages, send_message, stream_bot_message
+from chatt_connect_api_client.api.tutor import get_progress, list_mistakes
 from chatt_connect_api_client.models import (
     BotExchange,
     Chat,
     ChatKind,
     ErrorBody,
+    FeedbackStatus,
     FriendRequest,
     FriendStatus,
     Level,
     LoginRequest,
+    MistakeKind,
     Message,
     NewBotChat,
     NewBotChatKind,
@@ -109,7 +112,10 @@ bot = create_chat.sync(
 check(bot.kind == ChatKind.BOT and bot.level == Level.B2 and bot.peer is None, "bot chat created")
 exchange = send_message.sync(client=alice, id=bot.id, body=NewMessage(content="Yesterday I goed to work."))
 check(isinstance(exchange, BotExchange), "a plain bot message answers a BotExchange")
-check(exchange.reply.feedback.corrections[0].corrected == "I went", "feedback corrects the mistake")
+feedback = exchange.reply.feedback
+check(feedback.status == FeedbackStatus.CORRECTED, "feedback status is an enum")
+check(feedback.corrections[0].original == "goed" and feedback.corrections[0].corrected == "went", "feedback corrects the mistake")
+check(feedback.corrected_text == "Yesterday I went to work.", "the corrected sentence")
 check(exchange.quota.remaining == 2, "quota after one request")
 
 # Streamed, with the generated function: the body arrives as text.
@@ -130,6 +136,11 @@ with alice.get_httpx_client().stream(
         if line.startswith("event: delta"):
             deltas += 1
 check(deltas > 1, f"deltas read as they arrived ({deltas})")
+
+notebook = list_mistakes.sync(client=alice, chat_id=bot.id)
+check(notebook.items[0].kind == MistakeKind.GRAMMAR and notebook.items[0].original == "goed", "the notebook keeps it")
+progress = get_progress.sync(client=alice, days=7)
+check(len(progress.days) == 7 and progress.days[-1].messages == 3 and progress.mistakes >= 1, "progress counts practice")
 
 quota = get_bot_quota.sync(client=alice)
 check(quota.used == 3 and quota.remaining == 0, "quota used up")

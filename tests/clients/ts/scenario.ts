@@ -116,7 +116,9 @@ const plain = await alice.client.POST('/api/v1/chats/{id}/messages', {
 });
 const exchange = plain.data;
 check(exchange && 'reply' in exchange, 'a plain bot message answers a BotExchange');
-check(exchange.reply.feedback?.corrections[0]?.corrected === 'I went', 'feedback corrects the mistake');
+check(exchange.reply.feedback?.status === 'corrected', 'feedback status');
+check(exchange.reply.feedback?.corrections[0]?.original === 'goed'
+  && exchange.reply.feedback.corrections[0].corrected === 'went', 'feedback corrects the mistake');
 check(plain.response.headers.get('RateLimit-Remaining') === '2', 'RateLimit-Remaining header');
 
 for (const content of ['Tell me more.', 'And then?']) {
@@ -135,6 +137,11 @@ for (const content of ['Tell me more.', 'And then?']) {
   check(names[0] === 'message' && names.includes('delta') && names.at(-1) === 'done', `events ${names.length}`);
   check(typeof done.reply.content === 'string' && done.quota.remaining >= 0, 'done has the reply and quota');
 }
+
+const notebook = await alice.client.GET('/api/v1/me/mistakes', { params: { query: { chat_id: botId } } });
+check(notebook.data?.items[0]?.kind === 'grammar' && notebook.data.items[0].original === 'goed', 'the notebook keeps it');
+const progress = await alice.client.GET('/api/v1/me/progress', { params: { query: { days: 7 } } });
+check(progress.data?.days.length === 7 && progress.data.days[6].messages === 3, 'progress counts practice');
 
 const quota = await alice.client.GET('/api/v1/bot/quota');
 check(quota.data?.used === 3 && quota.data.remaining === 0, 'quota used up');

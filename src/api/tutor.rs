@@ -1,0 +1,333 @@
+//! The tutor outside the conversation: checking a draft, the mistake notebook,
+//! and progress over time.
+use std::collections::HashMap;
+
+use chrono::{Days, NaiveDate};
+use poem::web::Data;
+use poem_openapi::{param::Query, payload::Json, ApiResponse, Object, OpenApi};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use super::{
+    bot::Quota,
+    pagination,
+    text::Text,
+    timestamp::Timestamp,
+    types::{trimmed, Feedback, MistakeKind},
+    ApiTags,
+};
+use crate::{
+    auth::BearerAuth,
+    bot::{
+        check::{self, CheckError},
+        exchange,
+    },
+    db::progress,
+    entity::mistake,
+    error::{ApiError, ApiResult, BotError},
+    state::AppState,
+};
+
+#[derive(Debug, Object)]
+pub struct CheckRequest {
+    /// The text to check, 1..2000 characters after trimming. Nothing is stored.
+    pub text: Text,
+}
+
+/// The tutor's check of a draft, and the quota after it. The feedback's
+/// `status` is `corrected` or `no_mistakes`: a check that fails is an error and
+/// is not counted.
+#[derive(Debug, Clone, Object)]
+pub struct CheckResult {
+    pub feedback: Feedback,
+    pub quota: Quota,
+}
+
+#[derive(ApiResponse)]
+pub enum CheckResponse {
+    /// Checked; one bot request was used.
+    #[oai(status = 200)]
+    Ok(
+        Json<CheckResult>,
+        /// Requests allowed today.
+        #[oai(header = "RateLimit-Limit")]
+        u32,
+        /// Requests left today.
+        #[oai(header = "RateLimit-Remaining")]
+        u32,
+        /// Seconds until the quota resets.
+        #[oai(header = "RateLimit-Reset")]
+        u64,
+    ),
+}
+
+/// One correction kept in the learner's notebook.
+#[derive(Debug, Clone, Object)]
+pub struct Mistake {
+    pub id: Uuid,
+    /// The practice chat it happened in.
+    pub chat_id: Uuid,
+    /// The learner's message it corrects.
+    pub message_id: Uuid,
+    pub kind: MistakeKind,
+    /// What the learner wrote.
+    pub original: String,
+    pub corrected: String,
+    pub explanation: String,
+    pub created_at: Timestamp,
+}
+
+impl From<mistake::Model> for Mistake {
+    fn from(m: mistake::Model) -> Self {
+        Self {
+            id: m.id,
+            chat_id: m.chat_id,
+            message_id: m.message_id,
+            kind: MistakeKind::parse(&m.kind),
+            original: m.original,
+            corrected: m.corrected,
+            explanation: m.explanation,
+            created_at: m.created_at.into(),
+        }
+    }
+}
+
+/// A page of the mistake notebook, newest first.
+#[derive(Debug, Clone, Object)]
+pub struct MistakePage {
+    pub items: Vec<Mistake>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    #[oai(nullable)]
+    pub next_cursor: Option<String>,
+}
+
+/// How often one kind of mistake was made.
+#[derive(Debug, Clone, Object)]
+pub struct KindCount {
+    pub kind: MistakeKind,
+    pub count: u64,
+}
+
+/// One day of practice (in the quota time zone).
+#[derive(Debug, Clone, Object)]
+pub struct ProgressDay {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// Messages sent to the tutor and answered.
+    pub messages: u64,
+    pub words: u64,
+    pub mistakes: u64,
+    /// Mistakes per 100 words of checked messages; `null` when nothing was checked.
+    #[oai(nullable)]
+    pub mistakes_per_100_words: Option<f64>,
+    /// Most frequent first.
+    pub kinds: Vec<KindCount>,
+}
+
+/// Practice over the last `days` days: one entry per day (oldest first, days
+/// without practice included with zeros) and the totals.
+#[derive(Debug, Clone, Object)]
+pub struct Progress {
+    pub days: Vec<ProgressDay>,
+    pub messages: u64,
+    pub words: u64,
+    pub mistakes: u64,
+    #[oai(nullable)]
+    pub mistakes_per_100_words: Option<f64>,
+    /// Over the whole range, most frequent first.
+    pub kinds: Vec<KindCount>,
+}
+
+fn rate(mistakes: u64, checked_words: u64) -> Option<f64> {
+    (checked_words > 0).then(|| (mistakes as f64 * 1000.0 / checked_words as f64).round() / 10.0)
+}
+
+fn ranked(counts: HashMap<MistakeKind, u64>) -> Vec<KindCount> {
+    let mut kinds: Vec<KindCount> = counts
+        .into_iter()
+        .map(|(kind, count)| KindCount { kind, count })
+        .collect();
+    kinds.sort_by(|a, b| b.count.cmp(&a.count).then(a.kind.as_str().cmp(b.kind.as_str())));
+    kinds
+}
+
+/// Runs a check for `user` on one unit of quota, in its own task: a client that
+/// leaves cancels the model call and gets the unit back.
+async fn checked(state: &AppState, user: Uuid, text: String) -> ApiResult<CheckResponse> {
+    let (bot, reservation) = exchange::reserve(state, user).await?;
+    let (tx, rx) = oneshot::channel();
+    let task_state = state.clone();
+    tokio::spawn(async move {
+        let mut tx = tx;
+        let db = task_state.db.w();
+        let outcome = tokio::select! {
+            r = check::check(&bot, &text) => r,
+            _ = tx.closed() => {
+                if let Err(e) = task_state.quota.refund(db, &reservation).await {
+                    tracing::error!(error = ?e, "refunding an abandoned check failed");
+                }
+                return;
+            }
+        };
+        let result = match outcome {
+            Ok(feedback) => match task_state.quota.settle(db, &reservation).await {
+                Ok(()) => Ok(feedback),
+                Err(e) => Err(e.into()),
+            },
+            Err(e) => match task_state.quota.refund(db, &reservation).await {
+                Err(db_err) => Err(db_err.into()),
+                Ok(()) => Err(match e {
+                    CheckError::Upstream(e) => exchange::upstream_error(e),
+                    CheckError::Unusable => ApiError::BotUpstream(
+                        "the tutor's answer was not a usable correction of this text; this request was not counted"
+                            .into(),
+                    ),
+                }),
+            },
+        };
+        let _ = tx.send(result);
+    });
+    let feedback = rx
+        .await
+        .map_err(|_| ApiError::internal(anyhow::anyhow!("the check task ended without a result")))??;
+    let q = state.quota.status(state.db.r(), user).await?;
+    Ok(CheckResponse::Ok(
+        Json(CheckResult {
+            feedback,
+            quota: (&q).into(),
+        }),
+        q.limit,
+        q.remaining,
+        q.reset_secs,
+    ))
+}
+
+pub struct TutorApi;
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Tutor")]
+impl TutorApi {
+    /// Check a text before sending it
+    ///
+    /// The tutor corrects `text` (for example a draft in a chat with a friend)
+    /// and returns the corrected sentence and each correction; nothing is stored.
+    /// Uses one bot request from today's quota; a check that fails is not counted.
+    #[oai(path = "/bot/check", method = "post", operation_id = "checkText")]
+    async fn check(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: Json<CheckRequest>,
+    ) -> Result<CheckResponse, BotError> {
+        let me = auth.0.id;
+        let result = async {
+            let text = trimmed("text", &body.text, 1, state.settings.message_max_len)?;
+            checked(&state, me, text).await
+        }
+        .await;
+        Ok(super::messages::with_quota(&state, me, result).await?)
+    }
+
+    /// My mistake notebook
+    ///
+    /// Every correction the tutor made in my practice chats, newest first;
+    /// `chat_id` keeps one chat's.
+    #[oai(path = "/me/mistakes", method = "get", operation_id = "listMistakes")]
+    async fn mistakes(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Only this practice chat's corrections.
+        chat_id: Query<Option<Uuid>>,
+        /// Page size, 1..100.
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
+        /// `next_cursor` from the previous page.
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<MistakePage>> {
+        let limit = pagination::limit(limit.0);
+        let before = pagination::given(&cursor.0)
+            .map(|c| {
+                pagination::decode(c)?
+                    .parse::<Uuid>()
+                    .map_err(|_| pagination::bad_cursor())
+            })
+            .transpose()?;
+        let rows = progress::mistakes(state.db.r(), auth.0.id, chat_id.0, before, limit + 1).await?;
+        let (rows, next_cursor) = pagination::split(rows, limit, |m| m.id.to_string());
+        Ok(Json(MistakePage {
+            items: rows.into_iter().map(Mistake::from).collect(),
+            next_cursor,
+        }))
+    }
+
+    /// My progress
+    ///
+    /// Per day for the last `days` days (default 30, at most 365; today
+    /// included): messages practised with the tutor, words written, mistakes,
+    /// mistakes per 100 words and the most frequent kinds of mistake.
+    #[oai(path = "/me/progress", method = "get", operation_id = "getProgress")]
+    async fn progress(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// How many days, 1..365.
+        #[oai(validator(minimum(value = "1"), maximum(value = "365")))]
+        days: Query<Option<u32>>,
+    ) -> ApiResult<Json<Progress>> {
+        let count = days.0.unwrap_or(30).clamp(1, 365);
+        let today = state.quota.today();
+        let first = today.checked_sub_days(Days::new(u64::from(count - 1))).unwrap_or(today);
+        let (from, to) = (day_key(first), day_key(today));
+        let db = state.db.r();
+        let stored: HashMap<String, _> = progress::days(db, auth.0.id, &from, &to)
+            .await?
+            .into_iter()
+            .map(|d| (d.day.clone(), d))
+            .collect();
+        let mut kinds_by_day: HashMap<String, HashMap<MistakeKind, u64>> = HashMap::new();
+        let mut all_kinds: HashMap<MistakeKind, u64> = HashMap::new();
+        for (day, kind, n) in progress::kinds_by_day(db, auth.0.id, &from, &to).await? {
+            let kind = MistakeKind::parse(&kind);
+            *kinds_by_day.entry(day).or_default().entry(kind).or_default() += n as u64;
+            *all_kinds.entry(kind).or_default() += n as u64;
+        }
+        let mut out = Progress {
+            days: Vec::with_capacity(count as usize),
+            messages: 0,
+            words: 0,
+            mistakes: 0,
+            mistakes_per_100_words: None,
+            kinds: ranked(all_kinds),
+        };
+        let mut checked_words = 0;
+        for date in first.iter_days().take(count as usize) {
+            let key = day_key(date);
+            let (messages, words, checked, mistakes) = stored.get(&key).map_or((0, 0, 0, 0), |d| {
+                (
+                    d.messages as u64,
+                    d.words as u64,
+                    d.checked_words as u64,
+                    d.mistakes as u64,
+                )
+            });
+            out.messages += messages;
+            out.words += words;
+            out.mistakes += mistakes;
+            checked_words += checked;
+            out.days.push(ProgressDay {
+                mistakes_per_100_words: rate(mistakes, checked),
+                kinds: ranked(kinds_by_day.remove(&key).unwrap_or_default()),
+                date: key,
+                messages,
+                words,
+                mistakes,
+            });
+        }
+        out.mistakes_per_100_words = rate(out.mistakes, checked_words);
+        Ok(Json(out))
+    }
+}
+
+fn day_key(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}

@@ -1,0 +1,26 @@
+use sea_orm::entity::prelude::*;
+
+/// One correction in a learner's mistake notebook.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "mistakes")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub chat_id: Uuid,
+    /// The learner's message that was corrected.
+    pub message_id: Uuid,
+    /// `YYYY-MM-DD` in the quota time zone.
+    pub day: String,
+    /// A `MistakeKind` in snake case.
+    pub kind: String,
+    pub original: String,
+    pub corrected: String,
+    pub explanation: String,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,270 @@
+//! The tutor's check as its own endpoint, the mistake notebook and progress.
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::{
+    fake_llm::{corrected, CheckMode, FakeLlm, Mode},
+    helpers::{spawn_app, spawn_app_with_bot, TestApp, TestUser},
+};
+
+async fn check(app: &TestApp, user: &TestUser, text: &str) -> crate::helpers::Reply {
+    app.post("/api/v1/bot/check", &user.access, json!({"text": text})).await
+}
+
+async fn quota(app: &TestApp, user: &TestUser) -> Value {
+    app.get("/api/v1/bot/quota", &user.access).await.expect(200)
+}
+
+#[tokio::test]
+async fn a_draft_is_checked_without_storing_anything_and_costs_one_request() {
+    let llm = FakeLlm::start(Mode::Answer("unused".into())).await;
+    llm.set_check(CheckMode::Answer(
+        json!({
+            "corrected": "She doesn't like apples.",
+            "notes": [{"wrong": "don't", "right": "doesn't", "why": "she takes does in the present simple"}]
+        })
+        .to_string(),
+    ));
+    let app = spawn_app_with_bot(&llm, |_| {}).await;
+    let user = app.signup("drafter").await;
+    let reply = check(&app, &user, "  She don't like apples.  ").await;
+    assert_eq!(reply.headers["ratelimit-remaining"], "4");
+    let body = reply.expect(200);
+    assert_eq!(
+        body["feedback"],
+        json!({
+            "status": "corrected",
+            "corrected_text": "She doesn't like apples.",
+            "corrections": [{"original": "don't", "corrected": "doesn't", "kind": "grammar",
+                             "explanation": "she takes does in the present simple"}]
+        })
+    );
+    assert_eq!(body["quota"]["used"], 1);
+    assert_eq!(llm.calls(), 0, "no reply was asked for");
+    assert_eq!(llm.check_requests().len(), 1);
+    // Nothing was stored: no chat, no notebook entry, no practice.
+    let chats = app.get("/api/v1/chats", &user.access).await.expect(200);
+    assert_eq!(chats["items"], json!([]));
+    let notebook = app.get("/api/v1/me/mistakes", &user.access).await.expect(200);
+    assert_eq!(notebook["items"], json!([]));
+    let progress = app.get("/api/v1/me/progress?days=1", &user.access).await.expect(200);
+    assert_eq!(progress["messages"], 0);
+
+    // A correct draft: no mistakes, the text comes back as it is.
+    llm.set_check(CheckMode::Echo);
+    let body = check(&app, &user, "See you at six!").await.expect(200);
+    assert_eq!(
+        body["feedback"],
+        json!({"status": "no_mistakes", "corrected_text": "See you at six!", "corrections": []})
+    );
+    assert_eq!(body["quota"]["used"], 2);
+}
+
+#[tokio::test]
+async fn a_failed_or_unusable_check_is_an_error_and_not_counted() {
+    let llm = FakeLlm::start(Mode::Answer("unused".into())).await;
+    let app = spawn_app_with_bot(&llm, |_| {}).await;
+    let user = app.signup("unlucky").await;
+    llm.set_check(CheckMode::Status(500));
+    check(&app, &user, "I has a cat.")
+        .await
+        .expect_error(502, "bot_upstream_error");
+    llm.set_check(corrected("Cats are lovely animals, do you have one?"));
+    let err = check(&app, &user, "I has a cat.")
+        .await
+        .expect_error(502, "bot_upstream_error");
+    assert!(err["message"].as_str().unwrap().contains("not counted"), "{err}");
+    llm.set_check(CheckMode::Answer("{\"corrected\": ".into()));
+    check(&app, &user, "I has a cat.")
+        .await
+        .expect_error(502, "bot_upstream_error");
+    let q = quota(&app, &user).await;
+    assert_eq!(q["used"], 0, "{q}");
+}
+
+#[tokio::test]
+async fn a_server_without_json_mode_is_asked_again_with_a_plain_prompt_and_remembered() {
+    let llm = FakeLlm::start(Mode::Answer("unused".into())).await;
+    llm.set_check(CheckMode::NoJsonMode(
+        "```json\n{\"corrected\": \"I have a cat.\", \"notes\": []}\n```".into(),
+    ));
+    let app = spawn_app_with_bot(&llm, |_| {}).await;
+    let user = app.signup("oldserver").await;
+    let body = check(&app, &user, "I has a cat.").await.expect(200);
+    assert_eq!(body["feedback"]["corrections"][0]["original"], "has");
+    check(&app, &user, "i has a cat").await.expect(200);
+    let requests = llm.check_requests();
+    let with_schema: Vec<bool> = requests.iter().map(|r| r.get("response_format").is_some()).collect();
+    assert_eq!(with_schema, [true, false, false], "refused once, then never sent again");
+    assert_eq!(quota(&app, &user).await["used"], 2);
+}
+
+#[tokio::test]
+async fn checks_share_the_daily_quota_and_validate_their_input() {
+    let llm = FakeLlm::start(Mode::Answer("Sure!".into())).await;
+    let app = spawn_app_with_bot(&llm, |_| {}).await;
+    let user = app.signup("counter").await;
+    let chat = app.bot_chat(&user, None).await;
+    for i in 0..3 {
+        app.send(&user, &chat, &format!("message {i}")).await;
+    }
+    check(&app, &user, "one").await.expect(200);
+    check(&app, &user, "two").await.expect(200);
+    let err = check(&app, &user, "three")
+        .await
+        .expect_error(429, "daily_quota_exceeded");
+    assert_eq!(err["remaining"], 0);
+    assert_eq!(llm.check_requests().len(), 5, "three exchanges and two checks");
+
+    let err = check(&app, &user, "   ").await.expect_error(400, "validation_failed");
+    assert_eq!(err["field"], "text");
+    let long = "x".repeat(2001);
+    check(&app, &user, &long).await.expect_error(400, "validation_failed");
+
+    let app = spawn_app().await;
+    let user = app.signup("nobot").await;
+    check(&app, &user, "Hello").await.expect_error(503, "bot_unavailable");
+}
+
+#[tokio::test]
+async fn a_client_that_leaves_during_a_check_gets_its_request_back() {
+    let llm = FakeLlm::start(Mode::Answer("unused".into())).await;
+    llm.set_check(CheckMode::Stall);
+    let app = spawn_app_with_bot(&llm, |_| {}).await;
+    let user = app.signup("impatient").await;
+    let gone = app
+        .client
+        .post(app.url("/api/v1/bot/check"))
+        .bearer_auth(&user.access)
+        .json(&json!({"text": "I has a cat."}))
+        .timeout(Duration::from_millis(300))
+        .send()
+        .await;
+    assert!(gone.is_err(), "the client gave up");
+    for _ in 0..50 {
+        if llm.abandoned_checks() == 1 && quota(&app, &user).await["used"] == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the check was not cancelled and refunded: abandoned {}, quota {}",
+        llm.abandoned_checks(),
+        quota(&app, &user).await
+    );
+}
+
+#[tokio::test]
+async fn the_notebook_keeps_every_correction_newest_first_and_pages_by_chat() {
+    let llm = FakeLlm::start(Mode::Answer("Go on!".into())).await;
+    let app = spawn_app_with_bot(&llm, |_| {}).await;
+    let user = app.signup("notebook").await;
+    let other = app.signup("stranger").await;
+    let first = app.bot_chat(&user, None).await;
+    let second = app.bot_chat(&user, Some("restaurant")).await;
+    llm.set_check(corrected("Yesterday I went to the cinema with my friend."));
+    app.send(&user, &first, "Yesterday I goed to the cinema with my freind.")
+        .await;
+    llm.set_check(corrected("I would like the soup, please."));
+    let sent = app.send(&user, &second, "I would like the soup please.").await;
+
+    let page = app.get("/api/v1/me/mistakes", &user.access).await.expect(200);
+    let items = page["items"].as_array().unwrap();
+    let summary: Vec<(&str, &str, &str)> = items
+        .iter()
+        .map(|m| {
+            (
+                m["original"].as_str().unwrap(),
+                m["corrected"].as_str().unwrap(),
+                m["kind"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("soup", "soup,", "punctuation"),
+            ("freind", "friend", "spelling"),
+            ("goed", "went", "grammar")
+        ]
+    );
+    assert_eq!(items[0]["chat_id"], second.as_str());
+    assert_eq!(items[0]["message_id"], sent["message"]["id"]);
+    assert!(items[0]["created_at"].is_string() && items[0]["explanation"].is_string());
+
+    let only_first = app
+        .get(&format!("/api/v1/me/mistakes?chat_id={first}"), &user.access)
+        .await
+        .expect(200);
+    assert_eq!(only_first["items"].as_array().unwrap().len(), 2);
+    let paged = app.all_pages("/api/v1/me/mistakes?limit=1", &user.access).await;
+    let ids: Vec<&Value> = paged.iter().map(|m| &m["id"]).collect();
+    let all: Vec<&Value> = items.iter().map(|m| &m["id"]).collect();
+    assert_eq!(ids, all, "each entry on exactly one page, same order");
+    app.get("/api/v1/me/mistakes?cursor=nonsense", &user.access)
+        .await
+        .expect_error(400, "validation_failed");
+
+    let theirs = app.get("/api/v1/me/mistakes", &other.access).await.expect(200);
+    assert_eq!(theirs["items"], json!([]), "a notebook is private");
+
+    // Deleting a practice chat takes its corrections with it.
+    app.delete(&format!("/api/v1/chats/{second}"), &user.access)
+        .await
+        .expect(204);
+    let page = app.get("/api/v1/me/mistakes", &user.access).await.expect(200);
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn progress_counts_practice_per_day_with_rates_and_kinds() {
+    let llm = FakeLlm::start(Mode::Answer("Go on!".into())).await;
+    let app = spawn_app_with_bot(&llm, |_| {}).await;
+    let user = app.signup("progressing").await;
+    let chat = app.bot_chat(&user, None).await;
+    // 10 words, two mistakes.
+    llm.set_check(corrected("Yesterday I went to the cinema with my best friend."));
+    app.send(&user, &chat, "Yesterday I goed to the cinema with my best freind.")
+        .await;
+    // 5 words, checked, none.
+    llm.set_check(CheckMode::Echo);
+    app.send(&user, &chat, "It was a great film.").await;
+    // 4 words, not checked: counted as practice, not in the rate.
+    llm.set_check(CheckMode::Status(500));
+    app.send(&user, &chat, "Have you seen it?").await;
+
+    let p = app.get("/api/v1/me/progress?days=7", &user.access).await.expect(200);
+    let days = p["days"].as_array().unwrap();
+    assert_eq!(days.len(), 7, "one entry per day, today last");
+    for d in &days[..6] {
+        assert_eq!(
+            (d["messages"].as_u64(), d["mistakes_per_100_words"].is_null()),
+            (Some(0), true)
+        );
+    }
+    let today = &days[6];
+    assert_eq!(today["messages"], 3);
+    assert_eq!(today["words"], 19);
+    assert_eq!(today["mistakes"], 2);
+    assert_eq!(today["mistakes_per_100_words"], 13.3, "2 mistakes in 15 checked words");
+    assert_eq!(
+        today["kinds"],
+        json!([{"kind": "grammar", "count": 1}, {"kind": "spelling", "count": 1}])
+    );
+    assert!(days[5]["date"].as_str().unwrap() < today["date"].as_str().unwrap());
+    assert_eq!(
+        (p["messages"].as_u64(), p["words"].as_u64(), p["mistakes"].as_u64()),
+        (Some(3), Some(19), Some(2))
+    );
+    assert_eq!(p["mistakes_per_100_words"], 13.3);
+    assert_eq!(p["kinds"], today["kinds"]);
+
+    let default = app.get("/api/v1/me/progress", &user.access).await.expect(200);
+    assert_eq!(default["days"].as_array().unwrap().len(), 30);
+    for bad in ["0", "366", "many"] {
+        app.get(&format!("/api/v1/me/progress?days={bad}"), &user.access)
+            .await
+            .expect_error(400, "validation_failed");
+    }
+}
