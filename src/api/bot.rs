@@ -42,6 +42,8 @@ pub struct Scenario {
     pub description: String,
     /// How the bot opens the conversation.
     pub opening_line: String,
+    /// What to manage in the conversation; the summary says which were reached.
+    pub goals: Vec<String>,
 }
 
 /// Every practice scenario, in one page (`next_cursor` is always `null`): all
@@ -118,6 +120,7 @@ impl BotApi {
                 title: s.title.into(),
                 description: s.description.into(),
                 opening_line: s.opening_line.into(),
+                goals: s.goals.iter().map(|g| g.text.into()).collect(),
             })
             .collect();
         Ok(Json(ScenarioPage {

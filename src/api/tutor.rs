@@ -1,10 +1,14 @@
 //! The tutor outside the conversation: checking a draft, the mistake notebook,
 //! and progress over time.
-use std::collections::HashMap;
+use std::{collections::HashMap, future::Future};
 
 use chrono::{Days, NaiveDate};
 use poem::web::Data;
-use poem_openapi::{param::Query, payload::Json, ApiResponse, Object, OpenApi};
+use poem_openapi::{
+    param::{Path, Query},
+    payload::Json,
+    ApiResponse, Object, OpenApi,
+};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
@@ -13,16 +17,20 @@ use super::{
     pagination,
     text::Text,
     timestamp::Timestamp,
-    types::{trimmed, Feedback, MistakeKind},
+    types::{trimmed, Feedback, FeedbackStatus, MistakeKind},
     ApiTags,
 };
 use crate::{
     auth::BearerAuth,
     bot::{
         check::{self, CheckError},
+        client::BotClient,
         exchange,
+        quota::QuotaStatus,
+        scenarios, summary,
     },
-    db::progress,
+    chats::member_chat,
+    db::{chats, messages, progress},
     entity::mistake,
     error::{ApiError, ApiResult, BotError},
     state::AppState,
@@ -151,56 +159,115 @@ fn ranked(counts: HashMap<MistakeKind, u64>) -> Vec<KindCount> {
     kinds
 }
 
-/// Runs a check for `user` on one unit of quota, in its own task: a client that
-/// leaves cancels the model call and gets the unit back.
-async fn checked(state: &AppState, user: Uuid, text: String) -> ApiResult<CheckResponse> {
+/// Runs `work` on one unit of `user`'s quota, in its own task: the unit is kept
+/// when the work succeeds, and given back when it fails or the client leaves
+/// (which also cancels the model call).
+async fn charged<T, Fut>(
+    state: &AppState,
+    user: Uuid,
+    work: impl FnOnce(BotClient) -> Fut,
+) -> ApiResult<(T, QuotaStatus)>
+where
+    Fut: Future<Output = ApiResult<T>> + Send + 'static,
+    T: Send + 'static,
+{
     let (bot, reservation) = exchange::reserve(state, user).await?;
+    let work = work(bot);
     let (tx, rx) = oneshot::channel();
     let task_state = state.clone();
     tokio::spawn(async move {
         let mut tx = tx;
-        let db = task_state.db.w();
+        let (quota, db) = (&task_state.quota, task_state.db.w());
         let outcome = tokio::select! {
-            r = check::check(&bot, &text) => r,
+            r = work => r,
             _ = tx.closed() => {
-                if let Err(e) = task_state.quota.refund(db, &reservation).await {
-                    tracing::error!(error = ?e, "refunding an abandoned check failed");
+                if let Err(e) = quota.refund(db, &reservation).await {
+                    tracing::error!(error = ?e, "refunding an abandoned bot request failed");
                 }
                 return;
             }
         };
         let result = match outcome {
-            Ok(feedback) => match task_state.quota.settle(db, &reservation).await {
-                Ok(()) => Ok(feedback),
-                Err(e) => Err(e.into()),
-            },
-            Err(e) => match task_state.quota.refund(db, &reservation).await {
-                Err(db_err) => Err(db_err.into()),
-                Ok(()) => Err(match e {
-                    CheckError::Upstream(e) => exchange::upstream_error(e),
-                    CheckError::Unusable => ApiError::BotUpstream(
-                        "the tutor's answer was not a usable correction of this text; this request was not counted"
-                            .into(),
-                    ),
-                }),
-            },
+            Ok(value) => quota
+                .settle(db, &reservation)
+                .await
+                .map(|()| value)
+                .map_err(ApiError::from),
+            Err(e) => quota.refund(db, &reservation).await.map_err(ApiError::from).and(Err(e)),
         };
         let _ = tx.send(result);
     });
-    let feedback = rx
+    let value = rx
         .await
-        .map_err(|_| ApiError::internal(anyhow::anyhow!("the check task ended without a result")))??;
+        .map_err(|_| ApiError::internal(anyhow::anyhow!("the bot task ended without a result")))??;
     let q = state.quota.status(state.db.r(), user).await?;
-    Ok(CheckResponse::Ok(
-        Json(CheckResult {
-            feedback,
-            quota: (&q).into(),
-        }),
-        q.limit,
-        q.remaining,
-        q.reset_secs,
-    ))
+    Ok((value, q))
 }
+
+/// A correction, as an example.
+#[derive(Debug, Clone, Object)]
+pub struct Example {
+    pub original: String,
+    pub corrected: String,
+}
+
+/// A kind of mistake made in a practice chat, how often, and its newest examples.
+#[derive(Debug, Clone, Object)]
+pub struct RecurringMistake {
+    pub kind: MistakeKind,
+    pub count: u64,
+    /// Up to two.
+    pub examples: Vec<Example>,
+}
+
+/// One of the scenario's goals and whether the learner reached it.
+#[derive(Debug, Clone, Object)]
+pub struct GoalResult {
+    pub goal: String,
+    pub reached: bool,
+}
+
+/// The end-of-practice summary of a bot chat.
+#[derive(Debug, Clone, Object)]
+pub struct Summary {
+    /// The learner's messages in the chat (the newest 200 at most).
+    pub messages: u64,
+    pub words: u64,
+    /// Corrections in the notebook from this chat.
+    pub mistakes: u64,
+    /// Encouragement from the tutor (or, when its answer was not usable, a
+    /// sentence made from the counts).
+    pub went_well: String,
+    /// Most frequent first, at most three.
+    pub recurring_mistakes: Vec<RecurringMistake>,
+    /// Up to three phrases to remember.
+    pub phrases: Vec<String>,
+    /// The scenario's goals, in order.
+    pub goals: Vec<GoalResult>,
+    pub quota: Quota,
+}
+
+#[derive(ApiResponse)]
+pub enum SummaryResponse {
+    /// The summary; one bot request was used.
+    #[oai(status = 200)]
+    Ok(
+        Json<Summary>,
+        /// Requests allowed today.
+        #[oai(header = "RateLimit-Limit")]
+        u32,
+        /// Requests left today.
+        #[oai(header = "RateLimit-Remaining")]
+        u32,
+        /// Seconds until the quota resets.
+        #[oai(header = "RateLimit-Reset")]
+        u64,
+    ),
+}
+
+/// How much of a chat a summary reads.
+const SUMMARY_HISTORY: u64 = 200;
+const SUMMARY_MISTAKES: u64 = 500;
 
 pub struct TutorApi;
 
@@ -221,9 +288,47 @@ impl TutorApi {
         let me = auth.0.id;
         let result = async {
             let text = trimmed("text", &body.text, 1, state.settings.message_max_len)?;
-            checked(&state, me, text).await
+            let (feedback, q) = charged(&state, me, move |bot| async move {
+                check::check(&bot, &text).await.map_err(|e| match e {
+                    CheckError::Upstream(e) => exchange::upstream_error(e),
+                    CheckError::Unusable => ApiError::BotUpstream(
+                        "the tutor's answer was not a usable correction of this text; this request was not counted"
+                            .into(),
+                    ),
+                })
+            })
+            .await?;
+            Ok(CheckResponse::Ok(
+                Json(CheckResult {
+                    feedback,
+                    quota: (&q).into(),
+                }),
+                q.limit,
+                q.remaining,
+                q.reset_secs,
+            ))
         }
         .await;
+        Ok(super::messages::with_quota(&state, me, result).await?)
+    }
+
+    /// Summarise a practice chat
+    ///
+    /// For the end of a practice: messages and words written, the recurring
+    /// kinds of mistake with examples (from the notebook), which of the
+    /// scenario's goals the learner's own words reached, a few encouraging
+    /// words and three phrases to remember (written by the tutor). Uses one bot
+    /// request; not counted when the model fails. Bot chats only; 409 before the
+    /// learner has written anything.
+    #[oai(path = "/chats/:id/summary", method = "post", operation_id = "summarizeChat")]
+    async fn summary(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<SummaryResponse, BotError> {
+        let me = auth.0.id;
+        let result = summarize(&state, me, id.0).await;
         Ok(super::messages::with_quota(&state, me, result).await?)
     }
 
@@ -326,6 +431,131 @@ impl TutorApi {
         out.mistakes_per_100_words = rate(out.mistakes, checked_words);
         Ok(Json(out))
     }
+}
+
+async fn summarize(state: &AppState, me: Uuid, chat_id: Uuid) -> ApiResult<SummaryResponse> {
+    let (chat, _) = member_chat(state, chat_id, me).await?;
+    if chat.kind != chats::BOT {
+        return Err(ApiError::validation(
+            "chat",
+            "summaries exist only for practice chats with the bot",
+        ));
+    }
+    let db = state.db.r();
+    let history = messages::list(db, chat.id, None, SUMMARY_HISTORY).await?;
+    let learner: Vec<&str> = history
+        .iter()
+        .filter(|m| m.role == messages::USER)
+        .map(|m| m.content.as_str())
+        .collect();
+    if learner.is_empty() {
+        return Err(ApiError::Conflict(
+            "nothing to summarise yet: send the tutor a message first".into(),
+        ));
+    }
+    let scenario = chat
+        .scenario_id
+        .as_deref()
+        .and_then(scenarios::find)
+        .or_else(|| scenarios::find(scenarios::DEFAULT_SCENARIO))
+        .expect("the default scenario exists");
+    let words: u64 = learner.iter().map(|t| progress::word_count(t) as u64).sum();
+    let all_text = learner.join("\n");
+    let goals = scenario
+        .goals
+        .iter()
+        .map(|g| GoalResult {
+            goal: g.text.into(),
+            reached: g.reached_in(&all_text),
+        })
+        .collect();
+    let feedback: Vec<Feedback> = history
+        .iter()
+        .filter_map(|m| m.feedback.as_deref().and_then(Feedback::from_stored))
+        .collect();
+    let checked = feedback
+        .iter()
+        .filter(|f| f.status != FeedbackStatus::Unchecked)
+        .count();
+    let clean = feedback
+        .iter()
+        .filter(|f| f.status == FeedbackStatus::NoMistakes)
+        .count();
+    let mistakes = progress::mistakes(db, me, Some(chat.id), None, SUMMARY_MISTAKES).await?;
+    let mistake_count = mistakes.len() as u64;
+    let recurring_mistakes = recurring(mistakes);
+    let messages_count = learner.len() as u64;
+    let (written, q) = charged(state, me, move |bot| async move {
+        summary::write(&bot, scenario, &history)
+            .await
+            .map_err(exchange::upstream_error)
+    })
+    .await?;
+    let mut phrases = written.phrases;
+    // Too few from the tutor: the learner's own corrected sentences are worth remembering too.
+    for f in &feedback {
+        let Some(text) = f.corrected_text.as_deref() else {
+            continue;
+        };
+        let short = (2..=15).contains(&text.split_whitespace().count());
+        if phrases.len() < 3 && f.status == FeedbackStatus::Corrected && short && !phrases.iter().any(|p| p == text) {
+            phrases.push(text.to_owned());
+        }
+    }
+    let went_well = written.went_well.unwrap_or_else(|| {
+        let plural = if messages_count == 1 { "" } else { "s" };
+        let mut sentence = format!("You wrote {messages_count} message{plural} ({words} words) in English");
+        if checked > 0 {
+            sentence.push_str(&format!(
+                ", and {clean} of the {checked} the tutor checked had no mistakes"
+            ));
+        }
+        sentence + "."
+    });
+    Ok(SummaryResponse::Ok(
+        Json(Summary {
+            messages: messages_count,
+            words,
+            mistakes: mistake_count,
+            went_well,
+            recurring_mistakes,
+            phrases,
+            goals,
+            quota: (&q).into(),
+        }),
+        q.limit,
+        q.remaining,
+        q.reset_secs,
+    ))
+}
+
+/// The most frequent kinds of mistake (up to three), each with its newest examples.
+fn recurring(newest_first: Vec<mistake::Model>) -> Vec<RecurringMistake> {
+    let mut by_kind: Vec<RecurringMistake> = Vec::new();
+    for m in newest_first {
+        let kind = MistakeKind::parse(&m.kind);
+        let entry = match by_kind.iter_mut().position(|r| r.kind == kind) {
+            Some(i) => &mut by_kind[i],
+            None => {
+                by_kind.push(RecurringMistake {
+                    kind,
+                    count: 0,
+                    examples: Vec::new(),
+                });
+                by_kind.last_mut().expect("just pushed")
+            }
+        };
+        entry.count += 1;
+        if entry.examples.len() < 2 {
+            entry.examples.push(Example {
+                original: m.original,
+                corrected: m.corrected,
+            });
+        }
+    }
+    by_kind.sort_by_key(|r| std::cmp::Reverse(r.count));
+    by_kind.truncate(3);
+    by_kind
 }
 
 fn day_key(date: NaiveDate) -> String {

@@ -8,3 +8,4 @@ pub mod exchange;
 pub mod prompt;
 pub mod quota;
 pub mod scenarios;
+pub mod summary;

@@ -7,6 +7,7 @@ import { chatsView, onChatEvent } from './views/chats.js';
 import { friendsView } from './views/friends.js';
 import { practiceView } from './views/practice.js';
 import { profileView } from './views/profile.js';
+import { progressView } from './views/progress.js';
 
 /** Everything the views share. */
 export const store = {
@@ -46,7 +47,7 @@ async function render() {
   const { page, id } = route();
   const main = h('main', { id: 'main', tabindex: '-1' });
   root.replaceChildren(shell(page), main);
-  const views = { chats: chatsView, friends: friendsView, practice: practiceView, profile: profileView };
+  const views = { chats: chatsView, friends: friendsView, practice: practiceView, progress: progressView, profile: profileView };
   current = await (views[page] || chatsView)(main, id);
 }
 
@@ -62,7 +63,8 @@ function shell(page) {
     h('span', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, 'CC'), h('span', { class: 'name' }, 'ChattConnect')),
     h('nav', { 'aria-label': 'Main' },
       link('#/chats', 'Chats', 'chats'), link('#/friends', 'Friends', 'friends'),
-      link('#/practice', 'Practice', 'practice'), link('#/profile', 'Profile', 'profile')),
+      link('#/practice', 'Practice', 'practice'), link('#/progress', 'Progress', 'progress'),
+      link('#/profile', 'Profile', 'profile')),
     h('span', { class: 'spacer' }), conn, quota, themeButton,
     h('button', { class: 'btn small', type: 'button', onclick: signOut }, 'Log out'));
   queueMicrotask(() => { showQuota(); showConnection(); });

@@ -62,6 +62,10 @@ async fn scenarios_are_listed() {
         assert!(ids.contains(&id), "{id} missing from {ids:?}");
     }
     assert!(list[1]["opening_line"].as_str().unwrap().len() > 10);
+    assert_eq!(
+        list[2]["goals"],
+        json!(["Order a drink", "Order a main course", "Ask for the bill"])
+    );
 }
 
 #[tokio::test]

@@ -76,6 +76,24 @@ async fn a_real_small_model_replies_plain_and_streamed_with_honest_feedback() {
     assert_honest_feedback(&done.data["reply"]["feedback"], learner);
     let quota = app.get("/api/v1/bot/quota", &user.access).await.expect(200);
     assert_eq!(quota["used"], 2);
+
+    let summary = app
+        .post(&format!("/api/v1/chats/{chat}/summary"), &user.access, json!({}))
+        .await
+        .expect(200);
+    println!("summary: {summary}");
+    assert!(summary["went_well"].as_str().unwrap().len() >= 10, "{summary}");
+    let phrases = summary["phrases"].as_array().unwrap();
+    assert!(!phrases.is_empty() && phrases.len() <= 3, "{summary}");
+    for p in phrases {
+        let words = p.as_str().unwrap().split_whitespace().count();
+        assert!((2..=15).contains(&words), "{p}");
+    }
+    assert_eq!(
+        summary["goals"][1],
+        json!({"goal": "Order a main course", "reached": true})
+    );
+    assert_eq!(summary["quota"]["used"], 3);
 }
 
 #[tokio::test]

@@ -268,3 +268,93 @@ async fn progress_counts_practice_per_day_with_rates_and_kinds() {
             .expect_error(400, "validation_failed");
     }
 }
+
+#[tokio::test]
+async fn a_summary_counts_the_practice_reaches_goals_and_adds_the_tutors_words() {
+    let llm = FakeLlm::start(Mode::Answer("Coming right up!".into())).await;
+    let app = spawn_app_with_bot(&llm, |_| {}).await;
+    let user = app.signup("diner").await;
+    let chat = app.bot_chat(&user, Some("restaurant")).await;
+    let summary_path = format!("/api/v1/chats/{chat}/summary");
+    let err = app
+        .post(&summary_path, &user.access, json!({}))
+        .await
+        .expect_error(409, "conflict");
+    assert!(
+        err["message"].as_str().unwrap().contains("nothing to summarise"),
+        "{err}"
+    );
+
+    llm.set_check(corrected("Can I have a water, please"));
+    app.send(&user, &chat, "Can I have a water please").await;
+    llm.set_check(CheckMode::Echo);
+    app.send(&user, &chat, "I would like the chicken.").await;
+
+    llm.set_mode(Mode::Answer(
+        json!({"went_well": "You ordered politely and clearly.",
+               "phrases": ["Could I have the bill, please?", "x", "What do you recommend?"]})
+        .to_string(),
+    ));
+    let reply = app.post(&summary_path, &user.access, json!({})).await;
+    assert_eq!(reply.headers["ratelimit-remaining"], "2");
+    let s = reply.expect(200);
+    assert_eq!(
+        (s["messages"].as_u64(), s["words"].as_u64(), s["mistakes"].as_u64()),
+        (Some(2), Some(11), Some(1))
+    );
+    assert_eq!(s["went_well"], "You ordered politely and clearly.");
+    assert_eq!(
+        s["phrases"],
+        json!([
+            "Could I have the bill, please?",
+            "What do you recommend?",
+            "Can I have a water, please"
+        ]),
+        "the tutor's phrases, topped up with the learner's corrected sentence"
+    );
+    assert_eq!(
+        s["goals"],
+        json!([
+            {"goal": "Order a drink", "reached": true},
+            {"goal": "Order a main course", "reached": true},
+            {"goal": "Ask for the bill", "reached": false}
+        ])
+    );
+    assert_eq!(
+        s["recurring_mistakes"],
+        json!([{"kind": "punctuation", "count": 1, "examples": [{"original": "water", "corrected": "water,"}]}])
+    );
+    assert_eq!(s["quota"]["used"], 3, "two exchanges and the summary");
+    let request = llm.last_request();
+    assert_eq!(request["response_format"]["type"], "json_schema");
+    let transcript = request["messages"][1]["content"].as_str().unwrap();
+    assert!(
+        transcript.starts_with("Learner: Can I have a water please\nPartner: Coming right up!"),
+        "{transcript}"
+    );
+
+    // An unusable answer still gives a summary, from the counts.
+    llm.set_mode(Mode::Answer("Great job!!!".into()));
+    let s = app.post(&summary_path, &user.access, json!({})).await.expect(200);
+    assert_eq!(
+        s["went_well"],
+        "You wrote 2 messages (11 words) in English, and 1 of the 2 the tutor checked had no mistakes."
+    );
+    assert_eq!(s["phrases"], json!(["Can I have a water, please"]));
+    // A failing model: an error, not counted.
+    llm.set_mode(Mode::Status(500));
+    app.post(&summary_path, &user.access, json!({}))
+        .await
+        .expect_error(502, "bot_upstream_error");
+    assert_eq!(quota(&app, &user).await["used"], 4);
+
+    // Only for one's own bot chats.
+    let friend = app.signup("waiter").await;
+    app.post(&summary_path, &friend.access, json!({}))
+        .await
+        .expect_error(404, "not_found");
+    let direct = app.direct_chat(&user, &friend).await;
+    app.post(&format!("/api/v1/chats/{direct}/summary"), &user.access, json!({}))
+        .await
+        .expect_error(400, "validation_failed");
+}

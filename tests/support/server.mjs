@@ -15,7 +15,8 @@ const CHECK_PROMPT = 'You correct English.';
 
 /**
  * A fake chat-completions server: streams `answer(messages)` in small chunks,
- * and answers the tutor's check requests with `check(text)` as one JSON answer.
+ * answers the tutor's check requests with `check(text)` and other unstreamed
+ * requests (the practice summary) with `summary()`, each as one JSON answer.
  */
 export async function fakeLlm() {
   const llm = { calls: 0, checks: 0, delayMs: 40 };
@@ -24,6 +25,15 @@ export async function fakeLlm() {
     corrected: text.replace(/\bgoed\b/g, 'went'),
     notes: [{ wrong: 'goed', right: 'went', why: "'go' is irregular: go, went, gone." }],
   });
+  llm.summary = () => ({
+    went_well: 'You ordered politely and answered every question.',
+    phrases: ['Could I have the bill, please?', 'What do you recommend?', 'I would like the soup.'],
+  });
+  const whole = (res, answer) => {
+    const content = typeof answer === 'string' ? answer : JSON.stringify(answer);
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content } }] }));
+  };
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => { body += c; });
@@ -31,10 +41,11 @@ export async function fakeLlm() {
       const request = JSON.parse(body);
       if (request.messages[0].content.startsWith(CHECK_PROMPT)) {
         llm.checks += 1;
-        const text = request.messages[request.messages.length - 1].content;
-        const content = JSON.stringify(llm.check(text));
-        res.writeHead(200, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content } }] }));
+        whole(res, llm.check(request.messages[request.messages.length - 1].content));
+        return;
+      }
+      if (request.stream !== true) {
+        whole(res, llm.summary(request.messages));
         return;
       }
       llm.calls += 1;

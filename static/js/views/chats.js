@@ -3,6 +3,7 @@
 // (streamed replies, feedback next to your message, the daily quota).
 import { api, ApiError } from '../api.js';
 import { refreshQuota, showQuota, store } from '../app.js';
+import { canDictate, canSpeak, dictate, speak, voicePrefs } from '../speech.js';
 import { h, initials, time } from '../ui.js';
 
 const MAX_LEN = 2000;
@@ -142,7 +143,10 @@ class Conversation {
       h('a', { class: 'btn small back', href: '#/chats', 'aria-label': 'Back to chats' }, '←'),
       h('span', { class: `avatar ${this.bot ? 'bot' : ''}`, 'aria-hidden': 'true' }, this.bot ? 'AI' : initials(chat.title)),
       h('div', { style: 'flex:1;min-width:0' }, h('h2', {}, chat.title), this.sub),
-      this.bot ? this.levelPicker() : null);
+      this.bot ? this.levelPicker() : null,
+      this.bot ? h('button', { class: 'btn small', type: 'button', onclick: () => this.summarize() }, 'Finish & review') : null);
+    this.extra = h('div', { class: 'conv-extra' });
+    if (this.bot) this.showGoals();
     this.list = h('ol', { class: 'messages', 'aria-label': 'Messages', 'aria-live': 'polite', tabindex: '0' });
     this.list.addEventListener('scroll', () => {
       if (this.list.scrollTop < 80) this.loadOlder();
@@ -157,6 +161,13 @@ class Conversation {
     });
     this.count = h('div', { class: 'count', id: 'composer-count', 'aria-live': 'off' }, `0 / ${MAX_LEN}`);
     this.sendButton = h('button', { class: 'btn primary', type: 'submit' }, 'Send');
+    this.checkButton = this.bot ? null : h('button', {
+      class: 'btn', type: 'button', title: 'The tutor checks your draft (uses one practice message)', onclick: () => this.checkDraft(),
+    }, 'Check');
+    this.micButton = canDictate ? h('button', {
+      class: 'btn', type: 'button', 'aria-label': 'Dictate', 'aria-pressed': 'false', onclick: () => this.dictate(),
+    }, 'Speak') : null;
+    this.checkPanel = h('div', { class: 'check-panel', 'aria-live': 'polite' });
     this.input.addEventListener('input', () => this.onInput());
     this.input.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
@@ -168,10 +179,10 @@ class Conversation {
       h('div', {},
         h('label', { for: 'composer', class: 'sr-only' }, this.bot ? 'Message to the bot' : `Message to ${chat.title}`),
         this.input, this.count),
-      this.sendButton);
+      h('div', { class: 'composer-buttons' }, this.micButton, this.checkButton, this.sendButton));
     pane.replaceChildren(h('div', { class: 'conversation' },
-      head, h('div', { class: 'body' }, this.notice, this.list, this.typingLine),
-      h('div', { class: 'composer' }, this.form)));
+      head, this.extra, h('div', { class: 'body' }, this.notice, this.list, this.typingLine),
+      h('div', { class: 'composer' }, this.checkPanel, this.form)));
     this.presence(chat.peer?.online);
     this.onVisible = () => { if (document.visibilityState === 'visible') this.markRead(); };
     document.addEventListener('visibilitychange', this.onVisible);
@@ -323,6 +334,9 @@ class Conversation {
     const meta = h('div', { class: 'meta' },
       m.created_at ? h('time', { datetime: m.created_at }, time(m.created_at)) : null,
       m.edited_at ? h('span', {}, 'edited') : null,
+      m.role === 'assistant' && canSpeak ? h('button', {
+        class: 'link', type: 'button', 'aria-label': 'Read aloud', title: 'Read aloud', onclick: () => speak(m.content),
+      }, 'Listen') : null,
       mine && !this.bot ? h('span', { class: 'actions' },
         h('button', { class: 'link', type: 'button', onclick: () => this.edit(m), 'aria-label': 'Edit message' }, 'Edit'),
         h('button', { class: 'link', type: 'button', onclick: () => this.delete(m), 'aria-label': 'Delete message' }, 'Delete')) : null);
@@ -367,6 +381,10 @@ class Conversation {
 
   quotaNotice(q) {
     const at = new Date(q.resets_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    if (!this.bot) {
+      this.showNotice(`You've used all ${q.limit} tutor requests for today, so checking comes back at ${at}. You can still send messages.`);
+      return;
+    }
     this.showNotice(`You've used all ${q.limit} practice messages for today. They come back at ${at}. Meanwhile, why not chat with a friend?`);
     this.input.disabled = true;
     this.sendButton.disabled = true;
@@ -420,6 +438,91 @@ class Conversation {
     if (text && !this.input.value) this.input.value = text;
   }
 
+  /** The scenario's goals, shown as a checklist under the header. */
+  showGoals(results) {
+    const scenario = store.scenarios.find((s) => s.id === this.chat.scenario_id);
+    if (!scenario?.goals?.length) return;
+    const reached = new Map((results || []).map((g) => [g.goal, g.reached]));
+    this.extra.replaceChildren(h('ul', { class: 'goals', 'aria-label': 'Goals for this practice' },
+      ...scenario.goals.map((goal) => {
+        const done = reached.get(goal);
+        return h('li', { class: done ? 'reached' : '' }, done ? '✓ ' : '○ ', goal,
+          done === undefined ? null : h('span', { class: 'sr-only' }, done ? ' (reached)' : ' (not yet)'));
+      })));
+  }
+
+  /** The end-of-practice review: goals, what went well, mistakes, phrases. */
+  async summarize() {
+    this.showNotice('');
+    const waiting = h('div', { class: 'summary', 'aria-busy': 'true' }, 'Your tutor is reviewing the conversation…');
+    this.extra.replaceChildren(waiting);
+    let s;
+    try {
+      s = await api('POST', `/chats/${this.chat.id}/summary`, {});
+    } catch (err) {
+      this.showGoals();
+      if (err.code === 'conflict') this.showNotice('Write a few messages first, then ask for a review.');
+      else this.explain(err, '');
+      return;
+    }
+    showQuota(s.quota);
+    this.showGoals(s.goals);
+    const close = h('button', { class: 'btn small', type: 'button', onclick: () => { box.remove(); } }, 'Close');
+    const kinds = { missing_word: 'missing words', extra_word: 'extra words', word_order: 'word order', capitalization: 'capital letters' };
+    const box = h('section', { class: 'summary', 'aria-label': 'Practice review' },
+      h('h3', {}, 'How it went'),
+      h('p', {}, s.went_well),
+      h('p', { class: 'muted' }, `${s.messages} messages · ${s.words} words · ${s.mistakes} corrections`),
+      s.recurring_mistakes.length ? h('div', {}, h('h4', {}, 'Watch out for'),
+        h('ul', {}, ...s.recurring_mistakes.map((r) => h('li', {}, `${kinds[r.kind] || r.kind} (${r.count}×): `,
+          ...r.examples.flatMap((e, i) => [i ? ', ' : '', h('del', {}, e.original), ' → ', h('ins', {}, e.corrected)]))))) : null,
+      s.phrases.length ? h('div', {}, h('h4', {}, 'Phrases to remember'),
+        h('ul', {}, ...s.phrases.map((p) => h('li', {}, p, ' ', canSpeak ? h('button', {
+          class: 'link', type: 'button', 'aria-label': `Read aloud: ${p}`, onclick: () => speak(p),
+        }, 'Listen') : null)))) : null,
+      close);
+    this.extra.append(box);
+  }
+
+  /** Check before sending: the tutor corrects the draft; one click takes the correction. */
+  async checkDraft() {
+    const text = this.input.value.trim();
+    if (!text || this.busy) return;
+    this.busy = true;
+    this.checkButton.disabled = true;
+    this.checkPanel.replaceChildren(h('div', { class: 'feedback', 'aria-busy': 'true' }, 'Checking…'));
+    try {
+      const result = await api('POST', '/bot/check', { text });
+      showQuota(result.quota);
+      const f = result.feedback;
+      const use = h('button', {
+        class: 'btn small primary', type: 'button',
+        onclick: () => { this.input.value = f.corrected_text; this.checkPanel.replaceChildren(); this.onInput(); this.input.focus(); },
+      }, 'Use correction');
+      const dismiss = h('button', { class: 'btn small', type: 'button', onclick: () => this.checkPanel.replaceChildren() }, 'Dismiss');
+      this.checkPanel.replaceChildren(feedbackPanel(f),
+        h('div', { class: 'check-actions' }, f.status === 'corrected' ? use : null, dismiss));
+    } catch (err) {
+      this.checkPanel.replaceChildren();
+      this.explain(err, '');
+    } finally {
+      this.busy = false;
+      this.checkButton.disabled = false;
+    }
+  }
+
+  dictate() {
+    if (this.listening) { this.listening.stop(); return; }
+    this.micButton.setAttribute('aria-pressed', 'true');
+    this.listening = dictate((heard) => {
+      this.input.value = `${this.input.value.trim()} ${heard}`.trim();
+      this.onInput();
+    }, () => {
+      this.listening = null;
+      this.micButton.setAttribute('aria-pressed', 'false');
+    });
+  }
+
   /** Streams the bot's reply into a growing bubble. */
   async askBot(text) {
     const res = await api('POST', `/chats/${this.chat.id}/messages/stream`, { content: text }, { raw: true });
@@ -454,6 +557,7 @@ class Conversation {
           this.streaming = null;
           this.add(payload.reply);
           showQuota(payload.quota);
+          if (voicePrefs().auto) speak(payload.reply.content);
         } else if (event === 'error') {
           failure = new ApiError(502, payload);
         }
@@ -495,3 +599,5 @@ function feedbackPanel(feedback) {
       c.explanation ? h('div', { class: 'why' }, c.explanation) : null))),
     feedback.corrected_text ? h('p', { class: 'better' }, h('strong', {}, 'Better: '), feedback.corrected_text) : null);
 }
+
+export { feedbackPanel, KIND_LABELS };

@@ -1,6 +1,7 @@
-// Display name, level, password, theme.
+// Display name, level, password, theme, and the voice that reads replies aloud.
 import { api } from '../api.js';
 import { setTheme, store } from '../app.js';
+import { canSpeak, englishVoices, saveVoicePrefs, speak, voicePrefs } from '../speech.js';
 import { field, h, toast } from '../ui.js';
 
 export async function profileView(main) {
@@ -50,11 +51,42 @@ export async function profileView(main) {
   }, h('option', { value: 'light' }, 'Light'), h('option', { value: 'dark' }, 'Dark'));
   theme.value = document.documentElement.dataset.theme;
 
+  const voiceSection = canSpeak ? voiceSettings() : null;
+
   main.append(h('div', { class: 'page' },
     h('h1', {}, 'Profile'),
     h('section', { 'aria-labelledby': 'h-profile' }, h('h2', { id: 'h-profile' }, `@${store.me.username}`), profileForm),
     h('section', { 'aria-labelledby': 'h-password' }, h('h2', { id: 'h-password' }, 'Password'), passwordForm),
     h('section', { 'aria-labelledby': 'h-look' }, h('h2', { id: 'h-look' }, 'Appearance'),
-      h('div', { class: 'field' }, h('label', { for: 'theme' }, 'Theme'), theme))));
+      h('div', { class: 'field' }, h('label', { for: 'theme' }, 'Theme'), theme)),
+    voiceSection));
   return () => {};
+}
+
+/** Voice, speed and automatic reading of bot replies (the browser's speech synthesis). */
+function voiceSettings() {
+  const prefs = voicePrefs();
+  const voice = h('select', { id: 'voice', class: 'input' });
+  const fillVoices = () => {
+    const voices = englishVoices();
+    voice.replaceChildren(h('option', { value: '' }, 'Browser default'),
+      ...voices.map((v) => h('option', { value: v.name, selected: v.name === prefs.voice }, `${v.name} (${v.lang})`)));
+  };
+  fillVoices();
+  speechSynthesis.addEventListener?.('voiceschanged', fillVoices);
+  const rate = h('input', { id: 'voice-rate', type: 'range', min: '0.5', max: '1.5', step: '0.1', value: String(prefs.rate) });
+  const rateLabel = h('span', { id: 'voice-rate-value' }, `${prefs.rate}×`);
+  const auto = h('input', { id: 'voice-auto', type: 'checkbox', checked: prefs.auto });
+  const save = () => {
+    saveVoicePrefs({ voice: voice.value, rate: Number(rate.value), auto: auto.checked });
+    rateLabel.textContent = `${rate.value}×`;
+  };
+  voice.addEventListener('change', save);
+  rate.addEventListener('input', save);
+  auto.addEventListener('change', save);
+  return h('section', { 'aria-labelledby': 'h-voice' }, h('h2', { id: 'h-voice' }, 'Voice'),
+    h('div', { class: 'field' }, h('label', { for: 'voice' }, 'Voice for reading replies aloud'), voice),
+    h('div', { class: 'field' }, h('label', { for: 'voice-rate' }, 'Speed '), rate, ' ', rateLabel),
+    h('div', { class: 'field' }, h('label', {}, auto, ' Read the tutor\'s replies aloud automatically')),
+    h('button', { class: 'btn', type: 'button', onclick: () => speak('Hello! Shall we practise some English today?') }, 'Try it'));
 }

@@ -1,0 +1,115 @@
+// Progress: practice per day as two small charts (plain SVG), the totals, and
+// the mistake notebook to review past corrections.
+import { api } from '../api.js';
+import { h } from '../ui.js';
+import { KIND_LABELS } from './chats.js';
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+function s(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  el.append(...children);
+  return el;
+}
+
+const shortDate = (iso) => new Date(`${iso}T12:00:00`).toLocaleDateString([], { month: 'short', day: 'numeric' });
+
+/** A bar chart (or a line, for rates with gaps) of one number per day. */
+function chart({ days, value, title, line = false, unit = '' }) {
+  const width = 640;
+  const height = 160;
+  const pad = { left: 36, right: 8, top: 10, bottom: 22 };
+  const values = days.map(value);
+  const max = Math.max(1, ...values.filter((v) => v !== null));
+  const step = (width - pad.left - pad.right) / days.length;
+  const y = (v) => pad.top + (height - pad.top - pad.bottom) * (1 - v / max);
+  const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, class: 'chart', role: 'img', 'aria-label': title });
+  svg.append(s('line', { x1: pad.left, x2: width - pad.right, y1: y(0), y2: y(0), class: 'axis' }));
+  svg.append(s('text', { x: pad.left - 6, y: y(max) + 4, 'text-anchor': 'end', class: 'tick' }, String(Math.round(max * 10) / 10)));
+  svg.append(s('text', { x: pad.left - 6, y: y(0) + 4, 'text-anchor': 'end', class: 'tick' }, '0'));
+  const labelEvery = Math.ceil(days.length / 7);
+  const segments = [[]];
+  days.forEach((d, i) => {
+    const x = pad.left + i * step;
+    const v = values[i];
+    if (i % labelEvery === 0 || i === days.length - 1) {
+      svg.append(s('text', { x: x + step / 2, y: height - 6, 'text-anchor': 'middle', class: 'tick' }, shortDate(d.date)));
+    }
+    if (v === null) { segments.push([]); return; }
+    if (!line && v === 0) return;
+    const tip = s('title', {}, `${shortDate(d.date)}: ${v}${unit}`);
+    if (line) {
+      const cx = x + step / 2;
+      segments[segments.length - 1].push(`${cx},${y(v)}`);
+      svg.append(s('circle', { cx, cy: y(v), r: 3.5, class: 'dot' }, tip));
+    } else {
+      svg.append(s('rect', { x: x + step * 0.15, y: y(v), width: step * 0.7, height: Math.max(0, y(0) - y(v)), class: 'bar', rx: 2 }, tip));
+    }
+  });
+  const d = segments.filter((pts) => pts.length).map((pts) => `M${pts.join(' L')}`).join(' ');
+  if (line && d) svg.prepend(s('path', { d, class: 'line' }));
+  return h('figure', { class: 'chart-box' }, h('figcaption', {}, title), svg);
+}
+
+function mistakeItem(m) {
+  return h('li', {},
+    h('del', {}, m.original), ' → ', h('ins', {}, m.corrected), ' ',
+    h('span', { class: 'kind' }, KIND_LABELS[m.kind] || m.kind),
+    h('div', { class: 'why' }, m.explanation),
+    h('time', { datetime: m.created_at, class: 'muted' }, new Date(m.created_at).toLocaleDateString()));
+}
+
+export async function progressView(main) {
+  const range = h('select', { id: 'progress-range', class: 'input', 'aria-label': 'Period' },
+    h('option', { value: '7' }, 'Last 7 days'), h('option', { value: '30', selected: true }, 'Last 30 days'),
+    h('option', { value: '90' }, 'Last 90 days'));
+  const stats = h('div', { class: 'stats' });
+  const charts = h('div', { class: 'charts' });
+  const list = h('ul', { class: 'notebook', 'aria-label': 'Past corrections' });
+  const more = h('button', { class: 'btn', type: 'button', hidden: true }, 'Load more');
+  const status = h('p', { role: 'status', class: 'muted' });
+  let cursor = null;
+
+  async function loadProgress() {
+    const p = await api('GET', `/me/progress?days=${range.value}`);
+    const rate = p.mistakes_per_100_words;
+    stats.replaceChildren(...[
+      h('div', { class: 'stat' }, h('strong', {}, String(p.messages)), ' messages'),
+      h('div', { class: 'stat' }, h('strong', {}, String(p.words)), ' words'),
+      h('div', { class: 'stat' }, h('strong', {}, rate === null ? '–' : String(rate)), ' mistakes per 100 words'),
+      p.kinds.length ? h('div', { class: 'stat' }, 'Most frequent: ', h('strong', {}, KIND_LABELS[p.kinds[0].kind] || p.kinds[0].kind)) : null,
+    ].filter(Boolean));
+    charts.replaceChildren(
+      chart({ days: p.days, value: (d) => d.words, title: 'Words written per day', unit: ' words' }),
+      chart({ days: p.days, value: (d) => d.mistakes_per_100_words, title: 'Mistakes per 100 words', line: true }));
+  }
+
+  async function loadMistakes(reset) {
+    if (reset) { cursor = null; list.replaceChildren(); }
+    const page = await api('GET', `/me/mistakes?limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    list.append(...page.items.map(mistakeItem));
+    cursor = page.next_cursor;
+    more.hidden = !cursor;
+    if (!list.children.length) {
+      list.append(h('li', { class: 'empty-state' }, 'No corrections yet. Practise with the tutor and your corrections will collect here to review.'));
+    }
+  }
+
+  range.addEventListener('change', () => loadProgress().catch((e) => { status.textContent = e.message; }));
+  more.addEventListener('click', () => loadMistakes(false).catch((e) => { status.textContent = e.message; }));
+
+  main.append(h('div', { class: 'page wide' },
+    h('h1', {}, 'Progress'),
+    h('section', { 'aria-labelledby': 'h-practice' },
+      h('div', { class: 'row' }, h('h2', { id: 'h-practice' }, 'Practice'), range), stats, charts),
+    h('section', { 'aria-labelledby': 'h-notebook' },
+      h('h2', { id: 'h-notebook' }, 'Mistake notebook'), list, more),
+    status));
+  try {
+    await Promise.all([loadProgress(), loadMistakes(true)]);
+  } catch (e) {
+    status.textContent = `Could not load your progress: ${e.message}`;
+  }
+  return () => {};
+}

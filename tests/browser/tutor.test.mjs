@@ -1,0 +1,157 @@
+// The tutor in the browser: feedback states, goals and the end-of-practice
+// review, check before sending in a friend chat, reading aloud and dictation
+// (the browser's speech APIs stubbed), and the Progress screen.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { join } from 'node:path';
+import { fakeLlm, launch, shots, signUp, startServer } from './harness.mjs';
+
+let llm;
+let server;
+let browser;
+
+before(async () => {
+  llm = await fakeLlm();
+  llm.delayMs = 1;
+  server = await startServer({ BOT_BASE_URL: llm.url, BOT_MODEL: 'fake', BOT_DAILY_LIMIT: '20' });
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  await llm?.close();
+});
+
+const nav = (page, name) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+const shot = (page, name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
+
+/** Stand-ins for the browser's speech synthesis and recognition, recording what they are asked. */
+function stubSpeech() {
+  window.spoken = [];
+  const synth = { speak: (u) => window.spoken.push(u.text), cancel() {}, getVoices: () => [], addEventListener() {} };
+  Object.defineProperty(window, 'speechSynthesis', { value: synth, configurable: true });
+  window.SpeechSynthesisUtterance = class { constructor(text) { this.text = text; } };
+  window.SpeechRecognition = class {
+    start() { setTimeout(() => { this.onresult({ results: [[{ transcript: 'I would like the soup' }]] }); this.onend(); }, 50); }
+    stop() { this.onend(); }
+  };
+}
+
+async function practice(page, scenario) {
+  await nav(page, 'Practice').click();
+  await page.getByLabel(scenario).check();
+  await page.getByRole('button', { name: 'Start practising' }).click();
+}
+
+async function say(page, text) {
+  const before = await page.locator('.msg.bot').count();
+  await page.getByLabel('Message to the bot').fill(text);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((n) => document.querySelectorAll('.msg.bot').length > n && !document.querySelector('.msg.streaming'), before);
+}
+
+describe('the tutor in the browser', () => {
+  test('feedback shows corrected, looks good and not checked; goals and the review', async () => {
+    const page = await browser.newPage();
+    await page.addInitScript(stubSpeech);
+    await signUp(page, server.base, 'tutee');
+    await practice(page, 'Ordering at a restaurant');
+    const goals = page.getByRole('list', { name: 'Goals for this practice' });
+    await goals.getByText('Ask for the bill').waitFor();
+
+    await say(page, 'Yesterday I goed to a restaurant.');
+    const first = page.locator('.msg.mine').nth(0).locator('.feedback');
+    await first.getByText('1 correction').waitFor();
+    assert.match(await first.textContent(), /goed.*went.*grammar.*Better: Yesterday I went to a restaurant\./s);
+
+    await say(page, 'I would like the chicken.');
+    await page.locator('.msg.mine').nth(1).locator('.feedback', { hasText: 'Looks good!' }).waitFor();
+
+    const check = llm.check;
+    llm.check = () => 'Sorry, I cannot help with that request today.';
+    await say(page, 'Can I have some water?');
+    await page.locator('.msg.mine').nth(2).locator('.feedback', { hasText: 'Not checked' }).waitFor();
+    llm.check = check;
+    await shot(page, '15-feedback-states');
+
+    // Reading a reply aloud goes through the browser's speech synthesis.
+    await page.locator('.msg.bot').last().getByRole('button', { name: 'Read aloud' }).click();
+    assert.deepEqual(await page.evaluate(() => window.spoken), ['That sounds interesting! Tell me more about your day at work.']);
+    // Dictation fills the draft.
+    await page.getByRole('button', { name: 'Dictate' }).click();
+    await page.waitForFunction(() => document.querySelector('#composer').value === 'I would like the soup');
+
+    await page.getByRole('button', { name: 'Finish & review' }).click();
+    const review = page.getByRole('region', { name: 'Practice review' });
+    await review.getByText('You ordered politely and answered every question.').waitFor();
+    assert.match(await review.textContent(), /Could I have the bill, please\?/);
+    assert.match(await review.textContent(), /goed.*went/s);
+    // Drink and main course reached, the bill not yet.
+    await goals.locator('.reached', { hasText: 'Order a drink' }).waitFor();
+    await goals.locator('.reached', { hasText: 'Order a main course' }).waitFor();
+    assert.equal(await goals.locator('.reached', { hasText: 'Ask for the bill' }).count(), 0);
+    await shot(page, '16-practice-review');
+    await page.close();
+  });
+
+  test('check before sending in a friend chat offers the correction with one click', async () => {
+    const context = await browser.newContext();
+    const alice = await context.newPage();
+    const bobContext = await browser.newContext();
+    const bob = await bobContext.newPage();
+    await signUp(alice, server.base, 'checker_a');
+    await signUp(bob, server.base, 'checker_b');
+    await nav(alice, 'Friends').click();
+    await alice.getByLabel('Search by username or display name').fill('checker_b');
+    await alice.getByRole('button', { name: 'Add friend' }).click();
+    await alice.getByText('Request sent').first().waitFor();
+    await nav(bob, 'Friends').click();
+    await bob.getByRole('button', { name: 'Accept' }).click();
+    await alice.getByRole('list', { name: 'Friends' }).getByRole('button', { name: 'Message' }).click();
+
+    const check = llm.check;
+    llm.check = (text) => ({ corrected: text.replace("don't", "doesn't"), notes: [{ wrong: "don't", right: "doesn't", why: 'he/she/it: does not' }] });
+    const composer = alice.getByLabel('Message to checker_b');
+    await composer.fill("She don't like apples.");
+    await alice.getByRole('button', { name: 'Check' }).click();
+    const panel = alice.locator('.check-panel');
+    await panel.getByText('he/she/it: does not').waitFor();
+    await shot(alice, '17-check-before-sending');
+    await panel.getByRole('button', { name: 'Use correction' }).click();
+    assert.equal(await composer.inputValue(), "She doesn't like apples.");
+    assert.equal(await panel.locator('.feedback').count(), 0, 'the panel closes');
+    await alice.getByText('19 of 20 practice messages left today').waitFor();
+    await alice.keyboard.press('Enter');
+    await nav(bob, 'Chats').click();
+    await bob.getByRole('link', { name: /checker_a/ }).click();
+    await bob.locator('.bubble', { hasText: "She doesn't like apples." }).waitFor();
+    llm.check = check;
+    await context.close();
+    await bobContext.close();
+  });
+
+  test('the progress screen charts practice and lists past corrections', async () => {
+    const page = await browser.newPage();
+    await signUp(page, server.base, 'charted');
+    await practice(page, 'Free talk');
+    await say(page, 'Yesterday I goed to the park with my sister.');
+    await say(page, 'It was sunny and warm.');
+    await nav(page, 'Progress').click();
+    const charts = page.locator('.charts svg');
+    await charts.first().waitFor();
+    assert.equal(await charts.count(), 2);
+    assert.equal(await page.locator('.charts svg .bar').count(), 1, 'one day with words');
+    assert.equal(await page.locator('.charts svg .dot').count(), 1, 'one day with a rate');
+    assert.match(await page.locator('.stats').textContent(), /2 messages.*14 words.*7\.1 mistakes per 100 words/s);
+    const notebook = page.getByRole('list', { name: 'Past corrections' });
+    await notebook.getByText('goed').waitFor();
+    assert.match(await notebook.textContent(), /goed.*went.*grammar/s);
+    await shot(page, '18-progress');
+    await page.evaluate(() => { document.documentElement.dataset.theme = 'dark'; });
+    await shot(page, '19-progress-dark');
+    await page.setViewportSize({ width: 390, height: 800 });
+    await shot(page, '20-progress-phone');
+    await page.close();
+  });
+});
