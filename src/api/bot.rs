@@ -1,5 +1,5 @@
 use poem::web::Data;
-use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
+use poem_openapi::{param::Path, payload::Json, Object, OpenApi};
 use uuid::Uuid;
 
 use super::{auth::current_user, timestamp::Timestamp, types::Message, ApiTags};
@@ -70,29 +70,7 @@ pub struct GrantRequest {
     pub extra: u32,
 }
 
-#[derive(ApiResponse)]
-pub enum QuotaResponse {
-    /// Today's quota.
-    #[oai(status = 200)]
-    Ok(
-        Json<Quota>,
-        /// Requests allowed today.
-        #[oai(header = "RateLimit-Limit")]
-        u32,
-        /// Requests left today.
-        #[oai(header = "RateLimit-Remaining")]
-        u32,
-        /// Seconds until the quota resets.
-        #[oai(header = "RateLimit-Reset")]
-        u64,
-    ),
-}
-
-impl QuotaResponse {
-    pub fn new(q: &QuotaStatus) -> Self {
-        Self::Ok(Json(q.into()), q.limit, q.remaining, q.reset_secs)
-    }
-}
+quota_response!(QuotaResponse, Quota, "Today's quota.");
 
 pub struct BotApi;
 
@@ -105,7 +83,7 @@ impl BotApi {
     #[oai(path = "/bot/quota", method = "get", operation_id = "getBotQuota")]
     async fn quota(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<QuotaResponse> {
         let q = state.quota.status(state.db.r(), auth.0.id).await?;
-        Ok(QuotaResponse::new(&q))
+        Ok(QuotaResponse::new((&q).into(), &q))
     }
 
     /// List practice scenarios

@@ -171,13 +171,7 @@ impl MessagesApi {
     ) -> ApiResult<Json<MessagePage>> {
         member_chat(&state, id.0, auth.0.id).await?;
         let limit = pagination::limit(limit.0);
-        let before = pagination::given(&cursor.0)
-            .map(|c| {
-                pagination::decode(c)?
-                    .parse::<Uuid>()
-                    .map_err(|_| pagination::bad_cursor())
-            })
-            .transpose()?;
+        let before = pagination::id_cursor(&cursor.0)?;
         let rows = messages::list(state.db.r(), id.0, before, limit + 1).await?;
         let (rows, next_cursor) = pagination::split(rows, limit, |m| m.id.to_string());
         Ok(Json(MessagePage {

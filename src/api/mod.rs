@@ -1,6 +1,41 @@
 //! The HTTP API: one poem-openapi struct per tag.
 use poem_openapi::{OpenApi, OpenApiService, Tags};
 
+/// A 200 response with a JSON body and the caller's bot quota in
+/// `RateLimit-*` headers, for every endpoint that spends or reports quota.
+macro_rules! quota_response {
+    ($name:ident, $body:ty, $doc:literal) => {
+        #[derive(poem_openapi::ApiResponse)]
+        pub enum $name {
+            #[doc = $doc]
+            #[oai(status = 200)]
+            Ok(
+                poem_openapi::payload::Json<$body>,
+                /// Requests allowed today.
+                #[oai(header = "RateLimit-Limit")]
+                u32,
+                /// Requests left today.
+                #[oai(header = "RateLimit-Remaining")]
+                u32,
+                /// Seconds until the quota resets.
+                #[oai(header = "RateLimit-Reset")]
+                u64,
+            ),
+        }
+
+        impl $name {
+            pub fn new(body: $body, q: &$crate::bot::quota::QuotaStatus) -> Self {
+                Self::Ok(
+                    poem_openapi::payload::Json(body),
+                    q.limit,
+                    q.remaining,
+                    q.reset_secs,
+                )
+            }
+        }
+    };
+}
+
 pub mod auth;
 pub mod bot;
 pub mod chats;

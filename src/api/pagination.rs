@@ -27,6 +27,13 @@ pub fn decode(cursor: &str) -> Result<String, ApiError> {
         .ok_or_else(bad_cursor)
 }
 
+/// The id a page of id-ordered rows continues after, from its cursor.
+pub fn id_cursor(cursor: &Option<String>) -> Result<Option<uuid::Uuid>, ApiError> {
+    given(cursor)
+        .map(|c| decode(c)?.parse().map_err(|_| bad_cursor()))
+        .transpose()
+}
+
 pub fn bad_cursor() -> ApiError {
     ApiError::validation("cursor", "cursor is not valid; pass the next_cursor of a previous page")
 }

@@ -7,7 +7,7 @@ use poem::web::Data;
 use poem_openapi::{
     param::{Path, Query},
     payload::Json,
-    ApiResponse, Object, OpenApi,
+    Object, OpenApi,
 };
 use tokio::sync::oneshot;
 use uuid::Uuid;
@@ -51,23 +51,7 @@ pub struct CheckResult {
     pub quota: Quota,
 }
 
-#[derive(ApiResponse)]
-pub enum CheckResponse {
-    /// Checked; one bot request was used.
-    #[oai(status = 200)]
-    Ok(
-        Json<CheckResult>,
-        /// Requests allowed today.
-        #[oai(header = "RateLimit-Limit")]
-        u32,
-        /// Requests left today.
-        #[oai(header = "RateLimit-Remaining")]
-        u32,
-        /// Seconds until the quota resets.
-        #[oai(header = "RateLimit-Reset")]
-        u64,
-    ),
-}
+quota_response!(CheckResponse, CheckResult, "Checked; one bot request was used.");
 
 /// One correction kept in the learner's notebook.
 #[derive(Debug, Clone, Object)]
@@ -247,23 +231,7 @@ pub struct Summary {
     pub quota: Quota,
 }
 
-#[derive(ApiResponse)]
-pub enum SummaryResponse {
-    /// The summary; one bot request was used.
-    #[oai(status = 200)]
-    Ok(
-        Json<Summary>,
-        /// Requests allowed today.
-        #[oai(header = "RateLimit-Limit")]
-        u32,
-        /// Requests left today.
-        #[oai(header = "RateLimit-Remaining")]
-        u32,
-        /// Seconds until the quota resets.
-        #[oai(header = "RateLimit-Reset")]
-        u64,
-    ),
-}
+quota_response!(SummaryResponse, Summary, "The summary; one bot request was used.");
 
 /// How much of a chat a summary reads.
 const SUMMARY_HISTORY: u64 = 200;
@@ -298,14 +266,12 @@ impl TutorApi {
                 })
             })
             .await?;
-            Ok(CheckResponse::Ok(
-                Json(CheckResult {
+            Ok(CheckResponse::new(
+                CheckResult {
                     feedback,
                     quota: (&q).into(),
-                }),
-                q.limit,
-                q.remaining,
-                q.reset_secs,
+                },
+                &q,
             ))
         }
         .await;
@@ -350,13 +316,7 @@ impl TutorApi {
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<MistakePage>> {
         let limit = pagination::limit(limit.0);
-        let before = pagination::given(&cursor.0)
-            .map(|c| {
-                pagination::decode(c)?
-                    .parse::<Uuid>()
-                    .map_err(|_| pagination::bad_cursor())
-            })
-            .transpose()?;
+        let before = pagination::id_cursor(&cursor.0)?;
         let rows = progress::mistakes(state.db.r(), auth.0.id, chat_id.0, before, limit + 1).await?;
         let (rows, next_cursor) = pagination::split(rows, limit, |m| m.id.to_string());
         Ok(Json(MistakePage {
@@ -512,8 +472,8 @@ async fn summarize(state: &AppState, me: Uuid, chat_id: Uuid) -> ApiResult<Summa
         }
         sentence + "."
     });
-    Ok(SummaryResponse::Ok(
-        Json(Summary {
+    Ok(SummaryResponse::new(
+        Summary {
             messages: messages_count,
             words,
             mistakes: mistake_count,
@@ -522,10 +482,8 @@ async fn summarize(state: &AppState, me: Uuid, chat_id: Uuid) -> ApiResult<Summa
             phrases,
             goals,
             quota: (&q).into(),
-        }),
-        q.limit,
-        q.remaining,
-        q.reset_secs,
+        },
+        &q,
     ))
 }
 
