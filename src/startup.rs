@@ -120,11 +120,15 @@ impl Application {
     pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let state = self.state.clone();
         let limits = state.limits.clone();
+        let db = state.db.clone();
         let janitor = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tick.tick().await;
                 limits.cleanup();
+                if let Err(e) = crate::db::idempotency::purge(db.w(), crate::db::now()).await {
+                    tracing::warn!(error = %e, "purging old idempotency keys failed");
+                }
             }
         });
         tracing::info!(port = self.port, "listening");

@@ -11,6 +11,7 @@ mod m20261122_000007_bot_usage_in_flight;
 mod m20261122_000008_user_search;
 mod m20261122_000009_unread_index;
 mod m20261122_000010_practice;
+mod m20261122_000011_idempotency_keys;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_user_search::Migration),
             Box::new(m20261122_000009_unread_index::Migration),
             Box::new(m20261122_000010_practice::Migration),
+            Box::new(m20261122_000011_idempotency_keys::Migration),
         ]
     }
 }

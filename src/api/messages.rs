@@ -2,11 +2,12 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use poem::{
+    http::HeaderMap,
     web::{sse::Event as SseEvent, Data},
     IntoResponse,
 };
 use poem_openapi::{
-    param::{Path, Query},
+    param::{Header, Path, Query},
     payload::{EventStream, Json},
     types::ToJSON,
     ApiResponse, Object, OpenApi, Union,
@@ -18,6 +19,7 @@ use super::{
     auth::NoContent,
     bot::{BotExchange, Quota},
     chats::member_chat,
+    idempotency::{self, Prior},
     pagination,
     sse::EventStreamBody,
     text::Text,
@@ -191,16 +193,34 @@ impl MessagesApi {
         auth: BearerAuth,
         id: Path<Uuid>,
         body: Json<NewMessage>,
+        /// Makes retries safe: a repeated post with the same key (per user, kept
+        /// a day) returns what the first one stored instead of posting again.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+        headers: &HeaderMap,
     ) -> Result<MessageCreated, BotError> {
         let me = auth.0.id;
+        let key = idempotency::key(headers, &idempotency_key.0)?;
         let (chat, _) = member_chat(&state, id.0, me).await?;
         if chat.kind == chats::BOT {
             let result = async {
                 let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
-                let started = exchange::start(&state, me, chat, content).await?;
-                let message = started.message.clone();
-                let idle = Duration::from_secs(state.settings.bot_total_timeout_secs + 30);
-                let (reply, quota) = exchange::complete(started, idle).await?;
+                let (message, reply, quota) = match idempotency::begin(&state, me, key, chat.id, &content).await? {
+                    Prior::Stored(message) => {
+                        let reply = idempotency::reply_to(&state, &message).await?;
+                        let quota = state.quota.status(state.db.r(), me).await?;
+                        (message.into(), reply.into(), quota)
+                    }
+                    Prior::Fresh => {
+                        let started = exchange::start(&state, me, chat, content).await;
+                        idempotency::finish(&state, me, key, started.as_ref().ok().map(|s| s.message.id)).await?;
+                        let started = started?;
+                        let message = started.message.clone();
+                        let idle = Duration::from_secs(state.settings.bot_total_timeout_secs + 30);
+                        let (reply, quota) = exchange::complete(started, idle).await?;
+                        (message, reply, quota)
+                    }
+                };
                 let (limit, remaining, reset) = quota_headers(&quota);
                 Ok(MessageCreated::Created(
                     Json(Posted::BotExchange(BotExchange {
@@ -218,10 +238,21 @@ impl MessagesApi {
         }
         crate::chats::ensure_writable(&state, me, &chat).await?;
         let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
-        state.limits.message(me)?;
-        let message: Message = messages::insert(state.db.w(), chat.id, Some(me), messages::USER, content, None)
-            .await?
-            .into();
+        if let Prior::Stored(message) = idempotency::begin(&state, me, key, chat.id, &content).await? {
+            return Ok(MessageCreated::Created(
+                Json(Posted::Message(message.into())),
+                None,
+                None,
+                None,
+            ));
+        }
+        let stored = async {
+            state.limits.message(me)?;
+            Ok::<_, ApiError>(messages::insert(state.db.w(), chat.id, Some(me), messages::USER, content, None).await?)
+        }
+        .await;
+        idempotency::finish(&state, me, key, stored.as_ref().ok().map(|m| m.id)).await?;
+        let message: Message = stored?.into();
         state
             .realtime
             .publish(crate::chats::member_ids(&chat, me), events::message_created(&message));
@@ -251,26 +282,51 @@ impl MessagesApi {
         auth: BearerAuth,
         id: Path<Uuid>,
         body: Json<NewMessage>,
+        /// As for `sendMessage`: a repeat with the same key gets the first
+        /// request's `message` and `done` events instead of a new exchange.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+        headers: &HeaderMap,
     ) -> Result<StreamResponse, BotError> {
         let me = auth.0.id;
+        let key = idempotency::key(headers, &idempotency_key.0)?;
         let result = async {
             let chat = bot_chat(&state, me, id.0).await?;
             let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
-            exchange::start(&state, me, chat, content).await
+            match idempotency::begin(&state, me, key, chat.id, &content).await? {
+                Prior::Stored(message) => {
+                    let reply = idempotency::reply_to(&state, &message).await?;
+                    let quota = state.quota.status(state.db.r(), me).await?;
+                    let events = vec![
+                        StreamEvent::Message(message.into()),
+                        StreamEvent::Done(StreamDone {
+                            reply: reply.into(),
+                            quota: (&quota).into(),
+                        }),
+                    ];
+                    Ok((futures_util::stream::iter(events).boxed(), quota))
+                }
+                Prior::Fresh => {
+                    let started = exchange::start(&state, me, chat, content).await;
+                    idempotency::finish(&state, me, key, started.as_ref().ok().map(|s| s.message.id)).await?;
+                    let started = started?;
+                    let q = started.reservation.status.clone();
+                    let first = futures_util::stream::once(async move { StreamEvent::Message(started.message) });
+                    let rest = ReceiverStream::new(started.events).map(|event| match event {
+                        Event::Delta(text) => StreamEvent::Delta(StreamDelta { text }),
+                        Event::Done { reply, quota } => StreamEvent::Done(StreamDone {
+                            reply,
+                            quota: (&quota).into(),
+                        }),
+                        Event::Failed(e) => StreamEvent::Error(e.body()),
+                    });
+                    Ok((first.chain(rest).boxed(), q))
+                }
+            }
         }
         .await;
-        let started = with_quota(&state, me, result).await?;
-        let q = started.reservation.status.clone();
-        let first = futures_util::stream::once(async move { StreamEvent::Message(started.message) });
-        let rest = ReceiverStream::new(started.events).map(|event| match event {
-            Event::Delta(text) => StreamEvent::Delta(StreamDelta { text }),
-            Event::Done { reply, quota } => StreamEvent::Done(StreamDone {
-                reply,
-                quota: (&quota).into(),
-            }),
-            Event::Failed(e) => StreamEvent::Error(e.body()),
-        });
-        let events = EventStream::new(first.chain(rest).boxed::<'static>())
+        let (stream, q) = with_quota(&state, me, result).await?;
+        let events = EventStream::new(stream)
             .keep_alive(Duration::from_secs(15))
             .to_event(|event| {
                 let name = match &event {

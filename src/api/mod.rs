@@ -42,6 +42,7 @@ pub mod chats;
 pub mod describe;
 pub mod friends;
 pub mod health;
+pub mod idempotency;
 pub mod messages;
 pub mod pagination;
 pub mod spec;

@@ -239,6 +239,11 @@ impl Task {
             // Nothing came back: the request does not count and leaves no trace.
             self.state.quota.refund(db.w(), &self.reservation).await?;
             messages::delete(db.w(), self.user_message_id).await?;
+            // The learner's other tabs showed the turn; it is gone now.
+            self.state.realtime.publish(
+                vec![self.reservation.user_id],
+                events::message_deleted(self.chat_id, self.user_message_id),
+            );
             let error = match outcome {
                 Outcome::Cancelled => {
                     tracing::info!(chat_id = %self.chat_id, "client left before the first words; request refunded");

@@ -80,6 +80,22 @@ pub async fn list(
         .await
 }
 
+/// The bot's reply to the learner message `after`: the next message in the chat, if it is the bot's.
+pub async fn reply_after(
+    db: &impl ConnectionTrait,
+    chat_id: Uuid,
+    after: Uuid,
+) -> Result<Option<message::Model>, DbErr> {
+    Ok(message::Entity::find()
+        .filter(message::Column::ChatId.eq(chat_id))
+        .filter(message::Column::Id.gt(after))
+        .order_by_asc(message::Column::ChatId)
+        .order_by_asc(message::Column::Id)
+        .one(db)
+        .await?
+        .filter(|m| m.role == ASSISTANT))
+}
+
 pub async fn last(db: &impl ConnectionTrait, chat_id: Uuid) -> Result<Option<message::Model>, DbErr> {
     Ok(list(db, chat_id, None, 1).await?.into_iter().next())
 }

@@ -14,6 +14,7 @@ use crate::config::Settings;
 
 pub mod chats;
 pub mod friends;
+pub mod idempotency;
 pub mod messages;
 pub mod progress;
 pub mod quota;

@@ -89,11 +89,12 @@ export async function freshAccess(force = false) {
 }
 
 /** JSON request; throws ApiError with the contract's error body. */
-export async function api(method, path, body, { auth = true, raw = false, signal } = {}) {
+export async function api(method, path, body, { auth = true, raw = false, signal, headers = {} } = {}) {
   const send = async (token) => fetch(`${BASE}${path}`, {
     method,
     signal,
     headers: {
+      ...headers,
       ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
       ...(token ? { Authorization: `Bearer ${token}` } : {}),
     },

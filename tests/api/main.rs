@@ -8,6 +8,7 @@ mod friends;
 mod hardening;
 mod health;
 mod helpers;
+mod idempotency;
 mod logs;
 mod messages;
 mod openapi;

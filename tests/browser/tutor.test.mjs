@@ -154,4 +154,45 @@ describe('the tutor in the browser', () => {
     await shot(page, '20-progress-phone');
     await page.close();
   });
+
+  test('a slow reply shows Thinking and can be stopped; a failed message is retried without a duplicate', async () => {
+    const page = await browser.newPage();
+    await signUp(page, server.base, 'stopper');
+    await practice(page, 'Free talk');
+    llm.firstDelayMs = 800;
+    llm.delayMs = 300;
+    try {
+      await page.getByLabel('Message to the bot').fill('Tell me a long story.');
+      await page.keyboard.press('Enter');
+      await page.locator('.msg.streaming .thinking', { hasText: 'Thinking…' }).waitFor();
+      assert.equal(await page.locator('#composer-count').textContent(), '0 / 2000', 'the counter follows the cleared composer');
+      await shot(page, '21-bot-thinking');
+      await page.waitForFunction(() => (document.querySelector('.msg.streaming .bubble')?.textContent || '').length >= 12);
+      await page.getByRole('button', { name: 'Stop' }).click();
+      await page.getByText('Stopped. The part of the reply you saw has been saved.').waitFor();
+      const kept = await page.locator('.msg.bot .bubble').last().textContent();
+      assert.ok(kept.startsWith('That sou') && kept.length < 60, `partial reply kept: ${kept}`);
+      await page.getByRole('button', { name: 'Send' }).waitFor();
+    } finally {
+      llm.firstDelayMs = 0;
+      llm.delayMs = 1;
+    }
+
+    llm.failNext = 1;
+    await page.getByLabel('Message to the bot').fill('Are you still there?');
+    await page.keyboard.press('Enter');
+    const notice = page.locator('.notice', { hasText: "couldn't answer this time" });
+    await notice.waitFor();
+    assert.equal(await page.getByLabel('Message to the bot').inputValue(), 'Are you still there?');
+    await page.waitForFunction(() => ![...document.querySelectorAll('.msg.mine .bubble')].some((b) => b.textContent === 'Are you still there?'));
+    await notice.getByRole('button', { name: 'Retry' }).click();
+    await page.locator('.msg.bot .bubble', { hasText: 'Tell me more about your day at work.' }).last().waitFor();
+    await page.waitForFunction(() => !document.querySelector('.msg.streaming'));
+    const mine = async () => page.locator('.msg.mine .bubble', { hasText: 'Are you still there?' }).count();
+    assert.equal(await mine(), 1);
+    await page.reload();
+    await page.locator('.msg.bot').first().waitFor();
+    assert.equal(await mine(), 1, 'stored once');
+    await page.close();
+  });
 });

@@ -19,7 +19,9 @@ const CHECK_PROMPT = 'You correct English.';
  * requests (the practice summary) with `summary()`, each as one JSON answer.
  */
 export async function fakeLlm() {
-  const llm = { calls: 0, checks: 0, delayMs: 40 };
+  // delayMs between chunks, firstDelayMs before the first; failNext: answer that
+  // many reply requests with a 500.
+  const llm = { calls: 0, checks: 0, delayMs: 40, firstDelayMs: 0, failNext: 0 };
   llm.answer = () => 'That sounds interesting! Tell me more about your day at work.';
   llm.check = (text) => ({
     corrected: text.replace(/\bgoed\b/g, 'went'),
@@ -49,8 +51,15 @@ export async function fakeLlm() {
         return;
       }
       llm.calls += 1;
+      if (llm.failNext > 0) {
+        llm.failNext -= 1;
+        res.writeHead(500, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ error: { message: 'fake failure', type: 'server_error' } }));
+        return;
+      }
       const text = llm.answer(request.messages);
       res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      await new Promise((r) => setTimeout(r, llm.firstDelayMs));
       for (let i = 0; i < text.length; i += 6) {
         const chunk = { id: 'x', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: text.slice(i, i + 6) } }] };
         res.write(`data: ${JSON.stringify(chunk)}\n\n`);

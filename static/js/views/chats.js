@@ -379,6 +379,12 @@ class Conversation {
     this.notice.replaceChildren(text ? h('div', { class: 'notice' }, text) : '');
   }
 
+  /** A failure the learner can retry: the same draft and key, so it is never stored twice. */
+  retryNotice(text) {
+    const retry = h('button', { class: 'btn small primary', type: 'button', onclick: () => this.send() }, 'Retry');
+    this.notice.replaceChildren(h('div', { class: 'notice' }, text, ' ', retry));
+  }
+
   quotaNotice(q) {
     const at = new Date(q.resets_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
     if (!this.bot) {
@@ -397,15 +403,20 @@ class Conversation {
       this.showNotice(`Messages can be at most ${MAX_LEN} characters (this one has ${text.length}).`);
       return;
     }
+    // One key per draft: sending the same text again after a failure is a retry,
+    // and the server never stores it twice.
+    if (this.pending?.text !== text) this.pending = { text, key: crypto.randomUUID() };
+    const headers = { 'Idempotency-Key': this.pending.key };
     this.busy = true;
     this.sendButton.disabled = true;
     this.showNotice('');
     try {
-      if (this.bot) await this.askBot(text);
+      if (this.bot) await this.askBot(text, headers);
       else {
-        this.add(await api('POST', `/chats/${this.chat.id}/messages`, { content: text }));
+        this.add(await api('POST', `/chats/${this.chat.id}/messages`, { content: text }, { headers }));
         this.input.value = '';
       }
+      this.pending = null;
       this.onInput();
     } catch (err) {
       this.explain(err, text);
@@ -429,9 +440,10 @@ class Conversation {
         ? 'Practice with the bot is not set up on this server yet. You can still chat with your friends.'
         : "Your practice partner can't be reached right now. This message didn't count — please try again in a moment.");
     } else if (err.code === 'bot_upstream_error' || err.code === 'bot_upstream_timeout') {
-      this.showNotice(/partial/.test(err.message)
-        ? 'The reply was cut short. What arrived has been saved.'
-        : "Your practice partner couldn't answer this time. This message didn't count — please try again.");
+      if (/partial/.test(err.message)) this.showNotice('The reply was cut short. What arrived has been saved.');
+      else this.retryNotice("Your practice partner couldn't answer this time. This message didn't count.");
+    } else if (err.code === 'network') {
+      this.retryNotice('Your message was not sent: the server cannot be reached.');
     } else {
       this.showNotice(err.message);
     }
@@ -523,48 +535,74 @@ class Conversation {
     });
   }
 
-  /** Streams the bot's reply into a growing bubble. */
-  async askBot(text) {
-    const res = await api('POST', `/chats/${this.chat.id}/messages/stream`, { content: text }, { raw: true });
+  /** Streams the bot's reply into a growing bubble; Stop cancels it (a partial reply is kept). */
+  async askBot(text, headers) {
+    const abort = new AbortController();
+    const res = await api('POST', `/chats/${this.chat.id}/messages/stream`, { content: text }, { raw: true, headers, signal: abort.signal });
     this.input.value = '';
-    const bubble = h('div', { class: 'bubble' });
+    this.onInput();
+    const bubble = h('div', { class: 'bubble' }, h('span', { class: 'thinking' }, 'Thinking…'));
     this.streaming = h('li', { class: 'msg bot streaming', 'aria-busy': 'true' }, bubble);
+    const stop = h('button', { class: 'btn', type: 'button', onclick: () => abort.abort() }, 'Stop');
+    this.sendButton.replaceWith(stop);
     this.draw(true);
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = '';
     let failure = null;
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += value;
-      let cut;
-      while ((cut = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        let event = 'message';
-        let data = '';
-        for (const line of block.split('\n')) {
-          if (line.startsWith('event:')) event = line.slice(6).trim();
-          else if (line.startsWith('data:')) data += line.slice(5).trimStart();
-        }
-        if (!data) continue;
-        const payload = JSON.parse(data);
-        if (event === 'message') this.add(payload);
-        else if (event === 'delta') {
-          bubble.textContent += payload.text;
-          if (this.atBottom()) this.list.scrollTop = this.list.scrollHeight;
-        } else if (event === 'done') {
-          this.streaming = null;
-          this.add(payload.reply);
-          showQuota(payload.quota);
-          if (voicePrefs().auto) speak(payload.reply.content);
-        } else if (event === 'error') {
-          failure = new ApiError(502, payload);
+    let turn = null;
+    let started = false;
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let cut;
+        while ((cut = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          let event = 'message';
+          let data = '';
+          for (const line of block.split('\n')) {
+            if (line.startsWith('event:')) event = line.slice(6).trim();
+            else if (line.startsWith('data:')) data += line.slice(5).trimStart();
+          }
+          if (!data) continue;
+          const payload = JSON.parse(data);
+          if (event === 'message') {
+            turn = payload.id;
+            this.add(payload);
+          } else if (event === 'delta') {
+            if (!started) { bubble.textContent = ''; started = true; }
+            bubble.textContent += payload.text;
+            if (this.atBottom()) this.list.scrollTop = this.list.scrollHeight;
+          } else if (event === 'done') {
+            this.streaming = null;
+            this.add(payload.reply);
+            showQuota(payload.quota);
+            if (voicePrefs().auto) speak(payload.reply.content);
+          } else if (event === 'error') {
+            failure = new ApiError(502, payload);
+          }
         }
       }
+    } catch (err) {
+      if (err.name !== 'AbortError') throw err;
+      // Stopped: the server keeps what was said (or refunds if nothing was).
+      this.streaming = null;
+      await new Promise((r) => setTimeout(r, 300));
+      if (!started && turn) this.remove(turn);
+      if (!started) { this.input.value = text; this.onInput(); }
+      await this.catchUp();
+      refreshQuota();
+      this.showNotice(started ? 'Stopped. The part of the reply you saw has been saved.' : "Stopped before the reply began. This message didn't count.");
+      return;
+    } finally {
+      this.streaming = null;
+      stop.replaceWith(this.sendButton);
     }
-    this.streaming = null;
     if (failure) {
+      // A refunded turn was removed on the server; remove it here too.
+      if (turn && /not counted/.test(failure.message)) this.remove(turn);
       await this.catchUp();
       refreshQuota();
       throw failure;

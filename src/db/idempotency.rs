@@ -1,0 +1,91 @@
+//! `Idempotency-Key`s of message posts: the first request with a key claims it,
+//! later ones find what it stored.
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    prelude::Expr, sea_query::OnConflict, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+};
+use uuid::Uuid;
+
+use crate::entity::idempotency_key::{ActiveModel, Column, Entity, Model};
+
+/// How long a key is remembered.
+pub const KEPT_FOR: chrono::Duration = chrono::Duration::hours(24);
+
+/// Claims `key` for a post to `chat_id`. `None`: this request is the first
+/// (within a day); otherwise the row a request before it left.
+pub async fn claim(db: &impl ConnectionTrait, user_id: Uuid, key: &str, chat_id: Uuid) -> Result<Option<Model>, DbErr> {
+    let now = super::now();
+    // A key older than a day is forgotten.
+    Entity::delete_many()
+        .filter(Column::UserId.eq(user_id))
+        .filter(Column::Key.eq(key))
+        .filter(Column::CreatedAt.lt(now - KEPT_FOR))
+        .exec(db)
+        .await?;
+    let inserted = Entity::insert(ActiveModel {
+        user_id: Set(user_id),
+        key: Set(key.to_owned()),
+        chat_id: Set(chat_id),
+        message_id: Set(None),
+        created_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::columns([Column::UserId, Column::Key])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    if inserted == 1 {
+        return Ok(None);
+    }
+    Entity::find_by_id((user_id, key.to_owned())).one(db).await
+}
+
+/// Takes over a claim whose first request stored nothing that lasted (it
+/// failed and was refunded, or died): from now on it belongs to this request.
+/// `false` when another request took it over first.
+pub async fn take_over(db: &impl ConnectionTrait, prior: &Model) -> Result<bool, DbErr> {
+    let mut update = Entity::update_many()
+        .col_expr(Column::MessageId, Expr::value(Option::<Uuid>::None))
+        .col_expr(Column::CreatedAt, Expr::value(super::now()))
+        .filter(Column::UserId.eq(prior.user_id))
+        .filter(Column::Key.eq(&prior.key))
+        .filter(Column::CreatedAt.eq(prior.created_at));
+    update = match prior.message_id {
+        Some(id) => update.filter(Column::MessageId.eq(id)),
+        None => update.filter(Column::MessageId.is_null()),
+    };
+    Ok(update.exec(db).await?.rows_affected == 1)
+}
+
+/// Records the message the request stored under `key`.
+pub async fn stored(db: &impl ConnectionTrait, user_id: Uuid, key: &str, message_id: Uuid) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::MessageId, Expr::value(message_id))
+        .filter(Column::UserId.eq(user_id))
+        .filter(Column::Key.eq(key))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Forgets `key`: the request failed before storing anything, so a retry is new.
+pub async fn release(db: &impl ConnectionTrait, user_id: Uuid, key: &str) -> Result<(), DbErr> {
+    Entity::delete_many()
+        .filter(Column::UserId.eq(user_id))
+        .filter(Column::Key.eq(key))
+        .filter(Column::MessageId.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Deletes keys older than a day.
+pub async fn purge(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    Ok(Entity::delete_many()
+        .filter(Column::CreatedAt.lt(now - KEPT_FOR))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
