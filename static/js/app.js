@@ -17,6 +17,8 @@ export const store = {
   live: null,
   connected: false,
   refreshers: new Set(), // views that reload when the socket reconnects
+  unread: 0, // messages from others not yet read, over all chats
+  requests: 0, // incoming friend requests
 };
 
 const root = document.getElementById('app');
@@ -52,8 +54,9 @@ async function render() {
 }
 
 function shell(page) {
-  const link = (hash, label, name) =>
-    h('a', { href: hash, 'aria-current': page === name ? 'page' : null }, label);
+  const link = (hash, label, name, badge) =>
+    h('a', { href: hash, 'aria-current': page === name ? 'page' : null }, label,
+      badge ? h('span', { class: 'count-badge', id: badge, hidden: true }) : null);
   const quota = h('span', { class: 'badge', id: 'quota', title: 'Practice messages with the bot today' });
   const conn = h('span', { class: 'conn', id: 'conn', role: 'status' });
   const themeButton = h('button', {
@@ -62,12 +65,12 @@ function shell(page) {
   const header = h('header', { class: 'top' },
     h('span', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, 'CC'), h('span', { class: 'name' }, 'ChattConnect')),
     h('nav', { 'aria-label': 'Main' },
-      link('#/chats', 'Chats', 'chats'), link('#/friends', 'Friends', 'friends'),
+      link('#/chats', 'Chats', 'chats', 'unread-badge'), link('#/friends', 'Friends', 'friends', 'requests-badge'),
       link('#/practice', 'Practice', 'practice'), link('#/progress', 'Progress', 'progress'),
       link('#/profile', 'Profile', 'profile')),
     h('span', { class: 'spacer' }), conn, quota, themeButton,
     h('button', { class: 'btn small', type: 'button', onclick: signOut }, 'Log out'));
-  queueMicrotask(() => { showQuota(); showConnection(); });
+  queueMicrotask(() => { showQuota(); showConnection(); showCounts(); });
   return header;
 }
 
@@ -95,6 +98,40 @@ export function showQuota(quota = store.quota) {
   el.classList.toggle('empty', quota.remaining === 0);
 }
 
+/** The unread total in the tab title and on Chats; incoming requests on Friends. */
+export function showCounts() {
+  document.title = store.unread ? `(${store.unread}) ChattConnect` : 'ChattConnect';
+  const put = (id, n, what) => {
+    const el = document.getElementById(id);
+    if (!el) return;
+    el.hidden = !n;
+    el.textContent = n > 99 ? '99+' : String(n);
+    el.setAttribute('aria-label', `${n} ${what}`);
+  };
+  put('unread-badge', store.unread, 'unread');
+  put('requests-badge', store.requests, 'friend requests');
+}
+
+export function setUnread(n) {
+  store.unread = n;
+  showCounts();
+}
+
+let countsTimer = null;
+/** Re-reads both counts from the API (debounced: events come in bursts). */
+export function refreshCounts() {
+  clearTimeout(countsTimer);
+  countsTimer = setTimeout(async () => {
+    try {
+      const [chats, requests] = await Promise.all([
+        api('GET', '/chats?limit=100'), api('GET', '/friends?status=incoming&limit=100')]);
+      store.unread = chats.items.reduce((n, c) => n + c.unread_count, 0);
+      store.requests = requests.items.length;
+      showCounts();
+    } catch { /* shown on the next success */ }
+  }, 250);
+}
+
 export async function refreshQuota() {
   try { showQuota(await api('GET', '/bot/quota')); } catch { /* shown on next success */ }
 }
@@ -116,6 +153,7 @@ function onEvent(event) {
   }
   onChatEvent(event);
   dispatchEvent(new CustomEvent('cc-event', { detail: event }));
+  if (['message.created', 'message.deleted', 'read', 'friend'].includes(event.type)) refreshCounts();
   if (event.type === 'friend' && !event.removed && event.friend.status === 'incoming') {
     toast(`${event.friend.user.display_name} sent you a friend request`);
   }
@@ -133,7 +171,16 @@ async function start() {
     if (store.connected && reconnected) store.refreshers.forEach((fn) => fn());
   });
   store.live.connect();
+  refreshCounts();
 }
+
+// Quota used in another tab or device, and counts missed while away, show up
+// when the learner comes back to this tab.
+addEventListener('focus', () => {
+  if (!store.me) return;
+  refreshQuota();
+  refreshCounts();
+});
 
 async function signOut() {
   store.live?.stop();

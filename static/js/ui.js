@@ -17,7 +17,8 @@ export function h(tag, attrs = {}, ...children) {
 }
 
 export function toast(text) {
-  const el = h('div', { class: 'toast' }, text);
+  // Toasts sit in a corner and go away on a click, so they never hide what the learner reads.
+  const el = h('div', { class: 'toast', onclick: () => el.remove() }, text);
   document.getElementById('toasts').append(el);
   setTimeout(() => el.remove(), 4000);
 }

@@ -23,7 +23,8 @@ after(async () => {
   await llm?.close();
 });
 
-const nav = (page, name) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+// A nav link's name may go on with its badge ("Chats 2 unread").
+const nav = (page, name) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: new RegExp(`^${name}(\\s|$)`) });
 const shot = (page, name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
 
 /** Stand-ins for the browser's speech synthesis and recognition, recording what they are asked. */
@@ -194,5 +195,65 @@ describe('the tutor in the browser', () => {
     await page.locator('.msg.bot').first().waitFor();
     assert.equal(await mine(), 1, 'stored once');
     await page.close();
+  });
+});
+
+describe('chat basics', () => {
+  test('unread counts in the title and nav, request badge, dates, times, links, rename and delete', async () => {
+    const ctxA = await browser.newContext();
+    const ctxB = await browser.newContext();
+    const ann = await ctxA.newPage();
+    const ben = await ctxB.newPage();
+    await signUp(ann, server.base, 'basics_ann');
+    await signUp(ben, server.base, 'basics_ben');
+    await ann.getByText('No chats yet — ').waitFor();
+    assert.equal(await ann.title(), 'ChattConnect');
+
+    await nav(ann, 'Friends').click();
+    await ann.getByLabel('Search by username or display name').fill('basics_ben');
+    await ann.getByRole('button', { name: 'Add friend' }).click();
+    // Ben sees the request on his Friends tab without opening it.
+    await ben.locator('#requests-badge', { hasText: '1' }).waitFor();
+    await nav(ben, 'Friends').click();
+    await ben.getByRole('button', { name: 'Accept' }).click();
+    await ben.locator('#requests-badge').waitFor({ state: 'hidden' });
+
+    await ann.getByRole('list', { name: 'Friends' }).getByRole('button', { name: 'Message' }).click();
+    await ann.getByLabel('Message to basics_ben').fill('Look at https://example.org/page, nice!');
+    await ann.keyboard.press('Enter');
+    await ann.locator('.msg.mine .bubble', { hasText: 'nice!' }).waitFor();
+    await ann.getByLabel('Message to basics_ben').fill('Are you there?');
+    await ann.keyboard.press('Enter');
+
+    // Ben is elsewhere: two unread, in the tab title and on Chats.
+    await ben.waitForFunction(() => document.title === '(2) ChattConnect');
+    await ben.locator('#unread-badge', { hasText: '2' }).waitFor();
+    await nav(ben, 'Chats').click();
+    const item = ben.getByRole('link', { name: /basics_ann, 2 unread/ });
+    assert.match(await item.locator('.when').textContent(), /\d{1,2}:\d{2}/);
+    await item.click();
+    await ben.waitForFunction(() => document.title === 'ChattConnect');
+    await ben.getByRole('separator').getByText('Today').waitFor();
+    const link = ben.locator('.bubble a', { hasText: 'https://example.org/page' });
+    assert.equal(await link.getAttribute('href'), 'https://example.org/page');
+    assert.match(await link.getAttribute('rel'), /noopener/);
+    await shot(ben, '22-dates-and-links');
+
+    // A practice chat renamed and deleted from the app.
+    await practice(ann, 'Free talk');
+    await ann.getByRole('button', { name: 'Rename' }).click();
+    await ann.getByLabel('Chat title').fill('Weekend chatter');
+    await ann.getByRole('button', { name: 'Save' }).click();
+    await ann.getByRole('heading', { name: 'Weekend chatter' }).waitFor();
+    await ann.getByRole('link', { name: /Weekend chatter/ }).waitFor();
+    ann.once('dialog', (d) => d.accept());
+    await ann.getByRole('button', { name: 'Delete' }).click();
+    await ann.waitForFunction(() => location.hash === '#/chats');
+    await ann.getByText('Pick a chat on the left.').waitFor();
+    assert.equal(await ann.getByRole('link', { name: /Weekend chatter/ }).count(), 0);
+    await ann.getByRole('button', { name: 'New chat' }).click();
+    await ann.getByRole('link', { name: 'Practise with the tutor' }).waitFor();
+    await ctxA.close();
+    await ctxB.close();
   });
 });

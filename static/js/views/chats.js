@@ -2,7 +2,7 @@
 // up, live messages, typing, read receipts, editing, and practice with the bot
 // (streamed replies, feedback next to your message, the daily quota).
 import { api, ApiError } from '../api.js';
-import { refreshQuota, showQuota, store } from '../app.js';
+import { refreshQuota, setUnread, showQuota, store } from '../app.js';
 import { canDictate, canSpeak, dictate, speak, voicePrefs } from '../speech.js';
 import { h, initials, time } from '../ui.js';
 
@@ -13,8 +13,15 @@ const isMine = (m) => m.sender_id === store.me?.id;
 
 export async function chatsView(main, openId) {
   const list = h('ul', { class: 'chat-list', 'aria-label': 'Chats' });
+  const menu = h('div', { class: 'new-menu', hidden: true },
+    h('a', { class: 'btn small', href: '#/practice' }, 'Practise with the tutor'),
+    h('a', { class: 'btn small', href: '#/friends' }, 'Message a friend'));
+  const newChat = h('button', {
+    class: 'btn small primary', type: 'button', 'aria-expanded': 'false',
+    onclick() { menu.hidden = !menu.hidden; this.setAttribute('aria-expanded', String(!menu.hidden)); },
+  }, 'New chat');
   const sidebar = h('aside', { class: 'sidebar', 'aria-label': 'Your chats' },
-    h('h2', {}, 'Chats'), list);
+    h('div', { class: 'sidebar-head' }, h('h2', {}, 'Chats'), newChat), menu, list);
   const pane = h('section', { class: 'conversation-pane', 'aria-label': 'Conversation' });
   main.append(h('div', { class: `split ${openId ? 'has-chat' : ''}` }, sidebar, pane));
   state.list = list;
@@ -61,11 +68,49 @@ function preview(chat) {
   return who + m.content;
 }
 
+/** "14:05" today, "Yesterday", a weekday this week, else the date. */
+function when(iso) {
+  const d = new Date(iso);
+  const days = Math.round((startOfDay(new Date()) - startOfDay(d)) / 86_400_000);
+  if (days === 0) return time(iso);
+  if (days === 1) return 'Yesterday';
+  if (days < 7) return d.toLocaleDateString([], { weekday: 'short' });
+  return d.toLocaleDateString([], { day: 'numeric', month: 'short' });
+}
+
+function startOfDay(d) {
+  return new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+}
+
+/** "Today", "Yesterday" or the full date, for the separators in a conversation. */
+function dayLabel(iso) {
+  const d = new Date(iso);
+  const days = Math.round((startOfDay(new Date()) - startOfDay(d)) / 86_400_000);
+  if (days === 0) return 'Today';
+  if (days === 1) return 'Yesterday';
+  return d.toLocaleDateString([], { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
+}
+
+/** Message text with http(s) links made clickable; everything stays text nodes. */
+function linkified(text) {
+  const parts = [];
+  let last = 0;
+  for (const match of text.matchAll(/\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/g)) {
+    parts.push(text.slice(last, match.index));
+    parts.push(h('a', { href: match[0], target: '_blank', rel: 'noopener noreferrer nofollow' }, match[0]));
+    last = match.index + match[0].length;
+  }
+  parts.push(text.slice(last));
+  return parts;
+}
+
 function drawList() {
   if (!state.list) return;
   state.chats.sort((a, b) => b.updated_at.localeCompare(a.updated_at) || b.id.localeCompare(a.id));
+  setUnread(state.chats.reduce((n, c) => n + c.unread_count, 0));
   if (!state.chats.length) {
-    state.list.replaceChildren(h('li', { class: 'empty-state' }, 'No chats yet.'));
+    state.list.replaceChildren(h('li', { class: 'empty-state' },
+      'No chats yet — ', h('a', { href: '#/friends' }, 'add a friend'), ' or ', h('a', { href: '#/practice' }, 'start a practice'), '.'));
     return;
   }
   const openId = state.conv?.chat.id;
@@ -77,7 +122,10 @@ function drawList() {
       h('a', { href: `#/chats/${chat.id}`, 'aria-current': chat.id === openId ? 'true' : null, 'aria-label': label },
         h('span', { class: `avatar ${bot ? 'bot' : ''}`, 'aria-hidden': 'true' },
           bot ? 'AI' : initials(chat.title), online ? h('span', { class: 'dot' }) : null),
-        h('span', { style: 'min-width:0' }, h('div', { class: 'title' }, chat.title), h('div', { class: 'preview' }, preview(chat))),
+        h('span', { style: 'min-width:0' },
+          h('div', { class: 'title-row' }, h('span', { class: 'title' }, chat.title),
+            h('time', { class: 'when', datetime: chat.updated_at }, when(chat.last_message?.created_at || chat.updated_at))),
+          h('div', { class: 'preview' }, preview(chat))),
         chat.unread_count ? h('span', { class: 'unread', 'aria-hidden': 'true' }, chat.unread_count) : h('span')));
   }));
 }
@@ -144,7 +192,9 @@ class Conversation {
       h('span', { class: `avatar ${this.bot ? 'bot' : ''}`, 'aria-hidden': 'true' }, this.bot ? 'AI' : initials(chat.title)),
       h('div', { style: 'flex:1;min-width:0' }, h('h2', {}, chat.title), this.sub),
       this.bot ? this.levelPicker() : null,
-      this.bot ? h('button', { class: 'btn small', type: 'button', onclick: () => this.summarize() }, 'Finish & review') : null);
+      this.bot ? h('button', { class: 'btn small', type: 'button', onclick: () => this.summarize() }, 'Finish & review') : null,
+      this.bot ? h('button', { class: 'btn small', type: 'button', onclick: () => this.rename(head) }, 'Rename') : null,
+      h('button', { class: 'btn small', type: 'button', onclick: () => this.deleteChat() }, this.bot ? 'Delete' : 'Hide'));
     this.extra = h('div', { class: 'conv-extra' });
     if (this.bot) this.showGoals();
     this.list = h('ol', { class: 'messages', 'aria-label': 'Messages', 'aria-live': 'polite', tabindex: '0' });
@@ -313,7 +363,13 @@ class Conversation {
       if (scenario) items.push(this.bubble({ id: 'opening', role: 'assistant', content: scenario.opening_line }, null));
     }
     const lastMine = ordered.filter(isMine).pop();
+    let day = null;
     ordered.forEach((m, i) => {
+      const label = dayLabel(m.created_at);
+      if (label !== day) {
+        day = label;
+        items.push(h('li', { class: 'day', role: 'separator' }, h('span', {}, label)));
+      }
       // A bot reply's feedback is about the learner's message just before it.
       const next = ordered[i + 1];
       const feedback = m.role === 'user' && next?.role === 'assistant' ? next.feedback : null;
@@ -341,7 +397,7 @@ class Conversation {
         h('button', { class: 'link', type: 'button', onclick: () => this.edit(m), 'aria-label': 'Edit message' }, 'Edit'),
         h('button', { class: 'link', type: 'button', onclick: () => this.delete(m), 'aria-label': 'Delete message' }, 'Delete')) : null);
     return h('li', { class: cls, dataset: { id: m.id } },
-      h('div', { class: 'bubble' }, m.content), meta, feedback ? feedbackPanel(feedback) : null);
+      h('div', { class: 'bubble' }, ...linkified(m.content)), meta, feedback ? feedbackPanel(feedback) : null);
   }
 
   async edit(m) {
@@ -448,6 +504,48 @@ class Conversation {
       this.showNotice(err.message);
     }
     if (text && !this.input.value) this.input.value = text;
+  }
+
+  /** Renames a practice chat in place. */
+  rename(head) {
+    const title = head.querySelector('h2');
+    const box = h('input', { class: 'input', value: this.chat.title, 'aria-label': 'Chat title', maxlength: 100 });
+    const error = h('span', { class: 'error', role: 'alert' });
+    const form = h('form', {
+      class: 'rename',
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const next = box.value.trim();
+        if (!next || next.length > 100) { error.textContent = 'Use 1 to 100 characters.'; return; }
+        try {
+          Object.assign(this.chat, await api('PATCH', `/chats/${this.chat.id}`, { title: next }));
+          const listed = state.chats.find((c) => c.id === this.chat.id);
+          if (listed) { listed.title = this.chat.title; drawList(); }
+          title.textContent = this.chat.title;
+          form.replaceWith(title);
+        } catch (err) {
+          error.textContent = err.message;
+        }
+      },
+    }, box, h('button', { class: 'btn small primary', type: 'submit' }, 'Save'),
+    h('button', { class: 'btn small', type: 'button', onclick: () => form.replaceWith(title) }, 'Cancel'), error);
+    title.replaceWith(form);
+    box.select();
+  }
+
+  /** Deletes a practice chat, or hides a friend's chat until a new message arrives. */
+  async deleteChat() {
+    const question = this.bot
+      ? 'Delete this practice chat and all its messages?'
+      : `Hide your chat with ${this.chat.title}? It comes back when a new message arrives.`;
+    if (!confirm(question)) return;
+    try {
+      await api('DELETE', `/chats/${this.chat.id}`);
+      state.chats = state.chats.filter((c) => c.id !== this.chat.id);
+      location.hash = '#/chats';
+    } catch (err) {
+      this.showNotice(err.message);
+    }
   }
 
   /** The scenario's goals, shown as a checklist under the header. */
