@@ -80,6 +80,8 @@ export async function freshAccess(force = false) {
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ refresh_token: latest.refresh }),
     });
+    // A server that is down or restarting has not ended the session.
+    if (res.status >= 500) throw new ApiError(res.status, { error: 'network', message: 'The server is not answering right now.' });
     if (!res.ok) {
       clear();
       throw new ApiError(401, { error: 'unauthorized', message: 'Your session has ended. Please sign in again.' });

@@ -1,6 +1,7 @@
 // ChattConnect in the browser: boot, routing, the shell, and live events.
-import { api, hasSession, logout, onSession, resume } from './api.js';
+import { api, ApiError, hasSession, logout, onSession, resume } from './api.js';
 import { Live } from './live.js';
+import { notifyMessage, rememberTitles } from './notify.js';
 import { h, toast } from './ui.js';
 import { authView } from './views/auth.js';
 import { chatsView, onChatEvent } from './views/chats.js';
@@ -34,7 +35,13 @@ export function go(hash) {
   else location.hash = hash;
 }
 
+let renders = 0;
+let retryTimer = null;
+let retryDelay = 1000;
+
 async function render() {
+  const mine = ++renders;
+  clearTimeout(retryTimer);
   current?.();
   current = null;
   root.setAttribute('aria-busy', 'false');
@@ -50,7 +57,30 @@ async function render() {
   const main = h('main', { id: 'main', tabindex: '-1' });
   root.replaceChildren(shell(page), main);
   const views = { chats: chatsView, friends: friendsView, practice: practiceView, progress: progressView, profile: profileView };
-  current = await (views[page] || chatsView)(main, id);
+  try {
+    current = await (views[page] || chatsView)(main, id);
+    retryDelay = 1000;
+    store.failed = false;
+  } catch (err) {
+    if (mine === renders) unavailable(main, err);
+  }
+}
+
+/**
+ * A view that could not load says so, offers "Try again", and tries again by
+ * itself (1 s, doubling to 15 s) and as soon as the live connection is back.
+ */
+function unavailable(main, err) {
+  const offline = err instanceof ApiError && (err.code === 'network' || err.status >= 500);
+  main.replaceChildren(h('div', { class: 'page' }, h('section', { class: 'unavailable', role: 'alert' },
+    h('h1', {}, offline ? "Can't reach ChattConnect right now" : 'This page could not be loaded'),
+    h('p', {}, offline
+      ? 'Your connection or the server is down. This page will load by itself when it is back.'
+      : err.message || 'Something went wrong.'),
+    h('button', { class: 'btn primary', type: 'button', onclick: render }, 'Try again'))));
+  retryTimer = setTimeout(render, retryDelay);
+  retryDelay = Math.min(retryDelay * 2, 15_000);
+  store.failed = true;
 }
 
 function shell(page) {
@@ -126,6 +156,7 @@ export function refreshCounts() {
       const [chats, requests] = await Promise.all([
         api('GET', '/chats?limit=100'), api('GET', '/friends?status=incoming&limit=100')]);
       store.unread = chats.items.reduce((n, c) => n + c.unread_count, 0);
+      rememberTitles(chats.items);
       store.requests = requests.items.length;
       showCounts();
     } catch { /* shown on the next success */ }
@@ -152,6 +183,7 @@ function onEvent(event) {
     return;
   }
   onChatEvent(event);
+  if (event.type === 'message.created') notifyMessage(event.message, store.me?.id);
   dispatchEvent(new CustomEvent('cc-event', { detail: event }));
   if (['message.created', 'message.deleted', 'read', 'friend'].includes(event.type)) refreshCounts();
   if (event.type === 'friend' && !event.removed && event.friend.status === 'incoming') {
@@ -167,8 +199,10 @@ async function start() {
     store.connected = state === 'online';
     store.limited = state === 'limited';
     showConnection();
-    // Catch up on what happened while the socket was down.
-    if (store.connected && reconnected) store.refreshers.forEach((fn) => fn());
+    // Catch up on what happened while the socket was down; a page that could
+    // not load tries again now.
+    if (store.connected && store.failed) { store.failed = false; retryDelay = 1000; render(); }
+    else if (store.connected && reconnected) store.refreshers.forEach((fn) => fn());
   });
   store.live.connect();
   refreshCounts();
@@ -201,10 +235,22 @@ addEventListener('hashchange', render);
 (async function boot() {
   if (hasSession()) {
     resume();
-    try {
-      await start();
-    } catch {
-      store.me = null;
+    for (let delay = 1000; ; delay = Math.min(delay * 2, 15_000)) {
+      try {
+        await start();
+        break;
+      } catch (err) {
+        // Signed out (or never signed in) goes to the login page; an outage
+        // waits for the server instead of pretending the session ended.
+        if (!(err instanceof ApiError) || err.code !== 'network' || !hasSession()) {
+          store.me = null;
+          break;
+        }
+        root.replaceChildren(h('div', { class: 'page' }, h('section', { class: 'unavailable', role: 'alert' },
+          h('h1', {}, "Can't reach ChattConnect right now"),
+          h('p', {}, 'Your connection or the server is down. The app will open by itself when it is back.'))));
+        await new Promise((r) => setTimeout(r, delay));
+      }
     }
   }
   render();

@@ -68,7 +68,7 @@ describe('ChattConnect in the browser', () => {
 
     // Bob's chat list updates live with an unread badge; he opens the chat.
     await nav(bob, 'Chats').click();
-    const item = bob.getByRole('link', { name: /alice_w, 1 unread/ });
+    const item = bob.getByRole('link', { name: /alice_w\s*, 1 unread/ });
     await item.waitFor();
     await shot(bob, '05-chat-list-phone');
     await item.click();

@@ -77,10 +77,10 @@ describe('the tutor in the browser', () => {
     await shot(page, '15-feedback-states');
 
     // Reading a reply aloud goes through the browser's speech synthesis.
-    await page.locator('.msg.bot').last().getByRole('button', { name: 'Read aloud' }).click();
+    await page.locator('.msg.bot').last().getByRole('button', { name: 'Listen' }).click();
     assert.deepEqual(await page.evaluate(() => window.spoken), ['That sounds interesting! Tell me more about your day at work.']);
     // Dictation fills the draft.
-    await page.getByRole('button', { name: 'Dictate' }).click();
+    await page.getByRole('button', { name: 'Speak' }).click();
     await page.waitForFunction(() => document.querySelector('#composer').value === 'I would like the soup');
 
     await page.getByRole('button', { name: 'Finish & review' }).click();
@@ -229,11 +229,11 @@ describe('chat basics', () => {
     await ben.waitForFunction(() => document.title === '(2) ChattConnect');
     await ben.locator('#unread-badge', { hasText: '2' }).waitFor();
     await nav(ben, 'Chats').click();
-    const item = ben.getByRole('link', { name: /basics_ann, 2 unread/ });
+    const item = ben.getByRole('link', { name: /basics_ann\s*, 2 unread/ });
     assert.match(await item.locator('.when').textContent(), /\d{1,2}:\d{2}/);
     await item.click();
     await ben.waitForFunction(() => document.title === 'ChattConnect');
-    await ben.getByRole('separator').getByText('Today').waitFor();
+    await ben.locator('.messages .day', { hasText: 'Today' }).waitFor();
     const link = ben.locator('.bubble a', { hasText: 'https://example.org/page' });
     assert.equal(await link.getAttribute('href'), 'https://example.org/page');
     assert.match(await link.getAttribute('rel'), /noopener/);
@@ -253,6 +253,58 @@ describe('chat basics', () => {
     assert.equal(await ann.getByRole('link', { name: /Weekend chatter/ }).count(), 0);
     await ann.getByRole('button', { name: 'New chat' }).click();
     await ann.getByRole('link', { name: 'Practise with the tutor' }).waitFor();
+    await ctxA.close();
+    await ctxB.close();
+  });
+
+  test('notifications are offered politely and shown for a friend message while the tab is hidden', async () => {
+    const askContext = await browser.newContext();
+    const asker = await askContext.newPage();
+    await signUp(asker, server.base, 'notify_ask');
+    const offer = asker.getByRole('region', { name: 'Notifications' });
+    await offer.getByText('Get a notification when a friend writes').waitFor();
+    await offer.getByRole('button', { name: 'Not now' }).click();
+    await offer.waitFor({ state: 'detached' });
+    await asker.reload();
+    await nav(asker, 'Chats').waitFor();
+    assert.equal(await offer.count(), 0, 'not asked again');
+    await askContext.close();
+
+    const ctxA = await browser.newContext();
+    await ctxA.grantPermissions(['notifications'], { origin: server.base });
+    const ctxB = await browser.newContext();
+    const ann = await ctxA.newPage();
+    const ben = await ctxB.newPage();
+    await ann.addInitScript(() => {
+      const Real = window.Notification;
+      window.notes = [];
+      window.Notification = class {
+        static get permission() { return Real.permission; }
+        static requestPermission() { return Real.requestPermission(); }
+        constructor(title, options) { window.notes.push({ title, body: options?.body }); }
+        close() {}
+      };
+    });
+    await signUp(ann, server.base, 'notify_ann');
+    await signUp(ben, server.base, 'notify_ben');
+    assert.equal(await ann.getByRole('region', { name: 'Notifications' }).count(), 0, 'already granted: nothing to ask');
+    await nav(ben, 'Friends').click();
+    await ben.getByLabel('Search by username or display name').fill('notify_ann');
+    await ben.getByRole('button', { name: 'Add friend' }).click();
+    await nav(ann, 'Friends').click();
+    await ann.getByRole('button', { name: 'Accept' }).click();
+    await ben.getByRole('list', { name: 'Friends' }).getByRole('button', { name: 'Message' }).click();
+    await ben.getByLabel('Message to notify_ann').fill('Visible tab: no notification');
+    await ben.keyboard.press('Enter');
+    await ann.locator('#unread-badge', { hasText: '1' }).waitFor();
+    await ann.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await ben.getByLabel('Message to notify_ann').fill('Are we still on for tonight?');
+    await ben.keyboard.press('Enter');
+    await ann.waitForFunction(() => window.notes.length > 0);
+    assert.deepEqual(await ann.evaluate(() => window.notes), [{ title: 'notify_ben', body: 'Are we still on for tonight?' }]);
     await ctxA.close();
     await ctxB.close();
   });

@@ -82,40 +82,55 @@ export async function freePort() {
   return port;
 }
 
-/** Runs the server binary (CHATTCONNECT_BIN, else the debug build) until `stop()`. */
+/**
+ * Runs the server binary (CHATTCONNECT_BIN, else the debug build) until `stop()`.
+ * `down()` stops it and `up()` starts it again on the same port and database,
+ * as an outage would.
+ */
 export async function startServer(env = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'cc-browser-'));
   const port = await freePort();
   const target = process.env.CARGO_TARGET_DIR || join(repo, 'target');
   const bin = process.env.CHATTCONNECT_BIN || join(target, 'debug', 'chattconnect');
-  const child = spawn(bin, ['serve'], {
-    cwd: repo,
-    env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: `sqlite://${dir}/app.db?mode=rwc`,
-      DATA_DIR: dir,
-      BIND: `127.0.0.1:${port}`,
-      RUST_LOG: 'warn',
-      RATE_REGISTER_PER_IP: '0',
-      RATE_LOGIN_PER_IP: '0',
-      ...env,
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i += 1) {
-    try {
-      if ((await fetch(`${base}/readyz`)).ok) break;
-    } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  let child = null;
+  const up = async () => {
+    child = spawn(bin, ['serve'], {
+      cwd: repo,
+      env: {
+        PATH: process.env.PATH,
+        DATABASE_URL: `sqlite://${dir}/app.db?mode=rwc`,
+        DATA_DIR: dir,
+        BIND: `127.0.0.1:${port}`,
+        RUST_LOG: 'warn',
+        RATE_REGISTER_PER_IP: '0',
+        RATE_LOGIN_PER_IP: '0',
+        ...env,
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    for (let i = 0; i < 100; i += 1) {
+      try {
+        if ((await fetch(`${base}/readyz`)).ok) break;
+      } catch { /* not up yet */ }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const down = async () => {
+    if (!child) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+    child = null;
+  };
+  await up();
   return {
     base,
+    up,
+    down,
     stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      await down();
       rmSync(dir, { recursive: true, force: true });
     },
   };
 }
-

@@ -3,6 +3,7 @@
 // (streamed replies, feedback next to your message, the daily quota).
 import { api, ApiError } from '../api.js';
 import { refreshQuota, setUnread, showQuota, store } from '../app.js';
+import { notificationOffer, rememberTitles } from '../notify.js';
 import { canDictate, canSpeak, dictate, speak, voicePrefs } from '../speech.js';
 import { h, initials, time } from '../ui.js';
 
@@ -21,7 +22,7 @@ export async function chatsView(main, openId) {
     onclick() { menu.hidden = !menu.hidden; this.setAttribute('aria-expanded', String(!menu.hidden)); },
   }, 'New chat');
   const sidebar = h('aside', { class: 'sidebar', 'aria-label': 'Your chats' },
-    h('div', { class: 'sidebar-head' }, h('h2', {}, 'Chats'), newChat), menu, list);
+    h('div', { class: 'sidebar-head' }, h('h2', {}, 'Chats'), newChat), menu, notificationOffer(), list);
   const pane = h('section', { class: 'conversation-pane', 'aria-label': 'Conversation' });
   main.append(h('div', { class: `split ${openId ? 'has-chat' : ''}` }, sidebar, pane));
   state.list = list;
@@ -59,6 +60,7 @@ export async function chatsView(main, openId) {
 async function loadChats() {
   const page = await api('GET', '/chats?limit=100');
   state.chats = page.items;
+  rememberTitles(page.items);
 }
 
 function preview(chat) {
@@ -117,15 +119,17 @@ function drawList() {
   state.list.replaceChildren(...state.chats.map((chat) => {
     const bot = chat.kind === 'bot';
     const online = chat.peer?.online;
-    const label = `${chat.title}${chat.unread_count ? `, ${chat.unread_count} unread` : ''}${online ? ', online' : ''}`;
+    // The link reads "Title, 2 unread, online. Last message" to a screen reader;
+    // the time, preview and badge are drawn for the eye.
+    const spoken = `${chat.unread_count ? `, ${chat.unread_count} unread` : ''}${online ? ', online' : ''}. ${preview(chat)}`;
     return h('li', {},
-      h('a', { href: `#/chats/${chat.id}`, 'aria-current': chat.id === openId ? 'true' : null, 'aria-label': label },
+      h('a', { href: `#/chats/${chat.id}`, 'aria-current': chat.id === openId ? 'true' : null },
         h('span', { class: `avatar ${bot ? 'bot' : ''}`, 'aria-hidden': 'true' },
           bot ? 'AI' : initials(chat.title), online ? h('span', { class: 'dot' }) : null),
         h('span', { style: 'min-width:0' },
-          h('div', { class: 'title-row' }, h('span', { class: 'title' }, chat.title),
-            h('time', { class: 'when', datetime: chat.updated_at }, when(chat.last_message?.created_at || chat.updated_at))),
-          h('div', { class: 'preview' }, preview(chat))),
+          h('div', { class: 'title-row' }, h('span', { class: 'title' }, chat.title, h('span', { class: 'sr-only' }, spoken)),
+            h('time', { class: 'when', datetime: chat.updated_at, 'aria-hidden': 'true' }, when(chat.last_message?.created_at || chat.updated_at))),
+          h('div', { class: 'preview', 'aria-hidden': 'true' }, preview(chat))),
         chat.unread_count ? h('span', { class: 'unread', 'aria-hidden': 'true' }, chat.unread_count) : h('span')));
   }));
 }
@@ -215,7 +219,7 @@ class Conversation {
       class: 'btn', type: 'button', title: 'The tutor checks your draft (uses one practice message)', onclick: () => this.checkDraft(),
     }, 'Check');
     this.micButton = canDictate ? h('button', {
-      class: 'btn', type: 'button', 'aria-label': 'Dictate', 'aria-pressed': 'false', onclick: () => this.dictate(),
+      class: 'btn', type: 'button', title: 'Dictate your message', 'aria-pressed': 'false', onclick: () => this.dictate(),
     }, 'Speak') : null;
     this.checkPanel = h('div', { class: 'check-panel', 'aria-live': 'polite' });
     this.input.addEventListener('input', () => this.onInput());
@@ -368,7 +372,7 @@ class Conversation {
       const label = dayLabel(m.created_at);
       if (label !== day) {
         day = label;
-        items.push(h('li', { class: 'day', role: 'separator' }, h('span', {}, label)));
+        items.push(h('li', { class: 'day' }, h('span', {}, label)));
       }
       // A bot reply's feedback is about the learner's message just before it.
       const next = ordered[i + 1];
@@ -391,7 +395,7 @@ class Conversation {
       m.created_at ? h('time', { datetime: m.created_at }, time(m.created_at)) : null,
       m.edited_at ? h('span', {}, 'edited') : null,
       m.role === 'assistant' && canSpeak ? h('button', {
-        class: 'link', type: 'button', 'aria-label': 'Read aloud', title: 'Read aloud', onclick: () => speak(m.content),
+        class: 'link', type: 'button', title: 'Read this reply aloud', onclick: () => speak(m.content),
       }, 'Listen') : null,
       mine && !this.bot ? h('span', { class: 'actions' },
         h('button', { class: 'link', type: 'button', onclick: () => this.edit(m), 'aria-label': 'Edit message' }, 'Edit'),
@@ -588,7 +592,7 @@ class Conversation {
           ...r.examples.flatMap((e, i) => [i ? ', ' : '', h('del', {}, e.original), ' → ', h('ins', {}, e.corrected)]))))) : null,
       s.phrases.length ? h('div', {}, h('h4', {}, 'Phrases to remember'),
         h('ul', {}, ...s.phrases.map((p) => h('li', {}, p, ' ', canSpeak ? h('button', {
-          class: 'link', type: 'button', 'aria-label': `Read aloud: ${p}`, onclick: () => speak(p),
+          class: 'link', type: 'button', title: 'Read this phrase aloud', onclick: () => speak(p),
         }, 'Listen') : null)))) : null,
       close);
     this.extra.append(box);

@@ -1,0 +1,93 @@
+// Accessibility: axe-core on every main screen, light and dark, at desktop and
+// phone width; no serious or critical violations.
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { after, before, describe, test } from 'node:test';
+import { fakeLlm, launch, signUp, startServer } from './harness.mjs';
+
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+let llm;
+let server;
+let browser;
+
+before(async () => {
+  llm = await fakeLlm();
+  llm.delayMs = 1;
+  server = await startServer({ BOT_BASE_URL: llm.url, BOT_MODEL: 'fake' });
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  await llm?.close();
+});
+
+/** Serious and critical violations on the page as it is now, as readable lines. */
+async function audit(page) {
+  await page.addScriptTag({ path: axePath });
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+  });
+  return violations;
+}
+
+describe('accessibility', () => {
+  test('every main screen passes axe-core in light and dark', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const friend = await (await browser.newContext()).newPage();
+    await page.goto(`${server.base}/#/signup`);
+    const screens = [['sign-up', null]];
+    await signUp(friend, server.base, 'axe_friend');
+    await signUp(page, server.base, 'axe_user');
+    // Content on every screen: a friend, a direct chat, a practice chat with feedback.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /^Friends/ }).click();
+    await page.getByLabel('Search by username or display name').fill('axe_friend');
+    await page.getByRole('button', { name: 'Add friend' }).click();
+    await friend.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /^Friends/ }).click();
+    await friend.getByRole('button', { name: 'Accept' }).click();
+    await page.getByRole('list', { name: 'Friends' }).getByRole('button', { name: 'Message' }).click();
+    await page.getByLabel('Message to axe_friend').fill('Hello there! See https://example.org');
+    await page.keyboard.press('Enter');
+    await page.locator('.msg.mine .bubble').waitFor();
+    const direct = await page.evaluate(() => location.hash);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /^Practice/ }).click();
+    await page.getByLabel('Ordering at a restaurant').check();
+    await page.getByRole('button', { name: 'Start practising' }).click();
+    await page.getByLabel('Message to the bot').fill('Yesterday I goed to a restaurant.');
+    await page.keyboard.press('Enter');
+    await page.locator('.msg.mine .feedback').waitFor();
+    const practiceChat = await page.evaluate(() => location.hash);
+    screens.push(['chat list', '#/chats'], ['direct chat', direct], ['practice chat', practiceChat],
+      ['friends', '#/friends'], ['practice', '#/practice'], ['progress', '#/progress'], ['profile', '#/profile']);
+
+    const failures = [];
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({ width, height: 800 });
+      for (const theme of ['light', 'dark']) {
+        for (const [name, hash] of screens) {
+          if (hash === null) {
+            const fresh = await browser.newPage({ viewport: { width, height: 800 } });
+            await fresh.goto(`${server.base}/#/signup`);
+            await fresh.evaluate((t) => { document.documentElement.dataset.theme = t; }, theme);
+            await fresh.getByRole('button', { name: 'Create account' }).waitFor();
+            for (const v of await audit(fresh)) failures.push(`${name} ${theme} ${width}px: ${v}`);
+            await fresh.close();
+            continue;
+          }
+          await page.evaluate((h) => { location.hash = h; }, hash);
+          await page.evaluate((t) => { document.documentElement.dataset.theme = t; }, theme);
+          await page.locator('main').waitFor();
+          await page.waitForLoadState('networkidle');
+          await page.waitForTimeout(150);
+          for (const v of await audit(page)) failures.push(`${name} ${theme} ${width}px: ${v}`);
+        }
+      }
+    }
+    assert.deepEqual(failures, []);
+  });
+});

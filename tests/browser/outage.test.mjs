@@ -1,0 +1,48 @@
+// An outage seen from the browser: a view opened while the server is down says
+// so and offers to try again, and loads by itself once the server is back.
+import { after, before, describe, test } from 'node:test';
+import { join } from 'node:path';
+import { launch, shots, signUp, startServer } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe('outages', () => {
+  test('a chat opened during an outage shows a retry state and recovers by itself', async () => {
+    const page = await browser.newPage();
+    await signUp(page, server.base, 'outage_ann');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /^Practice/ }).click();
+    await page.getByLabel('Free talk').check();
+    await page.getByRole('button', { name: 'Start practising' }).click();
+    await page.getByText('Hi! What would you like to talk about today?').waitFor();
+    const chat = await page.evaluate(() => location.hash);
+    await page.evaluate(() => { location.hash = '#/profile'; });
+    await page.getByRole('heading', { name: 'Profile' }).waitFor();
+
+    await server.down();
+    await page.evaluate((hash) => { location.hash = hash; }, chat);
+    const alert = page.getByRole('alert').filter({ hasText: "Can't reach ChattConnect right now" });
+    await alert.waitFor();
+    await alert.getByRole('button', { name: 'Try again' }).waitFor();
+    await page.screenshot({ path: join(shots, '23-outage.png') });
+    await alert.getByRole('button', { name: 'Try again' }).click();
+    await alert.waitFor();
+
+    await server.up();
+    // No click: the page notices the server is back.
+    await page.getByText('Hi! What would you like to talk about today?').waitFor({ timeout: 20_000 });
+    await page.getByRole('heading', { name: 'Free talk' }).waitFor();
+    await page.waitForFunction(() => !document.getElementById('conn')?.textContent, null, { timeout: 20_000 });
+    await page.close();
+  });
+});
