@@ -83,6 +83,9 @@ describe('ChattConnect in the browser', () => {
     await alice.locator('.bubble', { hasText: 'It was great, thanks!' }).waitFor();
     await shot(alice, '06-direct-chat');
     await shot(bob, '07-direct-chat-phone');
+    // On a phone the composer keeps the whole width (its placeholder is not clipped).
+    const box = await bob.getByLabel('Message to alice_w').boundingBox();
+    assert.ok(box.width > 300, `composer width ${box.width}`);
 
     // Alice edits her message; Bob sees the change.
     await alice.locator('.msg.mine').first().hover();

@@ -60,6 +60,7 @@ describe('the tutor in the browser', () => {
     await practice(page, 'Ordering at a restaurant');
     const goals = page.getByRole('list', { name: 'Goals for this practice' });
     await goals.getByText('Ask for the bill').waitFor();
+    assert.equal(await page.locator('.conv-head .sub').textContent(), 'Practice · level B1', 'the title is not repeated');
 
     await say(page, 'Yesterday I goed to a restaurant.');
     const first = page.locator('.msg.mine').nth(0).locator('.feedback');

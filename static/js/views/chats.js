@@ -262,8 +262,10 @@ class Conversation {
 
   presence(online) {
     if (this.bot) {
-      const scenario = store.scenarios.find((s) => s.id === this.chat.scenario_id);
-      this.sub.textContent = `Practice · ${scenario?.title || 'Free talk'}`;
+      // The scenario when the title does not already say it, and the level.
+      const scenario = store.scenarios.find((s) => s.id === this.chat.scenario_id)?.title || 'Free talk';
+      const parts = ['Practice', scenario === this.chat.title ? null : scenario, this.chat.level ? `level ${this.chat.level}` : null];
+      this.sub.textContent = parts.filter(Boolean).join(' · ');
     } else {
       this.sub.textContent = online ? 'Online' : 'Offline';
     }
