@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
-import { fakeLlm, launch, signUp, startServer } from './harness.mjs';
+import { join } from 'node:path';
+import { fakeLlm, launch, shots, signUp, startServer } from './harness.mjs';
 
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 let llm;
@@ -85,9 +86,18 @@ describe('accessibility', () => {
           await page.waitForLoadState('networkidle');
           await page.waitForTimeout(150);
           for (const v of await audit(page)) failures.push(`${name} ${theme} ${width}px: ${v}`);
+          const overflow = await page.evaluate(() => [document.documentElement, ...document.querySelectorAll('main, .conversation, .messages')]
+            .filter((el) => el.scrollWidth > el.clientWidth + 1).map((el) => el.className || el.tagName));
+          if (overflow.length) failures.push(`${name} ${theme} ${width}px: wider than the screen: ${overflow.join(', ')}`);
+          await page.screenshot({ path: join(shots, `screen-${name.replace(' ', '-')}-${theme}-${width}.png`) });
         }
       }
     }
     assert.deepEqual(failures, []);
+    // Native controls follow the theme: the level picker is not a white box in dark mode.
+    await page.evaluate((h) => { location.hash = h; document.documentElement.dataset.theme = 'dark'; }, practiceChat);
+    const picker = page.getByLabel('Level of English for this chat');
+    await picker.waitFor();
+    assert.notEqual(await picker.evaluate((el) => getComputedStyle(el).backgroundColor), 'rgb(255, 255, 255)');
   });
 });

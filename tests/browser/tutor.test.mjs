@@ -210,11 +210,27 @@ describe('chat basics', () => {
     await ann.getByText('No chats yet — ').waitFor();
     assert.equal(await ann.title(), 'ChattConnect');
 
+    // Quota used in another tab shows here when this tab gets focus again.
+    const other = await ctxA.newPage();
+    await other.goto(`${server.base}/#/practice`);
+    await other.getByLabel('Free talk').check();
+    await other.getByRole('button', { name: 'Start practising' }).click();
+    await other.getByLabel('Message to the bot').fill('Hello from the other tab.');
+    await other.keyboard.press('Enter');
+    await other.getByText('19 of 20 practice messages left today').waitFor();
+    await other.close();
+    await ann.getByText('20 of 20 practice messages left today').waitFor();
+    await ann.evaluate(() => window.dispatchEvent(new Event('focus')));
+    await ann.getByText('19 of 20 practice messages left today').waitFor();
+
     await nav(ann, 'Friends').click();
     await ann.getByLabel('Search by username or display name').fill('basics_ben');
     await ann.getByRole('button', { name: 'Add friend' }).click();
-    // Ben sees the request on his Friends tab without opening it.
+    // Ben sees the request on his Friends tab without opening it; the toast
+    // sits in a corner, clear of the header and the conversation's top.
     await ben.locator('#requests-badge', { hasText: '1' }).waitFor();
+    const toast = await ben.locator('.toast').first().boundingBox();
+    assert.ok(toast.y > 400 && toast.x < 40, `toast at ${toast.x},${toast.y}`);
     await nav(ben, 'Friends').click();
     await ben.getByRole('button', { name: 'Accept' }).click();
     await ben.locator('#requests-badge').waitFor({ state: 'hidden' });

@@ -195,10 +195,11 @@ class Conversation {
       h('a', { class: 'btn small back', href: '#/chats', 'aria-label': 'Back to chats' }, '←'),
       h('span', { class: `avatar ${this.bot ? 'bot' : ''}`, 'aria-hidden': 'true' }, this.bot ? 'AI' : initials(chat.title)),
       h('div', { style: 'flex:1;min-width:0' }, h('h2', {}, chat.title), this.sub),
-      this.bot ? this.levelPicker() : null,
-      this.bot ? h('button', { class: 'btn small', type: 'button', onclick: () => this.summarize() }, 'Finish & review') : null,
-      this.bot ? h('button', { class: 'btn small', type: 'button', onclick: () => this.rename(head) }, 'Rename') : null,
-      h('button', { class: 'btn small', type: 'button', onclick: () => this.deleteChat() }, this.bot ? 'Delete' : 'Hide'));
+      h('div', { class: 'conv-actions' },
+        this.bot ? this.levelPicker() : null,
+        this.bot ? h('button', { class: 'btn small', type: 'button', onclick: () => this.summarize() }, 'Finish & review') : null,
+        this.bot ? h('button', { class: 'btn small', type: 'button', onclick: () => this.rename(head) }, 'Rename') : null,
+        h('button', { class: 'btn small', type: 'button', onclick: () => this.deleteChat() }, this.bot ? 'Delete' : 'Hide')));
     this.extra = h('div', { class: 'conv-extra' });
     if (this.bot) this.showGoals();
     this.list = h('ol', { class: 'messages', 'aria-label': 'Messages', 'aria-live': 'polite', tabindex: '0' });
