@@ -413,12 +413,7 @@ async fn summarize(state: &AppState, me: Uuid, chat_id: Uuid) -> ApiResult<Summa
             "nothing to summarise yet: send the tutor a message first".into(),
         ));
     }
-    let scenario = chat
-        .scenario_id
-        .as_deref()
-        .and_then(scenarios::find)
-        .or_else(|| scenarios::find(scenarios::DEFAULT_SCENARIO))
-        .expect("the default scenario exists");
+    let scenario = scenarios::of_chat(chat.scenario_id.as_deref());
     let words: u64 = learner.iter().map(|t| progress::word_count(t) as u64).sum();
     let all_text = learner.join("\n");
     let goals = scenario

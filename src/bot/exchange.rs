@@ -95,12 +95,7 @@ pub async fn start(state: &AppState, user_id: Uuid, chat: chat::Model, content: 
         .realtime
         .publish(vec![user_id], events::message_created(&user_message.clone().into()));
     let history = messages::list(state.db.r(), chat.id, None, HISTORY_ROWS).await?;
-    let scenario = chat
-        .scenario_id
-        .as_deref()
-        .and_then(scenarios::find)
-        .or_else(|| scenarios::find(scenarios::DEFAULT_SCENARIO))
-        .expect("the default scenario exists");
+    let scenario = scenarios::of_chat(chat.scenario_id.as_deref());
     let level = chat.level.as_deref().unwrap_or("B1");
     let turns = prompt::messages(
         scenario,

@@ -172,6 +172,14 @@ pub fn find(id: &str) -> Option<&'static Scenario> {
     SCENARIOS.iter().find(|s| s.id == id)
 }
 
+/// A chat's scenario; free talk when it has none (or one no longer offered).
+pub fn of_chat(scenario_id: Option<&str>) -> &'static Scenario {
+    scenario_id
+        .and_then(find)
+        .or_else(|| find(DEFAULT_SCENARIO))
+        .expect("the default scenario exists")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

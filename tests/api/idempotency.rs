@@ -9,16 +9,20 @@ use crate::{
     helpers::{parse_sse, spawn_app, spawn_app_with_bot, Reply, Sse, TestApp, TestUser},
 };
 
-async fn post(app: &TestApp, user: &TestUser, chat: &str, content: &str, key: &str) -> Reply {
-    let resp = app
-        .client
-        .post(app.url(&format!("/api/v1/chats/{chat}/messages")))
+/// A message post (`path` after the chat id: "" or "/stream") with an `Idempotency-Key`.
+async fn send(app: &TestApp, user: &TestUser, chat: &str, path: &str, content: &str, key: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(&format!("/api/v1/chats/{chat}/messages{path}")))
         .bearer_auth(&user.access)
         .header("Idempotency-Key", key)
         .json(&json!({"content": content}))
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn post(app: &TestApp, user: &TestUser, chat: &str, content: &str, key: &str) -> Reply {
+    let resp = send(app, user, chat, "", content, key).await;
     let status = resp.status();
     let headers = resp.headers().clone();
     let body = resp.json().await.unwrap_or(Value::Null);
@@ -26,15 +30,7 @@ async fn post(app: &TestApp, user: &TestUser, chat: &str, content: &str, key: &s
 }
 
 async fn stream(app: &TestApp, user: &TestUser, chat: &str, content: &str, key: &str) -> (StatusCode, Vec<Sse>) {
-    let resp = app
-        .client
-        .post(app.url(&format!("/api/v1/chats/{chat}/messages/stream")))
-        .bearer_auth(&user.access)
-        .header("Idempotency-Key", key)
-        .json(&json!({"content": content}))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(app, user, chat, "/stream", content, key).await;
     let status = resp.status();
     (status, parse_sse(&resp.text().await.unwrap()))
 }
