@@ -413,3 +413,23 @@ pub fn trimmed(field: &'static str, value: &str, min: usize, max: usize) -> Resu
     }
     Ok(value.to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feedback_stored_before_statuses_existed_still_reads() {
+        let old = r#"{"corrections": [{"original": "I goed", "corrected": "I went", "explanation": "irregular"}], "tip": "x"}"#;
+        let f = Feedback::from_stored(old).unwrap();
+        assert_eq!(f.status, FeedbackStatus::Corrected);
+        assert_eq!(f.corrections[0].kind, MistakeKind::Grammar);
+        assert_eq!(f.corrected_text, None);
+        let none = Feedback::from_stored(r#"{"corrections": [], "tip": null}"#).unwrap();
+        assert_eq!(none.status, FeedbackStatus::NoMistakes);
+        let new = Feedback::checked("I went.".into(), Vec::new());
+        let round = Feedback::from_stored(&serde_json::to_string(&new).unwrap()).unwrap();
+        assert_eq!(round, new);
+        assert!(Feedback::from_stored("not json").is_none());
+    }
+}

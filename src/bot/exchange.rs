@@ -192,10 +192,12 @@ impl Task {
             first_deadline.min(total_deadline),
             self.bot.stream(turns)
         ));
+        // The check is sent once the reply has started: a server with one slot
+        // (llama.cpp's default, Ollama's on small machines) then answers the
+        // reply first, and the learner sees the first words sooner.
         let mut stream = loop {
             tokio::select! {
                 _ = self.tx.closed() => return Outcome::Cancelled,
-                r = check.as_mut(), if checked.is_none() => *checked = Some(r),
                 r = start.as_mut() => match r {
                     Err(_) => return Outcome::Failed(UpstreamError::Timeout),
                     Ok(Err(e)) => return Outcome::Failed(e),
