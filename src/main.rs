@@ -30,7 +30,8 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(&settings.log_format);
+    // Held until `main` returns: dropping it flushes the last log lines.
+    let _log = telemetry::init(&settings.log_format);
     match run(cli.command.unwrap_or(Command::Serve), settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -188,22 +188,17 @@ impl Task {
                 total_deadline
             }
         };
-        let mut start = std::pin::pin!(tokio::time::timeout_at(
-            first_deadline.min(total_deadline),
-            self.bot.stream(turns)
-        ));
         // The check is sent once the reply has started: a server with one slot
         // (llama.cpp's default, Ollama's on small machines) then answers the
         // reply first, and the learner sees the first words sooner.
-        let mut stream = loop {
-            tokio::select! {
-                _ = self.tx.closed() => return Outcome::Cancelled,
-                r = start.as_mut() => match r {
-                    Err(_) => return Outcome::Failed(UpstreamError::Timeout),
-                    Ok(Err(e)) => return Outcome::Failed(e),
-                    Ok(Ok(s)) => break s,
-                },
-            }
+        let start = tokio::time::timeout_at(first_deadline.min(total_deadline), self.bot.stream(turns));
+        let mut stream = tokio::select! {
+            _ = self.tx.closed() => return Outcome::Cancelled,
+            r = start => match r {
+                Err(_) => return Outcome::Failed(UpstreamError::Timeout),
+                Ok(Err(e)) => return Outcome::Failed(e),
+                Ok(Ok(s)) => s,
+            },
         };
         loop {
             tokio::select! {

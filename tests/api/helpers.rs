@@ -105,7 +105,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 
 async fn start(settings: Settings, dir: Arc<tempfile::TempDir>) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
-        chattconnect::telemetry::init("pretty");
+        // Logging stays on for the whole test process.
+        std::mem::forget(chattconnect::telemetry::init("pretty"));
     }
     let app = Application::build(settings.clone()).await.expect("application builds");
     let port = app.port();
