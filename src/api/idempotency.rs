@@ -50,6 +50,13 @@ pub async fn begin(state: &AppState, me: Uuid, key: Option<&str>, chat_id: Uuid,
     let Some(prior) = idempotency::claim(db, me, key, chat_id).await? else {
         return Ok(Prior::Fresh);
     };
+    // A key older than a day is forgotten: this request uses it anew.
+    if idempotency::expired(&prior) {
+        return match idempotency::take_over(db, &prior, chat_id).await? {
+            true => Ok(Prior::Fresh),
+            false => Err(in_progress()),
+        };
+    }
     if prior.chat_id != chat_id {
         return Err(ApiError::Conflict(
             "this Idempotency-Key was already used for a message to another chat; use a new key for each new message"
@@ -68,7 +75,7 @@ pub async fn begin(state: &AppState, me: Uuid, key: Option<&str>, chat_id: Uuid,
         Some(m) => Ok(Prior::Stored(m)),
         // The first request failed and left nothing (a refunded bot turn is
         // removed), or died: this one takes its place.
-        None if idempotency::take_over(db, &prior).await? => Ok(Prior::Fresh),
+        None if idempotency::take_over(db, &prior, chat_id).await? => Ok(Prior::Fresh),
         None => Err(in_progress()),
     }
 }

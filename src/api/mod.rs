@@ -1,6 +1,20 @@
 //! The HTTP API: one poem-openapi struct per tag.
 use poem_openapi::{OpenApi, OpenApiService, Tags};
 
+/// A page of a list: `{items, next_cursor}`, the shape of every list.
+macro_rules! page {
+    ($name:ident, $item:ty, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Debug, Clone, poem_openapi::Object)]
+        pub struct $name {
+            pub items: Vec<$item>,
+            /// Pass as `cursor` to get the next page; `null` on the last page.
+            #[oai(nullable)]
+            pub next_cursor: Option<String>,
+        }
+    };
+}
+
 /// A 200 response with a JSON body and the caller's bot quota in
 /// `RateLimit-*` headers, for every endpoint that spends or reports quota.
 macro_rules! quota_response {

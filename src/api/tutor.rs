@@ -84,14 +84,7 @@ impl From<mistake::Model> for Mistake {
     }
 }
 
-/// A page of the mistake notebook, newest first.
-#[derive(Debug, Clone, Object)]
-pub struct MistakePage {
-    pub items: Vec<Mistake>,
-    /// Pass as `cursor` to get the next page; `null` on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
-}
+page!(MistakePage, Mistake, "A page of the mistake notebook, newest first.");
 
 /// How often one kind of mistake was made.
 #[derive(Debug, Clone, Object)]

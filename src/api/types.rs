@@ -379,19 +379,6 @@ impl Chat {
     }
 }
 
-macro_rules! page {
-    ($name:ident, $item:ty, $doc:literal) => {
-        #[doc = $doc]
-        #[derive(Debug, Clone, Object)]
-        pub struct $name {
-            pub items: Vec<$item>,
-            /// Pass as `cursor` to get the next page; `null` on the last page.
-            #[oai(nullable)]
-            pub next_cursor: Option<String>,
-        }
-    };
-}
-
 page!(UserPage, User, "A page of users.");
 page!(FriendPage, Friend, "A page of friends and friend requests.");
 page!(ChatPage, Chat, "A page of chats, most recently active first.");

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{
-    client::{BotClient, UpstreamError},
+    client::{json_object, BotClient, UpstreamError},
     diff::{self, Note},
 };
 use crate::api::types::Feedback;
@@ -79,11 +79,7 @@ struct Answer {
 /// Reads the model's answer: the JSON object (also inside a code fence or
 /// after some chatter), or, from a server without JSON mode, a bare sentence.
 fn read(answer: &str) -> Option<Answer> {
-    let object = answer
-        .find('{')
-        .zip(answer.rfind('}'))
-        .filter(|(a, b)| a < b)
-        .and_then(|(a, b)| serde_json::from_str::<Answer>(&answer[a..=b]).ok());
+    let object = json_object::<Answer>(answer);
     if object.is_some() {
         return object;
     }

@@ -187,6 +187,16 @@ impl BotClient {
     }
 }
 
+/// The JSON object in a model's answer, also when it sits in a code fence or
+/// after some chatter; `None` when there is none of type `T`.
+pub fn json_object<T: serde::de::DeserializeOwned>(answer: &str) -> Option<T> {
+    let (start, end) = answer.find('{').zip(answer.rfind('}'))?;
+    if start >= end {
+        return None;
+    }
+    serde_json::from_str(&answer[start..=end]).ok()
+}
+
 fn classify(err: OpenAIError) -> UpstreamError {
     match &err {
         OpenAIError::Reqwest(e) if e.is_connect() => {

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{
-    client::{BotClient, UpstreamError},
+    client::{json_object, BotClient, UpstreamError},
     scenarios::Scenario,
 };
 use crate::entity::message;
@@ -98,12 +98,7 @@ fn echoes(text: &str, learner: &[&str]) -> bool {
 }
 
 fn clean(answer: &str, learner: &[&str]) -> Written {
-    let parsed = answer
-        .find('{')
-        .zip(answer.rfind('}'))
-        .filter(|(a, b)| a < b)
-        .and_then(|(a, b)| serde_json::from_str::<Answer>(&answer[a..=b]).ok())
-        .unwrap_or_default();
+    let parsed: Answer = json_object(answer).unwrap_or_default();
     let went_well =
         Some(parsed.went_well.trim().to_owned()).filter(|w| (10..=400).contains(&w.len()) && !echoes(w, learner));
     let mut phrases: Vec<String> = Vec::new();

@@ -11,17 +11,11 @@ use crate::entity::idempotency_key::{ActiveModel, Column, Entity, Model};
 /// How long a key is remembered.
 pub const KEPT_FOR: chrono::Duration = chrono::Duration::hours(24);
 
-/// Claims `key` for a post to `chat_id`. `None`: this request is the first
-/// (within a day); otherwise the row a request before it left.
+/// Claims `key` for a post to `chat_id`. `None`: this request is the first;
+/// otherwise the row a request before it left, which may be past its day if
+/// the purge (every minute) has not reached it yet: see [`expired`].
 pub async fn claim(db: &impl ConnectionTrait, user_id: Uuid, key: &str, chat_id: Uuid) -> Result<Option<Model>, DbErr> {
     let now = super::now();
-    // A key older than a day is forgotten.
-    Entity::delete_many()
-        .filter(Column::UserId.eq(user_id))
-        .filter(Column::Key.eq(key))
-        .filter(Column::CreatedAt.lt(now - KEPT_FOR))
-        .exec(db)
-        .await?;
     let inserted = Entity::insert(ActiveModel {
         user_id: Set(user_id),
         key: Set(key.to_owned()),
@@ -42,11 +36,18 @@ pub async fn claim(db: &impl ConnectionTrait, user_id: Uuid, key: &str, chat_id:
     Entity::find_by_id((user_id, key.to_owned())).one(db).await
 }
 
-/// Takes over a claim whose first request stored nothing that lasted (it
-/// failed and was refunded, or died): from now on it belongs to this request.
-/// `false` when another request took it over first.
-pub async fn take_over(db: &impl ConnectionTrait, prior: &Model) -> Result<bool, DbErr> {
+/// Whether a key is past the day it is kept for.
+pub fn expired(row: &Model) -> bool {
+    row.created_at < super::now() - KEPT_FOR
+}
+
+/// Takes over a claim that is past its day, or whose first request stored
+/// nothing that lasted (it failed and was refunded, or died): from now on it
+/// belongs to this request, for `chat_id`. `false` when another request took
+/// it over first.
+pub async fn take_over(db: &impl ConnectionTrait, prior: &Model, chat_id: Uuid) -> Result<bool, DbErr> {
     let mut update = Entity::update_many()
+        .col_expr(Column::ChatId, Expr::value(chat_id))
         .col_expr(Column::MessageId, Expr::value(Option::<Uuid>::None))
         .col_expr(Column::CreatedAt, Expr::value(super::now()))
         .filter(Column::UserId.eq(prior.user_id))

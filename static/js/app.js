@@ -4,7 +4,7 @@ import { Live } from './live.js';
 import { notifyMessage, rememberTitles } from './notify.js';
 import { h, toast } from './ui.js';
 import { authView } from './views/auth.js';
-import { chatsView, onChatEvent } from './views/chats.js';
+import { chatsView, listShown, onChatEvent } from './views/chats.js';
 import { friendsView } from './views/friends.js';
 import { practiceView } from './views/practice.js';
 import { profileView } from './views/profile.js';
@@ -185,7 +185,9 @@ function onEvent(event) {
   onChatEvent(event);
   if (event.type === 'message.created') notifyMessage(event.message, store.me?.id);
   dispatchEvent(new CustomEvent('cc-event', { detail: event }));
-  if (['message.created', 'message.deleted', 'read', 'friend'].includes(event.type)) refreshCounts();
+  // The chat list, when shown, counts unread messages itself; otherwise ask the API.
+  const changesUnread = ['message.created', 'message.deleted', 'read'].includes(event.type);
+  if (event.type === 'friend' || (changesUnread && !listShown())) refreshCounts();
   if (event.type === 'friend' && !event.removed && event.friend.status === 'incoming') {
     toast(`${event.friend.user.display_name} sent you a friend request`);
   }

@@ -140,3 +140,31 @@ async fn a_retry_while_the_first_request_is_still_answered_gets_409() {
     assert_eq!(replay["reply"]["id"], events.last().unwrap().data["reply"]["id"]);
     assert_eq!(replay["quota"]["used"], 1);
 }
+
+#[tokio::test]
+async fn a_key_older_than_a_day_is_forgotten() {
+    use sea_orm::{prelude::Expr, EntityTrait};
+    let app = spawn_app().await;
+    let ann = app.signup("idem_old_a").await;
+    let ben = app.signup("idem_old_b").await;
+    let cat = app.signup("idem_old_c").await;
+    let chat = app.direct_chat(&ann, &ben).await;
+    let other = app.direct_chat(&ann, &cat).await;
+    let first = post(&app, &ann, &chat, "Good morning", "daily").await.expect(201);
+    // A day and a minute later (the purge has not run yet).
+    let db = chattconnect::db::Db::connect(&app.settings).await.unwrap();
+    chattconnect::entity::idempotency_key::Entity::update_many()
+        .col_expr(
+            chattconnect::entity::idempotency_key::Column::CreatedAt,
+            Expr::value(chattconnect::db::now() - chrono::Duration::minutes(24 * 60 + 1)),
+        )
+        .exec(db.w())
+        .await
+        .unwrap();
+    // The same key now starts a new message, even in another chat.
+    let again = post(&app, &ann, &other, "Good morning", "daily").await.expect(201);
+    assert_ne!(again["id"], first["id"]);
+    assert_eq!(history(&app, &ann, &other).await.len(), 1);
+    let replay = post(&app, &ann, &other, "Good morning", "daily").await.expect(201);
+    assert_eq!(replay["id"], again["id"]);
+}

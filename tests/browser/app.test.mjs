@@ -1,8 +1,7 @@
 // The browser app, end to end, in headless Chromium against the real server.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { join } from 'node:path';
-import { fakeLlm, launch, shots, signUp, startServer } from './harness.mjs';
+import { fakeLlm, launch, nav, shot, signUp, startServer } from './harness.mjs';
 
 let llm;
 let server;
@@ -20,9 +19,6 @@ after(async () => {
   await llm?.close();
 });
 
-// A nav link's name may go on with its badge ("Chats 2 unread").
-const nav = (page, name) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: new RegExp(`^${name}(\\s|$)`) });
-const shot = (page, name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
 
 describe('ChattConnect in the browser', () => {
   test('sign-up validates inline with the contract limits', async () => {

@@ -27,3 +27,10 @@ export async function signUp(page, base, username, password = 'correct horse bat
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.getByRole('navigation', { name: 'Main' }).waitFor();
 }
+
+/** A main-navigation link; its name may go on with its badge ("Chats 2 unread"). */
+export const nav = (page, name) => page.getByRole('navigation', { name: 'Main' })
+  .getByRole('link', { name: new RegExp(`^${name}(\\s|$)`) });
+
+/** Saves a screenshot under tests/browser/screenshots/. */
+export const shot = (page, name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: false });

@@ -3,8 +3,7 @@
 // (the browser's speech APIs stubbed), and the Progress screen.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { join } from 'node:path';
-import { fakeLlm, launch, shots, signUp, startServer } from './harness.mjs';
+import { fakeLlm, launch, nav, shot, signUp, startServer } from './harness.mjs';
 
 let llm;
 let server;
@@ -23,9 +22,6 @@ after(async () => {
   await llm?.close();
 });
 
-// A nav link's name may go on with its badge ("Chats 2 unread").
-const nav = (page, name) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: new RegExp(`^${name}(\\s|$)`) });
-const shot = (page, name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
 
 /** Stand-ins for the browser's speech synthesis and recognition, recording what they are asked. */
 function stubSpeech() {

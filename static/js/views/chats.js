@@ -134,6 +134,11 @@ function drawList() {
   }));
 }
 
+/** Whether the chat list is on screen, keeping the unread total up to date itself. */
+export function listShown() {
+  return !!state.list;
+}
+
 /** Live events from the socket. */
 export function onChatEvent(event) {
   const chat = state.chats.find((c) => c.id === event.chat_id);
@@ -585,13 +590,12 @@ class Conversation {
     showQuota(s.quota);
     this.showGoals(s.goals);
     const close = h('button', { class: 'btn small', type: 'button', onclick: () => { box.remove(); } }, 'Close');
-    const kinds = { missing_word: 'missing words', extra_word: 'extra words', word_order: 'word order', capitalization: 'capital letters' };
     const box = h('section', { class: 'summary', 'aria-label': 'Practice review' },
       h('h3', {}, 'How it went'),
       h('p', {}, s.went_well),
       h('p', { class: 'muted' }, `${s.messages} messages · ${s.words} words · ${s.mistakes} corrections`),
       s.recurring_mistakes.length ? h('div', {}, h('h4', {}, 'Watch out for'),
-        h('ul', {}, ...s.recurring_mistakes.map((r) => h('li', {}, `${kinds[r.kind] || r.kind} (${r.count}×): `,
+        h('ul', {}, ...s.recurring_mistakes.map((r) => h('li', {}, `${KIND_LABELS[r.kind] || r.kind} (${r.count}×): `,
           ...r.examples.flatMap((e, i) => [i ? ', ' : '', h('del', {}, e.original), ' → ', h('ins', {}, e.corrected)]))))) : null,
       s.phrases.length ? h('div', {}, h('h4', {}, 'Phrases to remember'),
         h('ul', {}, ...s.phrases.map((p) => h('li', {}, p, ' ', canSpeak ? h('button', {
