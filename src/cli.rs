@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `openapi`, `admin promote`.
+//! The command line: `serve` (default), `migrate`, `openapi`, `admin promote`,
+//! `model pull` and `model list`.
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,26 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Models for the built-in tutor (GGUF files in data/models).
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Download a GGUF model from the Hugging Face Hub into data/models,
+    /// checking its SHA-256 (default: the recommended tutor model).
+    Pull {
+        /// Repository on the Hub, e.g. `bartowski/SmolLM2-1.7B-Instruct-GGUF`.
+        #[arg(requires = "file")]
+        repo: Option<String>,
+        /// The `.gguf` file in that repository.
+        file: Option<String>,
+    },
+    /// Show the models in data/models and which one the server would use.
+    List,
 }
 
 #[derive(Debug, Subcommand)]

@@ -68,8 +68,22 @@ pub struct Settings {
     pub message_max_len: usize,
 
     /// OpenAI-compatible API base, e.g. `https://api.openai.com/v1` or
-    /// `http://127.0.0.1:11434/v1` (Ollama). Unset: bot endpoints answer 503.
+    /// `http://127.0.0.1:11434/v1` (Ollama). Unset: the local model below, if any.
     pub bot_base_url: Option<String>,
+    /// A GGUF model file to run in this process when `bot_base_url` is unset.
+    /// Unset: the first GGUF file in `data_dir/models` (`chattconnect model pull`
+    /// puts one there). Neither: bot endpoints answer 503.
+    pub bot_local_model: Option<PathBuf>,
+    /// Threads the local model computes with; 0: all cores but one (at least one).
+    pub bot_local_threads: usize,
+    /// Requests waiting for the local model at most; more are refused with
+    /// `503 bot_busy` and `Retry-After`.
+    pub bot_local_queue: usize,
+    /// Where `chattconnect model pull` downloads from (a Hugging Face Hub mirror
+    /// works too).
+    pub hf_endpoint: String,
+    /// A Hugging Face token, for gated repositories.
+    pub hf_token: Option<Secret>,
     pub bot_api_key: Option<Secret>,
     pub bot_model: String,
     pub bot_connect_timeout_secs: u64,
@@ -140,6 +154,11 @@ impl Default for Settings {
             chat_title_max_len: 100,
             message_max_len: 2000,
             bot_base_url: None,
+            bot_local_model: None,
+            bot_local_threads: 0,
+            bot_local_queue: 8,
+            hf_endpoint: "https://huggingface.co".into(),
+            hf_token: None,
             bot_api_key: None,
             bot_model: "gpt-4o-mini".into(),
             bot_connect_timeout_secs: 5,
@@ -189,6 +208,19 @@ impl Settings {
         self.quota_timezone
             .parse()
             .map_err(|_| anyhow::anyhow!("QUOTA_TIMEZONE '{}' is not an IANA time zone", self.quota_timezone))
+    }
+
+    /// Where `chattconnect model pull` puts models and the server looks for one.
+    pub fn models_dir(&self) -> PathBuf {
+        self.data_dir.join("models")
+    }
+
+    /// The local model's thread count, with 0 resolved to all cores but one.
+    pub fn local_threads(&self) -> usize {
+        match self.bot_local_threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
+            n => n,
+        }
     }
 
     pub fn is_sqlite(&self) -> bool {

@@ -16,14 +16,14 @@ use crate::{api::timestamp::Timestamp, bot::quota::QuotaStatus};
 pub struct ErrorBody {
     /// Machine-readable code: `validation_failed`, `unauthorized`, `forbidden`, `not_found`,
     /// `conflict`, `payload_too_large`, `request_timeout`, `rate_limited`, `daily_quota_exceeded`,
-    /// `bot_unavailable`, `bot_upstream_error`, `bot_upstream_timeout` or `internal`.
+    /// `bot_unavailable`, `bot_busy`, `bot_upstream_error`, `bot_upstream_timeout` or `internal`.
     pub error: String,
     /// A sentence for humans.
     pub message: String,
     /// The request field that failed validation.
     #[oai(skip_serializing_if_is_none)]
     pub field: Option<String>,
-    /// Seconds until the request may be retried (429s).
+    /// Seconds until the request may be retried (429s, `bot_busy`).
     #[oai(skip_serializing_if_is_none)]
     pub retry_after: Option<u64>,
     /// Daily bot request limit (`daily_quota_exceeded`).
@@ -66,6 +66,8 @@ pub enum ApiError {
     QuotaExceeded(QuotaStatus),
     #[error("{0}")]
     BotUnavailable(String),
+    #[error("the tutor is answering other learners and its queue is full; this request was not counted, retry in {retry_after} s")]
+    BotBusy { retry_after: u64 },
     #[error("{0}")]
     BotUpstream(String),
     #[error("{0}")]
@@ -117,6 +119,7 @@ impl ApiError {
             Self::RateLimited { .. } | Self::QuotaBusy { .. } => "rate_limited",
             Self::QuotaExceeded(_) => "daily_quota_exceeded",
             Self::BotUnavailable(_) => "bot_unavailable",
+            Self::BotBusy { .. } => "bot_busy",
             Self::BotUpstream(_) => "bot_upstream_error",
             Self::BotTimeout(_) => "bot_upstream_timeout",
             Self::WithQuota(inner, _) => inner.code(),
@@ -154,7 +157,7 @@ impl ApiError {
         };
         match self {
             Self::Validation { field, .. } => body.field = field.as_deref().map(str::to_owned),
-            Self::RateLimited { retry_after } | Self::QuotaBusy { retry_after } => {
+            Self::RateLimited { retry_after } | Self::QuotaBusy { retry_after } | Self::BotBusy { retry_after } => {
                 body.retry_after = Some(*retry_after)
             }
             Self::QuotaExceeded(q) => {
@@ -222,7 +225,7 @@ impl ResponseError for ApiError {
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::RateLimited { .. } | Self::QuotaBusy { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::QuotaExceeded(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::BotUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BotUnavailable(_) | Self::BotBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::BotUpstream(_) => StatusCode::BAD_GATEWAY,
             Self::BotTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::WithQuota(inner, _) => inner.status(),
@@ -364,7 +367,8 @@ impl ApiResponse for BotError {
             ),
             error_response(
                 503,
-                "`bot_unavailable`: no bot is configured, or it cannot be reached; not counted.",
+                "`bot_unavailable`: no bot is configured, or it cannot be reached; or `bot_busy`: the \
+                local model's queue is full (with `retry_after` and a `Retry-After` header). Not counted.",
                 false,
             ),
             error_response(

@@ -10,6 +10,7 @@ pub mod entity;
 pub mod error;
 pub mod metrics;
 pub mod middleware;
+pub mod models;
 pub mod presence;
 pub mod ratelimit;
 pub mod realtime;

@@ -2,9 +2,10 @@ use std::process::ExitCode;
 
 use chattconnect::{
     api,
-    cli::{AdminCommand, Cli, Command},
+    cli::{AdminCommand, Cli, Command, ModelCommand},
     config::Settings,
     db::{self, Db},
+    models,
     startup::Application,
     telemetry,
 };
@@ -16,8 +17,7 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Openapi) = cli.command {
         print!("{}", api::spec_json());
@@ -30,9 +30,19 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // candle reads its thread count from the environment when it first runs a
+    // model; set it while this process has one thread, before the runtime starts.
+    std::env::set_var("CANDLE_NUM_THREADS", settings.local_threads().to_string());
     // Held until `main` returns: dropping it flushes the last log lines.
     let _log = telemetry::init(&settings.log_format);
-    match run(cli.command.unwrap_or(Command::Serve), settings).await {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -66,6 +76,18 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 None => anyhow::bail!("no user named '{username}'"),
             }
         }
+        Command::Model {
+            command: ModelCommand::Pull { repo, file },
+        } => {
+            let (repo, file) = match (repo, file) {
+                (Some(repo), Some(file)) => (repo, file),
+                _ => (models::RECOMMENDED.0.to_owned(), models::RECOMMENDED.1.to_owned()),
+            };
+            models::pull(&settings, &repo, &file).await?;
+        }
+        Command::Model {
+            command: ModelCommand::List,
+        } => print!("{}", models::list(&settings)?),
         Command::Openapi => unreachable!("handled before configuration is loaded"),
     }
     Ok(())

@@ -1,5 +1,7 @@
 //! Prometheus metrics, kept in the application state (never global), served at `/metrics`.
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -10,6 +12,10 @@ pub struct Metrics {
     pub ws_connections: IntGauge,
     /// WebSockets dropped because their queue was full.
     pub ws_dropped_slow: IntGauge,
+    /// Text pieces (about one token each) the local model has generated.
+    pub bot_local_tokens: IntCounter,
+    /// Requests waiting for the local model.
+    pub bot_local_waiting: IntGauge,
 }
 
 impl Metrics {
@@ -31,11 +37,20 @@ impl Metrics {
             "WebSockets dropped because their queue was full",
         )
         .expect("valid metric");
+        let bot_local_tokens = IntCounter::new(
+            "bot_local_tokens_total",
+            "Text pieces (about one token each) the local model generated",
+        )
+        .expect("valid metric");
+        let bot_local_waiting =
+            IntGauge::new("bot_local_waiting", "Requests waiting for the local model").expect("valid metric");
         for metric in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
             Box::new(ws_connections.clone()),
             Box::new(ws_dropped_slow.clone()),
+            Box::new(bot_local_tokens.clone()),
+            Box::new(bot_local_waiting.clone()),
         ] {
             registry.register(metric).expect("register metric");
         }
@@ -45,6 +60,8 @@ impl Metrics {
             http_duration,
             ws_connections,
             ws_dropped_slow,
+            bot_local_tokens,
+            bot_local_waiting,
         }
     }
 

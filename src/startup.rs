@@ -52,16 +52,20 @@ impl Application {
         let db = Db::connect(&settings).await?;
         db.migrate(&settings).await?;
         tokio::task::spawn_blocking(password::warm_up).await?;
-        let bot = BotClient::from_settings(&settings)?;
+        let counters = Metrics::new();
+        let bot = BotClient::from_settings(&settings, &counters).await?;
         match &bot {
-            Some(_) => tracing::info!(model = %settings.bot_model, "bot configured"),
-            None => tracing::warn!("no bot configured (BOT_BASE_URL unset): bot endpoints answer 503"),
+            Some(bot) => tracing::info!(model = %bot.describe(), "bot configured"),
+            None => tracing::warn!(
+                models = %settings.models_dir().display(),
+                "no bot configured (no BOT_BASE_URL, no GGUF model): bot endpoints answer 503; `chattconnect model pull` gets one"
+            ),
         }
         let state = AppState {
             jwt: JwtKeys::new(&secret, &settings.jwt_issuer, settings.access_token_ttl_secs),
             sessions: Sessions::new(Duration::from_secs(settings.session_cache_secs)),
             db,
-            metrics: Metrics::new(),
+            metrics: counters,
             bot,
             quota: QuotaService::new(
                 settings.bot_daily_limit,

@@ -1,6 +1,7 @@
-//! The LLM client: any OpenAI-compatible chat-completions endpoint through
-//! async-openai, streamed, with our own lenient chunk type (`byot`) so that
-//! OpenAI, Ollama, vLLM and llama.cpp server all parse.
+//! The LLM client, with two providers behind one interface: any
+//! OpenAI-compatible chat-completions endpoint through async-openai (streamed,
+//! with our own lenient chunk type (`byot`) so that OpenAI, Ollama, vLLM and
+//! llama.cpp server all parse), or a GGUF model run in this process.
 use std::{
     pin::Pin,
     sync::{
@@ -15,7 +16,8 @@ use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::config::Settings;
+use super::local::LocalModel;
+use crate::{config::Settings, metrics::Metrics};
 
 /// Why the model produced no (or no more) text.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -29,6 +31,9 @@ pub enum UpstreamError {
     /// It did not answer in time.
     #[error("the bot server did not answer in time")]
     Timeout,
+    /// The local model's queue is full.
+    #[error("the bot is busy")]
+    Busy { retry_after: u64 },
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -58,11 +63,23 @@ pub type TextStream = Pin<Box<dyn Stream<Item = Result<String, UpstreamError>> +
 
 #[derive(Clone)]
 pub struct BotClient {
-    client: Client<OpenAIConfig>,
-    model: String,
+    provider: Provider,
     max_tokens: u32,
     pub first_token_timeout: Duration,
     pub total_timeout: Duration,
+}
+
+#[derive(Clone)]
+enum Provider {
+    Remote(Box<Remote>),
+    Local(LocalModel),
+}
+
+/// An OpenAI-compatible server.
+#[derive(Clone)]
+struct Remote {
+    client: Client<OpenAIConfig>,
+    model: String,
     /// Cleared when the server refuses `response_format` (an older server):
     /// later checks ask for JSON in the prompt only.
     json_schema: Arc<AtomicBool>,
@@ -75,11 +92,70 @@ fn refused(e: &OpenAIError) -> bool {
 }
 
 impl BotClient {
-    /// `None` when no bot is configured (`BOT_BASE_URL` unset).
-    pub fn from_settings(settings: &Settings) -> anyhow::Result<Option<Self>> {
-        let Some(base_url) = settings.bot_base_url.as_deref().filter(|u| !u.is_empty()) else {
-            return Ok(None);
+    /// The configured bot: the server at `BOT_BASE_URL` if set, else the GGUF
+    /// model at `BOT_LOCAL_MODEL` or the first one in `data/models`, else `None`.
+    /// Loading a local model takes a while; it happens off the async runtime.
+    pub async fn from_settings(settings: &Settings, metrics: &Metrics) -> anyhow::Result<Option<Self>> {
+        let provider = if let Some(base_url) = settings.bot_base_url.as_deref().filter(|u| !u.is_empty()) {
+            Provider::Remote(Box::new(Remote::new(settings, base_url)?))
+        } else {
+            let dir = settings.models_dir();
+            let Some(path) = super::local::find(settings.bot_local_model.as_deref(), &dir)? else {
+                return Ok(None);
+            };
+            let (queue, metrics) = (settings.bot_local_queue, metrics.clone());
+            let model = tokio::task::spawn_blocking(move || LocalModel::load(&path, queue, metrics)).await??;
+            Provider::Local(model)
         };
+        Ok(Some(Self {
+            provider,
+            max_tokens: settings.bot_max_tokens,
+            first_token_timeout: Duration::from_secs(settings.bot_first_token_timeout_secs),
+            total_timeout: Duration::from_secs(settings.bot_total_timeout_secs),
+        }))
+    }
+
+    /// What answers: the remote model's name, or the local model's.
+    pub fn describe(&self) -> String {
+        match &self.provider {
+            Provider::Remote(r) => format!("{} (remote)", r.model),
+            Provider::Local(m) => format!("{} (local, {})", m.info().name, m.info().path.display()),
+        }
+    }
+
+    /// `Some(retry_after)` when a request now would be refused as busy.
+    pub fn busy(&self) -> Option<u64> {
+        match &self.provider {
+            Provider::Remote(_) => None,
+            Provider::Local(m) => m.busy(),
+        }
+    }
+
+    /// Starts a streamed completion. Dropping the stream cancels the request.
+    pub async fn stream(&self, messages: Vec<Value>) -> Result<TextStream, UpstreamError> {
+        match &self.provider {
+            Provider::Remote(r) => r.stream(messages, self.max_tokens).await,
+            Provider::Local(m) => m.stream(messages, self.max_tokens),
+        }
+    }
+
+    /// One unstreamed completion whose answer should follow `schema`.
+    /// Dropping the future cancels the request.
+    pub async fn complete_json(
+        &self,
+        messages: Vec<Value>,
+        schema: Value,
+        max_tokens: u32,
+    ) -> Result<String, UpstreamError> {
+        match &self.provider {
+            Provider::Remote(r) => r.complete_json(messages, schema, max_tokens).await,
+            Provider::Local(m) => m.complete_json(messages, &schema, max_tokens).await,
+        }
+    }
+}
+
+impl Remote {
+    fn new(settings: &Settings, base_url: &str) -> anyhow::Result<Self> {
         // Set explicitly: async-openai would otherwise read OPENAI_* variables.
         let config = OpenAIConfig::new()
             .with_api_base(base_url.trim_end_matches('/'))
@@ -99,23 +175,19 @@ impl BotClient {
         let client = Client::with_config(config)
             .with_http_client(http.clone())
             .with_http_service(ReqwestService::new(http));
-        Ok(Some(Self {
+        Ok(Self {
             client,
             model: settings.bot_model.clone(),
-            max_tokens: settings.bot_max_tokens,
-            first_token_timeout: Duration::from_secs(settings.bot_first_token_timeout_secs),
-            total_timeout: Duration::from_secs(settings.bot_total_timeout_secs),
             json_schema: Arc::new(AtomicBool::new(true)),
-        }))
+        })
     }
 
-    /// Starts a streamed completion. Dropping the stream cancels the request.
-    pub async fn stream(&self, messages: Vec<Value>) -> Result<TextStream, UpstreamError> {
+    async fn stream(&self, messages: Vec<Value>, max_tokens: u32) -> Result<TextStream, UpstreamError> {
         let request = json!({
             "model": self.model,
             "messages": messages,
             "stream": true,
-            "max_tokens": self.max_tokens,
+            "max_tokens": max_tokens,
             "temperature": 0.7,
         });
         let stream = self
@@ -139,14 +211,12 @@ impl BotClient {
             }
         })))
     }
-}
 
-impl BotClient {
     /// One unstreamed completion whose answer should follow `schema`: sent as
     /// `response_format` (OpenAI, Ollama, vLLM and llama.cpp's server constrain
     /// the output to it), and again without it if the server refuses the field.
     /// Dropping the future cancels the request.
-    pub async fn complete_json(
+    async fn complete_json(
         &self,
         messages: Vec<Value>,
         schema: Value,

@@ -47,7 +47,9 @@ pub struct Started {
 
 pub fn unavailable() -> ApiError {
     ApiError::BotUnavailable(
-        "no bot is configured on this server; set BOT_BASE_URL (and BOT_MODEL, BOT_API_KEY) to an OpenAI-compatible API".into(),
+        "no bot is configured on this server: run `chattconnect model pull` (or put a GGUF model in data/models) \
+for a built-in tutor, or set BOT_BASE_URL (and BOT_MODEL, BOT_API_KEY) to an OpenAI-compatible API"
+            .into(),
     )
 }
 
@@ -56,6 +58,9 @@ pub fn unavailable() -> ApiError {
 pub async fn reserve(state: &AppState, user_id: Uuid) -> ApiResult<(BotClient, Reservation)> {
     let bot = state.bot.clone().ok_or_else(unavailable)?;
     state.limits.bot(user_id)?;
+    if let Some(retry_after) = bot.busy() {
+        return Err(ApiError::BotBusy { retry_after });
+    }
     let reservation = state
         .quota
         .reserve(state.db.w(), user_id)
@@ -302,6 +307,7 @@ pub fn upstream_error(e: UpstreamError) -> ApiError {
         UpstreamError::Timeout => {
             ApiError::BotTimeout("the bot did not answer in time; this request was not counted".into())
         }
+        UpstreamError::Busy { retry_after } => ApiError::BotBusy { retry_after },
     }
 }
 

@@ -1,10 +1,12 @@
-//! The AI conversation partner: scenarios, prompts, the LLM client, the tutor's
+//! The AI conversation partner: scenarios, prompts, the LLM client (remote or
+//! local), the tutor's
 //! check of each learner message, the daily quota, and the exchange that ties
 //! them together.
 pub mod check;
 pub mod client;
 pub mod diff;
 pub mod exchange;
+pub mod local;
 pub mod prompt;
 pub mod quota;
 pub mod scenarios;

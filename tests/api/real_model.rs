@@ -21,7 +21,7 @@ async fn app_with_real_model() -> TestApp {
 }
 
 /// Feedback as the contract describes it, with every `original` quoted from `learner`.
-fn assert_honest_feedback(feedback: &Value, learner: &str) {
+pub fn assert_honest_feedback(feedback: &Value, learner: &str) {
     let status = feedback["status"].as_str().expect("a status");
     assert!(
         ["corrected", "no_mistakes", "unchecked"].contains(&status),

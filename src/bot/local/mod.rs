@@ -1,0 +1,542 @@
+//! The embedded provider: a GGUF model run inside this process, so a fresh
+//! install has a tutor with no model server and no API key.
+//!
+//! Generation runs on its own thread (candle adds `BOT_LOCAL_THREADS - 1`
+//! helpers for the maths), never on the async runtime, so the web server keeps
+//! its own core. Requests wait their turn in a bounded first-come-first-served
+//! queue; a full queue is refused at once with a time to come back, and a
+//! request whose client left stops at the next token (or is skipped if it was
+//! still waiting).
+pub mod engine;
+
+use std::{
+    panic::AssertUnwindSafe,
+    path::{Path, PathBuf},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Instant,
+};
+
+use serde_json::Value;
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio_stream::wrappers::ReceiverStream;
+
+use self::engine::{Engine, ModelInfo, Stats};
+use super::client::{TextStream, UpstreamError};
+use crate::metrics::Metrics;
+
+/// Where generated text goes; it also tells the generator when to stop.
+pub trait Output {
+    /// The client left: stop before the next step.
+    fn cancelled(&self) -> bool;
+    /// New text; `false` means stop here.
+    fn text(&mut self, piece: &str) -> bool;
+}
+
+/// Something that turns a job into text (the model, or a stand-in in tests).
+pub trait Generator: Send + 'static {
+    fn run(&mut self, job: &Job, output: &mut dyn Output) -> anyhow::Result<Stats>;
+}
+
+/// One request waiting for, or being answered by, the model.
+pub struct Job {
+    pub messages: Vec<Value>,
+    /// The start of the answer, put in the model's mouth (the opening of a
+    /// JSON object for structured answers).
+    pub prefill: String,
+    pub max_tokens: usize,
+    /// Structured answer: most likely tokens only, stop when the object closes.
+    pub exact: bool,
+    tx: mpsc::Sender<Result<String, UpstreamError>>,
+}
+
+/// Finds where the top-level JSON object (or array) of an answer ends.
+#[derive(Default)]
+struct JsonEnd {
+    depth: u32,
+    in_string: bool,
+    escaped: bool,
+}
+
+impl JsonEnd {
+    /// The byte offset just past the closing bracket, once `piece` closes it.
+    fn feed(&mut self, piece: &str) -> Option<usize> {
+        for (i, c) in piece.char_indices() {
+            if self.in_string {
+                match (self.escaped, c) {
+                    (true, _) => self.escaped = false,
+                    (false, '\\') => self.escaped = true,
+                    (false, '"') => self.in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match c {
+                '"' => self.in_string = true,
+                '{' | '[' => self.depth += 1,
+                '}' | ']' if self.depth > 0 => {
+                    self.depth -= 1;
+                    if self.depth == 0 {
+                        return Some(i + c.len_utf8());
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+}
+
+/// Sends a job's text to whoever waits for it.
+struct Sink<'a> {
+    tx: &'a mpsc::Sender<Result<String, UpstreamError>>,
+    json: Option<JsonEnd>,
+    metrics: &'a Metrics,
+}
+
+impl Output for Sink<'_> {
+    fn cancelled(&self) -> bool {
+        self.tx.is_closed()
+    }
+
+    fn text(&mut self, piece: &str) -> bool {
+        let end = self.json.as_mut().and_then(|j| j.feed(piece));
+        let piece = end.map_or(piece, |end| &piece[..end]);
+        self.metrics.bot_local_tokens.inc();
+        self.tx.blocking_send(Ok(piece.to_owned())).is_ok() && end.is_none()
+    }
+}
+
+struct Shared {
+    jobs: mpsc::Sender<Job>,
+    capacity: usize,
+    /// Moving average of how long one job takes, for `Retry-After`.
+    job_millis: AtomicU64,
+    info: ModelInfo,
+    metrics: Metrics,
+}
+
+/// A handle on the model's queue; cheap to clone.
+#[derive(Clone)]
+pub struct LocalModel {
+    shared: Arc<Shared>,
+}
+
+impl LocalModel {
+    /// Loads `path` (this takes a while: call it off the async runtime) and
+    /// starts its generation thread.
+    pub fn load(path: &Path, queue: usize, metrics: Metrics) -> anyhow::Result<Self> {
+        let started = Instant::now();
+        let engine = Engine::load(path)?;
+        tracing::info!(
+            model = %engine.info.name,
+            file = %path.display(),
+            load_ms = started.elapsed().as_millis() as u64,
+            "local model loaded"
+        );
+        let info = engine.info.clone();
+        Self::start(engine, info, queue, metrics)
+    }
+
+    /// Serves jobs with `generator`, at most `queue` of them waiting.
+    pub fn start(generator: impl Generator, info: ModelInfo, queue: usize, metrics: Metrics) -> anyhow::Result<Self> {
+        let capacity = queue.max(1);
+        let (jobs, rx) = mpsc::channel(capacity);
+        let shared = Arc::new(Shared {
+            jobs,
+            capacity,
+            job_millis: AtomicU64::new(5_000),
+            info,
+            metrics,
+        });
+        let weak = Arc::downgrade(&shared);
+        std::thread::Builder::new()
+            .name("chattconnect-model".into())
+            .spawn(move || serve(generator, rx, weak))?;
+        Ok(Self { shared })
+    }
+
+    pub fn info(&self) -> &ModelInfo {
+        &self.shared.info
+    }
+
+    /// Jobs waiting for the model (not counting the one it is answering).
+    pub fn waiting(&self) -> usize {
+        self.shared.capacity - self.shared.jobs.capacity()
+    }
+
+    /// When a refused request should come back: the queue's expected wait.
+    pub fn retry_after(&self) -> u64 {
+        let per_job = self.shared.job_millis.load(Ordering::Relaxed);
+        ((self.waiting() as u64 + 1) * per_job).div_ceil(1000).clamp(1, 120)
+    }
+
+    /// `Some(retry_after)` when the queue is full.
+    pub fn busy(&self) -> Option<u64> {
+        (self.shared.jobs.capacity() == 0).then(|| self.retry_after())
+    }
+
+    fn submit(
+        &self,
+        messages: Vec<Value>,
+        prefill: String,
+        max_tokens: u32,
+        exact: bool,
+    ) -> Result<mpsc::Receiver<Result<String, UpstreamError>>, UpstreamError> {
+        let (tx, rx) = mpsc::channel(256);
+        let job = Job {
+            messages,
+            prefill,
+            max_tokens: max_tokens as usize,
+            exact,
+            tx,
+        };
+        let sent = self.shared.jobs.try_send(job);
+        self.shared.metrics.bot_local_waiting.set(self.waiting() as i64);
+        match sent {
+            Ok(()) => Ok(rx),
+            Err(TrySendError::Full(_)) => Err(UpstreamError::Busy {
+                retry_after: self.retry_after(),
+            }),
+            Err(TrySendError::Closed(_)) => Err(UpstreamError::Failed),
+        }
+    }
+
+    /// A streamed reply. Dropping the stream stops the generation.
+    pub fn stream(&self, messages: Vec<Value>, max_tokens: u32) -> Result<TextStream, UpstreamError> {
+        let rx = self.submit(messages, String::new(), max_tokens, false)?;
+        Ok(Box::pin(ReceiverStream::new(rx)))
+    }
+
+    /// A structured answer: the model starts inside the JSON object `schema`
+    /// describes and stops when the object closes. Dropping the future stops
+    /// the generation.
+    pub async fn complete_json(
+        &self,
+        messages: Vec<Value>,
+        schema: &Value,
+        max_tokens: u32,
+    ) -> Result<String, UpstreamError> {
+        let prefill = prefill(schema);
+        let mut rx = self.submit(messages, prefill.clone(), max_tokens, true)?;
+        let mut answer = prefill;
+        while let Some(piece) = rx.recv().await {
+            answer.push_str(&piece?);
+        }
+        Ok(answer)
+    }
+}
+
+/// The start of an answer to `schema`, put in the model's mouth: the object's
+/// first required field, and the opening quote when it is a string. Small
+/// models then write the value instead of wandering off; ending on the quote
+/// (not on a space) keeps the tokens the ones they were trained on.
+fn prefill(schema: &Value) -> String {
+    let Some(Value::String(key)) = schema["required"].get(0) else {
+        return "{".to_owned();
+    };
+    let quote = if schema["properties"][key]["type"] == "string" {
+        "\""
+    } else {
+        ""
+    };
+    format!("{{{}: {quote}", Value::from(key.as_str()))
+}
+
+/// The generation thread: one job at a time, in order of arrival, until the
+/// last handle is gone.
+fn serve(mut generator: impl Generator, mut jobs: mpsc::Receiver<Job>, shared: std::sync::Weak<Shared>) {
+    while let Some(job) = jobs.blocking_recv() {
+        let Some(shared) = shared.upgrade() else { break };
+        shared.metrics.bot_local_waiting.set(jobs.len() as i64);
+        if job.tx.is_closed() {
+            // The client left while the job waited.
+            continue;
+        }
+        let started = Instant::now();
+        let mut json = job.exact.then(JsonEnd::default);
+        if let Some(scanner) = json.as_mut() {
+            scanner.feed(&job.prefill);
+        }
+        let mut sink = Sink {
+            tx: &job.tx,
+            json,
+            metrics: &shared.metrics,
+        };
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| generator.run(&job, &mut sink)));
+        match result {
+            Ok(Ok(stats)) => tracing::debug!(
+                prompt_tokens = stats.prompt_tokens,
+                tokens = stats.tokens,
+                prefill_ms = stats.prefill.as_millis() as u64,
+                tokens_per_second = format_args!("{:.1}", stats.tokens_per_second()),
+                "local model answered"
+            ),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %format!("{e:#}"), "local model failed");
+                let _ = job.tx.blocking_send(Err(UpstreamError::Failed));
+            }
+            Err(_) => {
+                tracing::error!("local model panicked; the next request starts afresh");
+                let _ = job.tx.blocking_send(Err(UpstreamError::Failed));
+            }
+        }
+        let took = started.elapsed().as_millis() as u64;
+        let before = shared.job_millis.load(Ordering::Relaxed);
+        shared.job_millis.store((before * 3 + took) / 4, Ordering::Relaxed);
+    }
+}
+
+/// The model to run when no remote bot is configured: `BOT_LOCAL_MODEL`, or
+/// the first supported GGUF file in `dir` (by name).
+pub fn find(configured: Option<&Path>, dir: &Path) -> anyhow::Result<Option<PathBuf>> {
+    if let Some(path) = configured.filter(|p| !p.as_os_str().is_empty()) {
+        anyhow::ensure!(path.is_file(), "BOT_LOCAL_MODEL {} is not a file", path.display());
+        return Ok(Some(path.to_owned()));
+    }
+    Ok(installed(dir)?.into_iter().find(|m| m.supported()).map(|m| m.path))
+}
+
+/// The GGUF files in `dir`, by name; files that cannot be read are skipped
+/// with a warning.
+pub fn installed(dir: &Path) -> anyhow::Result<Vec<ModelInfo>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(anyhow::anyhow!("cannot read {}: {e}", dir.display())),
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("gguf")) && p.is_file())
+        .collect();
+    paths.sort();
+    Ok(paths
+        .iter()
+        .filter_map(|p| match engine::describe(p) {
+            Ok(info) => Some(info),
+            Err(e) => {
+                tracing::warn!(error = %e, "skipping a model file");
+                None
+            }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        sync::{atomic::AtomicUsize, mpsc as std_mpsc, Mutex},
+        time::Duration,
+    };
+
+    use futures_util::StreamExt;
+    use serde_json::json;
+
+    use super::*;
+
+    fn info() -> ModelInfo {
+        ModelInfo {
+            path: PathBuf::from("test.gguf"),
+            name: "test".into(),
+            architecture: "llama".into(),
+            parameters: 0,
+            file_bytes: 0,
+            context: 2048,
+        }
+    }
+
+    /// Emits "tok " up to `max_tokens` times, counting what it produced; each
+    /// job first waits for a go from the test when `gate` is set.
+    struct Counting {
+        produced: Arc<AtomicUsize>,
+        gate: Option<Mutex<std_mpsc::Receiver<()>>>,
+        delay: Duration,
+    }
+
+    impl Generator for Counting {
+        fn run(&mut self, job: &Job, output: &mut dyn Output) -> anyhow::Result<Stats> {
+            if let Some(gate) = &self.gate {
+                gate.lock().unwrap().recv()?;
+            }
+            for _ in 0..job.max_tokens {
+                if output.cancelled() {
+                    break;
+                }
+                self.produced.fetch_add(1, Ordering::SeqCst);
+                if !output.text("tok ") {
+                    break;
+                }
+                std::thread::sleep(self.delay);
+            }
+            Ok(Stats::default())
+        }
+    }
+
+    fn counting(delay: Duration, gated: bool) -> (Counting, Arc<AtomicUsize>, Option<std_mpsc::Sender<()>>) {
+        let produced = Arc::new(AtomicUsize::new(0));
+        let (go, gate) = std_mpsc::channel();
+        let generator = Counting {
+            produced: produced.clone(),
+            gate: gated.then(|| Mutex::new(gate)),
+            delay,
+        };
+        (generator, produced, gated.then_some(go))
+    }
+
+    fn hello() -> Vec<Value> {
+        vec![json!({"role": "user", "content": "hello"})]
+    }
+
+    #[tokio::test]
+    async fn a_stream_yields_the_generated_text_in_order() {
+        let (generator, _, _) = counting(Duration::ZERO, false);
+        let model = LocalModel::start(generator, info(), 2, Metrics::new()).unwrap();
+        let pieces: Vec<String> = model.stream(hello(), 3).unwrap().map(|p| p.unwrap()).collect().await;
+        assert_eq!(pieces.concat(), "tok tok tok ");
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_is_refused_with_a_time_to_come_back() {
+        let (generator, _, go) = counting(Duration::ZERO, true);
+        let go = go.unwrap();
+        let model = LocalModel::start(generator, info(), 1, Metrics::new()).unwrap();
+        let first = model.stream(hello(), 1).unwrap();
+        // The worker takes the first job and waits at the gate; the second waits in the queue.
+        while model.waiting() > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let second = model.stream(hello(), 1).unwrap();
+        assert_eq!(model.waiting(), 1);
+        let refused = model.stream(hello(), 1).err().expect("the queue is full");
+        let UpstreamError::Busy { retry_after } = refused else {
+            panic!("{refused:?}")
+        };
+        assert!((1..=120).contains(&retry_after));
+        assert_eq!(model.busy(), Some(retry_after));
+        go.send(()).unwrap();
+        go.send(()).unwrap();
+        for stream in [first, second] {
+            let text: Vec<_> = stream.collect().await;
+            assert_eq!(text.len(), 1);
+        }
+        assert_eq!(model.busy(), None);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_stream_stops_the_generation_at_the_next_token() {
+        let (generator, produced, _) = counting(Duration::from_millis(5), false);
+        let model = LocalModel::start(generator, info(), 2, Metrics::new()).unwrap();
+        let mut stream = model.stream(hello(), 100_000).unwrap();
+        assert_eq!(stream.next().await.unwrap().unwrap(), "tok ");
+        drop(stream);
+        // The next job only runs once the dropped one has stopped.
+        let after: Vec<_> = model.stream(hello(), 1).unwrap().collect().await;
+        assert_eq!(after.len(), 1);
+        let total = produced.load(Ordering::SeqCst);
+        assert!(
+            total < 1_000,
+            "generation went on after the client left: {total} tokens"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_job_whose_client_left_while_waiting_is_skipped() {
+        let (generator, produced, go) = counting(Duration::ZERO, true);
+        let go = go.unwrap();
+        let model = LocalModel::start(generator, info(), 2, Metrics::new()).unwrap();
+        let first = model.stream(hello(), 1).unwrap();
+        drop(model.stream(hello(), 50).unwrap());
+        go.send(()).unwrap();
+        let _: Vec<_> = first.collect().await;
+        go.send(()).unwrap();
+        let third: Vec<_> = model.stream(hello(), 2).unwrap().collect().await;
+        assert_eq!(third.len(), 2);
+        assert_eq!(
+            produced.load(Ordering::SeqCst),
+            3,
+            "the abandoned job generated nothing"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failing_or_panicking_model_fails_the_request_and_keeps_serving() {
+        struct Flaky(usize);
+        impl Generator for Flaky {
+            fn run(&mut self, _: &Job, output: &mut dyn Output) -> anyhow::Result<Stats> {
+                self.0 += 1;
+                match self.0 {
+                    1 => anyhow::bail!("out of memory"),
+                    2 => panic!("a bug"),
+                    _ => {
+                        output.text("fine");
+                        Ok(Stats::default())
+                    }
+                }
+            }
+        }
+        let model = LocalModel::start(Flaky(0), info(), 2, Metrics::new()).unwrap();
+        for _ in 0..2 {
+            let items: Vec<_> = model.stream(hello(), 5).unwrap().collect().await;
+            assert_eq!(items, vec![Err(UpstreamError::Failed)]);
+        }
+        let items: Vec<_> = model.stream(hello(), 5).unwrap().collect().await;
+        assert_eq!(items, vec![Ok("fine".to_owned())]);
+    }
+
+    #[tokio::test]
+    async fn a_structured_answer_starts_with_the_first_field_and_ends_with_the_object() {
+        struct Json;
+        impl Generator for Json {
+            fn run(&mut self, job: &Job, output: &mut dyn Output) -> anyhow::Result<Stats> {
+                assert!(job.exact);
+                for piece in [
+                    "I {went} \\\"home\\\".\"",
+                    ", \"notes\": []}",
+                    " and then I kept talking {",
+                ] {
+                    if !output.text(piece) {
+                        break;
+                    }
+                }
+                Ok(Stats::default())
+            }
+        }
+        let model = LocalModel::start(Json, info(), 2, Metrics::new()).unwrap();
+        let schema = json!({"type": "object", "required": ["corrected", "notes"], "properties": {"corrected": {"type": "string"}}});
+        assert_eq!(prefill(&schema), r#"{"corrected": ""#);
+        assert_eq!(
+            prefill(&json!({"required": ["n"], "properties": {"n": {"type": "integer"}}})),
+            r#"{"n": "#
+        );
+        assert_eq!(prefill(&json!({"type": "object"})), "{");
+        let answer = model.complete_json(hello(), &schema, 50).await.unwrap();
+        assert_eq!(answer, r#"{"corrected": "I {went} \"home\".", "notes": []}"#);
+        let value: Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(value["corrected"], "I {went} \"home\".");
+    }
+
+    #[test]
+    fn the_end_of_a_json_object_is_found_across_pieces() {
+        let mut end = JsonEnd::default();
+        assert_eq!(end.feed("{\"a\": [1, {\"b\": \"}\"}"), None);
+        assert_eq!(end.feed("]}"), Some(2));
+        let mut end = JsonEnd::default();
+        assert_eq!(end.feed("{\"é\": \"\\\\\"} tail"), Some(12));
+    }
+
+    #[test]
+    fn models_are_found_by_setting_then_in_the_models_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(find(None, dir.path()).unwrap(), None);
+        assert_eq!(find(None, &dir.path().join("missing")).unwrap(), None);
+        std::fs::write(dir.path().join("broken.gguf"), b"not a model").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), b"hello").unwrap();
+        assert_eq!(find(None, dir.path()).unwrap(), None, "unreadable files are skipped");
+        let explicit = dir.path().join("notes.txt");
+        assert_eq!(find(Some(&explicit), dir.path()).unwrap(), Some(explicit));
+        let error = find(Some(&dir.path().join("gone.gguf")), dir.path()).unwrap_err();
+        assert!(error.to_string().contains("gone.gguf is not a file"), "{error}");
+    }
+}

