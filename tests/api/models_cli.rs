@@ -20,6 +20,9 @@ use poem::{
 };
 use sha2::{Digest, Sha256};
 
+/// The command that fetches the stand-in Hub's model.
+const PULL: [&str; 4] = ["model", "pull", "someone/tiny-GGUF", "tiny.gguf"];
+
 /// A small but real GGUF file.
 fn tiny_model() -> Vec<u8> {
     let tensor = QTensor::quantize(
@@ -119,12 +122,7 @@ async fn model_pull_downloads_a_checked_model_that_model_list_shows_in_use() {
         "{text}"
     );
 
-    let (out, text) = run(
-        dir.path(),
-        &endpoint,
-        &["model", "pull", "someone/tiny-GGUF", "tiny.gguf"],
-    )
-    .await;
+    let (out, text) = run(dir.path(), &endpoint, &PULL).await;
     assert!(out.status.success(), "{text}");
     assert!(text.contains("SHA-256 verified"), "{text}");
     let saved = dir.path().join("models/tiny.gguf");
@@ -143,12 +141,7 @@ async fn model_pull_downloads_a_checked_model_that_model_list_shows_in_use() {
     );
     assert!(text.contains("the server uses this one"), "{text}");
 
-    let (out, text) = run(
-        dir.path(),
-        &endpoint,
-        &["model", "pull", "someone/tiny-GGUF", "tiny.gguf"],
-    )
-    .await;
+    let (out, text) = run(dir.path(), &endpoint, &PULL).await;
     assert!(out.status.success() && text.contains("already there"), "{text}");
 }
 
@@ -159,12 +152,7 @@ async fn an_interrupted_download_resumes_where_it_stopped() {
     let models = dir.path().join("models");
     std::fs::create_dir_all(&models).unwrap();
     std::fs::write(models.join("tiny.gguf.part"), &hub.file[..100]).unwrap();
-    let (out, text) = run(
-        dir.path(),
-        &endpoint,
-        &["model", "pull", "someone/tiny-GGUF", "tiny.gguf"],
-    )
-    .await;
+    let (out, text) = run(dir.path(), &endpoint, &PULL).await;
     assert!(out.status.success(), "{text}");
     assert_eq!(*hub.ranges.lock().unwrap(), ["bytes=100-"]);
     assert_eq!(std::fs::read(models.join("tiny.gguf")).unwrap(), *hub.file);
@@ -174,12 +162,7 @@ async fn an_interrupted_download_resumes_where_it_stopped() {
 async fn a_download_that_fails_its_checksum_is_deleted() {
     let dir = tempfile::tempdir().unwrap();
     let (endpoint, _) = start_hub(Some("ab".repeat(32))).await;
-    let (out, text) = run(
-        dir.path(),
-        &endpoint,
-        &["model", "pull", "someone/tiny-GGUF", "tiny.gguf"],
-    )
-    .await;
+    let (out, text) = run(dir.path(), &endpoint, &PULL).await;
     assert!(!out.status.success(), "{text}");
     assert!(text.contains("corrupt") && text.contains(&"ab".repeat(32)), "{text}");
     let left: Vec<_> = std::fs::read_dir(dir.path().join("models")).unwrap().collect();

@@ -5,7 +5,7 @@
 //! learner), not wording.
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app_with, TestApp};
+use crate::helpers::{spawn_app_with, TestApp, TestUser};
 
 async fn app_with_real_model() -> TestApp {
     let base = std::env::var("TEST_LLM_BASE_URL").expect("TEST_LLM_BASE_URL must point at a real model server");
@@ -21,7 +21,7 @@ async fn app_with_real_model() -> TestApp {
 }
 
 /// Feedback as the contract describes it, with every `original` quoted from `learner`.
-pub fn assert_honest_feedback(feedback: &Value, learner: &str) {
+fn assert_honest_feedback(feedback: &Value, learner: &str) {
     let status = feedback["status"].as_str().expect("a status");
     assert!(
         ["corrected", "no_mistakes", "unchecked"].contains(&status),
@@ -52,11 +52,11 @@ pub fn assert_honest_feedback(feedback: &Value, learner: &str) {
     }
 }
 
-#[tokio::test]
-#[ignore = "needs TEST_LLM_BASE_URL (a real OpenAI-compatible server); CI starts one"]
-async fn a_real_small_model_replies_plain_and_streamed_with_honest_feedback() {
-    let app = app_with_real_model().await;
-    let user = app.signup("real_learner").await;
+/// A plain and a streamed exchange in a restaurant practice with a real model,
+/// checked for shape and honest feedback; returns the learner, the chat and how
+/// many pieces the streamed reply came in.
+pub async fn plain_and_streamed_exchange(app: &TestApp, username: &str) -> (TestUser, String, usize) {
+    let user = app.signup(username).await;
     let chat = app.bot_chat(&user, Some("restaurant")).await;
     let learner = "Yesterday I goed to the cinema with my freind.";
     let body = app.send(&user, &chat, learner).await;
@@ -70,10 +70,20 @@ async fn a_real_small_model_replies_plain_and_streamed_with_honest_feedback() {
     let (status, _, events, raw) = app.stream(&user, &chat, learner).await;
     assert_eq!(status, 200, "{raw}");
     assert_eq!(events[0].event, "message");
-    assert!(events.iter().any(|e| e.event == "delta"), "{raw}");
+    let deltas = events.iter().filter(|e| e.event == "delta").count();
+    assert!(deltas > 0, "{raw}");
     let done = events.last().unwrap();
     assert_eq!(done.event, "done", "{raw}");
     assert_honest_feedback(&done.data["reply"]["feedback"], learner);
+    assert_eq!(done.data["quota"]["used"], 2);
+    (user, chat, deltas)
+}
+
+#[tokio::test]
+#[ignore = "needs TEST_LLM_BASE_URL (a real OpenAI-compatible server); CI starts one"]
+async fn a_real_small_model_replies_plain_and_streamed_with_honest_feedback() {
+    let app = app_with_real_model().await;
+    let (user, chat, _) = plain_and_streamed_exchange(&app, "real_learner").await;
     let quota = app.get("/api/v1/bot/quota", &user.access).await.expect(200);
     assert_eq!(quota["used"], 2);
 
