@@ -397,4 +397,15 @@ mod tests {
         assert!(!body.message.contains("SELECT"));
         assert!(!body.message.contains("/src"));
     }
+
+    #[test]
+    fn a_busy_bot_is_503_with_a_time_to_come_back() {
+        let err = ApiError::BotBusy { retry_after: 7 };
+        assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = err.body();
+        assert_eq!((body.error.as_str(), body.retry_after), ("bot_busy", Some(7)));
+        assert!(body.message.contains("retry in 7 s"), "{}", body.message);
+        let response = err.as_response();
+        assert_eq!(response.headers().get("Retry-After").unwrap(), "7");
+    }
 }

@@ -1,12 +1,12 @@
 use std::time::Duration;
 
-use futures_util::{future::join_all, StreamExt};
+use futures_util::future::join_all;
 use reqwest::Method;
 use serde_json::json;
 
 use crate::{
     fake_llm::{corrected, CheckMode, FakeLlm, Mode},
-    helpers::{parse_sse, spawn_app, spawn_app_with_bot, TestApp, TestUser},
+    helpers::{spawn_app, spawn_app_with_bot, TestApp, TestUser},
 };
 
 async fn ask(app: &TestApp, user: &TestUser, chat: &str, content: &str) -> crate::helpers::Reply {
@@ -427,20 +427,8 @@ async fn a_client_that_disconnects_mid_stream_cancels_upstream_and_the_partial_r
     let app = spawn_app_with_bot(&llm, |_| {}).await;
     let user = app.signup("leaver").await;
     let chat = app.bot_chat(&user, None).await;
-    let resp = app
-        .client
-        .post(app.url(&format!("/api/v1/chats/{chat}/messages/stream")))
-        .bearer_auth(&user.access)
-        .json(&json!({"content": "Talk to me"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let mut body = resp.bytes_stream();
-    let mut seen = String::new();
-    while !parse_sse(&seen).iter().any(|e| e.event == "delta") {
-        seen.push_str(&String::from_utf8_lossy(&body.next().await.unwrap().unwrap()));
-    }
+    let mut body = app.open_stream(&user, &chat, "Talk to me").await;
+    body.until(|events| events.iter().any(|e| e.event == "delta")).await;
     drop(body);
     // The server notices, stops the model call and stores what was said.
     let mut stored = serde_json::Value::Null;

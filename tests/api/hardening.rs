@@ -1,7 +1,7 @@
 //! What an attacker, a flaky network or an ended session must not get away with.
 use std::time::{Duration, Instant};
 
-use futures_util::{future::join_all, StreamExt};
+use futures_util::future::join_all;
 use reqwest::Method;
 use serde_json::json;
 use tokio::{
@@ -358,23 +358,12 @@ async fn a_streamed_bot_request_abandoned_before_the_first_token_is_refunded() {
     let app = spawn_app_with_bot(&llm, |s| s.bot_first_token_timeout_secs = 30).await;
     let user = app.signup("streamleaver").await;
     let chat = app.bot_chat(&user, None).await;
-    let resp = app
-        .client
-        .post(app.url(&format!("/api/v1/chats/{chat}/messages/stream")))
-        .bearer_auth(&user.access)
-        .json(&json!({"content": "Hello?"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let mut body = resp.bytes_stream();
+    let mut body = app.open_stream(&user, &chat, "Hello?").await;
     // The learner's turn arrives, then nothing while the model is silent.
-    let first = body.next().await.unwrap().unwrap();
+    let events = body.until(|events| !events.is_empty()).await;
     // The first event is the learner's stored turn (SSE's default event name, `message`).
-    assert!(
-        String::from_utf8_lossy(&first).contains(r#""role":"user""#),
-        "{first:?}"
-    );
+    assert_eq!(events[0].event, "message");
+    assert_eq!(events[0].data["role"], "user", "{:?}", events[0]);
     tokio::time::sleep(Duration::from_millis(300)).await;
     drop(body);
     assert_cancelled_and_refunded(&app, &llm, &user.access, &chat).await;

