@@ -3,14 +3,14 @@
 use uuid::Uuid;
 
 use crate::{
-    db::{chats, friends},
-    entity::{chat, chat_member},
+    db::chats::{self, Membership},
+    entity::chat,
     error::{ApiError, ApiResult},
     state::AppState,
 };
 
 /// The chat if the caller is a member; 404 otherwise, whether or not it exists.
-pub async fn member_chat(state: &AppState, chat_id: Uuid, me: Uuid) -> ApiResult<(chat::Model, chat_member::Model)> {
+pub async fn member_chat(state: &AppState, chat_id: Uuid, me: Uuid) -> ApiResult<Membership> {
     chats::membership(state.db.r(), chat_id, me)
         .await?
         .ok_or_else(|| ApiError::not_found("chat"))
@@ -35,11 +35,8 @@ pub fn member_ids(chat: &chat::Model, me: Uuid) -> Vec<Uuid> {
 /// Posting, editing and typing in a direct chat need the two people to be
 /// friends: after an unfriending the chat stays readable but is closed (403)
 /// until they are friends again. Bot chats are always open to their owner.
-pub async fn ensure_writable(state: &AppState, me: Uuid, chat: &chat::Model) -> ApiResult<()> {
-    let Some(peer) = peer_id(chat, me) else {
-        return Ok(());
-    };
-    if friends::are_friends(state.db.r(), me, peer).await? {
+pub fn ensure_writable(membership: &Membership) -> ApiResult<()> {
+    if membership.writable {
         Ok(())
     } else {
         Err(ApiError::Forbidden(
@@ -50,7 +47,10 @@ pub async fn ensure_writable(state: &AppState, me: Uuid, chat: &chat::Model) -> 
 
 /// The members other than `me` of a chat `me` may write in.
 pub async fn writable_peers(state: &AppState, me: Uuid, chat_id: Uuid) -> ApiResult<Vec<Uuid>> {
-    let (chat, _) = member_chat(state, chat_id, me).await?;
-    ensure_writable(state, me, &chat).await?;
-    Ok(member_ids(&chat, me).into_iter().filter(|id| *id != me).collect())
+    let membership = member_chat(state, chat_id, me).await?;
+    ensure_writable(&membership)?;
+    Ok(member_ids(&membership.chat, me)
+        .into_iter()
+        .filter(|id| *id != me)
+        .collect())
 }

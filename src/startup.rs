@@ -16,7 +16,7 @@ use rust_embed::RustEmbed;
 
 use crate::{
     api,
-    auth::{jwt::JwtKeys, password, sessions::Sessions},
+    auth::{jwt::JwtKeys, password, profiles::Profiles, sessions::Sessions},
     bot::{
         client::BotClient,
         quota::{Clock, QuotaService},
@@ -64,6 +64,7 @@ impl Application {
         let state = AppState {
             jwt: JwtKeys::new(&secret, &settings.jwt_issuer, settings.access_token_ttl_secs),
             sessions: Sessions::new(Duration::from_secs(settings.session_cache_secs)),
+            profiles: Profiles::new(Duration::from_secs(settings.session_cache_secs)),
             db,
             metrics: counters,
             bot,
@@ -82,6 +83,8 @@ impl Application {
         state
             .realtime
             .on_sessions_ended(move |user, ids| sessions.forget(user, ids));
+        let profiles = state.profiles.clone();
+        state.realtime.on_profile_changed(move |user| profiles.forget(user));
         let open_files = server::raise_open_file_limit();
         let limits = server::Limits {
             header_timeout: Duration::from_secs(state.settings.http_header_timeout_secs.max(1)),

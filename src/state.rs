@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use crate::{
-    auth::{jwt::JwtKeys, sessions::Sessions},
+    auth::{jwt::JwtKeys, profiles::Profiles, sessions::Sessions},
     bot::{client::BotClient, quota::QuotaService},
     config::Settings,
     db::Db,
@@ -17,6 +17,7 @@ pub struct AppState {
     pub db: Db,
     pub jwt: JwtKeys,
     pub sessions: Sessions,
+    pub profiles: Profiles,
     pub metrics: Metrics,
     /// `None` when no bot is configured.
     pub bot: Option<BotClient>,

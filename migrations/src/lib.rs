@@ -12,6 +12,7 @@ mod m20261122_000008_user_search;
 mod m20261122_000009_unread_index;
 mod m20261122_000010_practice;
 mod m20261122_000011_idempotency_keys;
+mod m20261202_000012_message_trigger;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000009_unread_index::Migration),
             Box::new(m20261122_000010_practice::Migration),
             Box::new(m20261122_000011_idempotency_keys::Migration),
+            Box::new(m20261202_000012_message_trigger::Migration),
         ]
     }
 }

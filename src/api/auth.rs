@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use chrono::Duration;
 use poem::web::Data;
 use poem_openapi::{payload::Json, ApiResponse, Object, OpenApi};
@@ -11,6 +13,7 @@ use super::{
 use crate::{
     auth::{password, refresh, BearerAuth},
     db::{self, tokens, users},
+    entity::user,
     error::{ApiError, ApiResult},
     state::AppState,
 };
@@ -108,7 +111,7 @@ impl AuthApi {
         tracing::info!(user_id = %user.id, "user registered");
         let tokens = issue_tokens(&state, user.id, None).await?;
         Ok(RegisterResponse::Created(Json(Registered {
-            user: Me::from_model(user, false),
+            user: Me::from_model(&user, false),
             tokens,
         })))
     }
@@ -179,9 +182,9 @@ impl AuthApi {
     /// Get my profile
     #[oai(path = "/me", method = "get", operation_id = "getMe")]
     async fn me(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<Json<Me>> {
-        let user = current_user(&state, &auth).await?;
+        let user = current_user(&state, auth.0.id).await?;
         let online = state.realtime.is_online(user.id).await;
-        Ok(Json(Me::from_model(user, online)))
+        Ok(Json(Me::from_model(&user, online)))
     }
 
     /// Update my profile
@@ -194,11 +197,14 @@ impl AuthApi {
             .as_deref()
             .map(|n| trimmed("display_name", n, 1, state.settings.display_name_max_len))
             .transpose()?;
-        let user = current_user(&state, &auth).await?;
+        let user = fresh_user(&state, auth.0.id).await?;
         let level = body.level.map(|l| l.as_str().to_owned());
         let user = users::update_profile(state.db.w(), user, display_name, level).await?;
+        // Read fresh at once here, and on the other instances through the bus.
+        state.profiles.forget(user.id);
+        state.realtime.profile_changed(user.id);
         let online = state.realtime.is_online(user.id).await;
-        Ok(Json(Me::from_model(user, online)))
+        Ok(Json(Me::from_model(&user, online)))
     }
 
     /// Change my password
@@ -219,7 +225,7 @@ impl AuthApi {
             s.password_min_len,
             s.password_max_len,
         )?;
-        let user = current_user(&state, &auth).await?;
+        let user = fresh_user(&state, auth.0.id).await?;
         let ok = password::verify(body.current_password.0.clone(), Some(user.password_hash.clone()))
             .await
             .map_err(ApiError::internal)?;
@@ -240,15 +246,20 @@ fn taken() -> ApiError {
     ApiError::Conflict("that username is taken".into())
 }
 
-/// The caller's user row; 401 when the account behind a valid token is gone.
-pub async fn current_user(state: &AppState, auth: &BearerAuth) -> ApiResult<crate::entity::user::Model> {
-    current_user_by_id(state, auth.0.id).await
+/// The caller's user row, as read within `session_cache_secs` (see
+/// `auth::profiles`); 401 when the account behind a valid token is gone.
+pub async fn current_user(state: &AppState, id: Uuid) -> ApiResult<Arc<user::Model>> {
+    state.profiles.get(state.db.r(), id).await?.ok_or_else(gone)
 }
 
-pub async fn current_user_by_id(state: &AppState, id: Uuid) -> ApiResult<crate::entity::user::Model> {
-    users::find_by_id(state.db.r(), id)
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized("the account no longer exists".into()))
+/// The user's row as the database has it now: for changing it, checking a
+/// password or deciding a permission.
+pub async fn fresh_user(state: &AppState, id: Uuid) -> ApiResult<user::Model> {
+    users::find_by_id(state.db.r(), id).await?.ok_or_else(gone)
+}
+
+fn gone() -> ApiError {
+    ApiError::Unauthorized("the account no longer exists".into())
 }
 
 /// A new access token plus a refresh token in `family` (a new family for a new sign-in).

@@ -2,7 +2,7 @@ use poem::web::Data;
 use poem_openapi::{param::Path, payload::Json, Object, OpenApi};
 use uuid::Uuid;
 
-use super::{auth::current_user, timestamp::Timestamp, types::Message, ApiTags};
+use super::{auth::fresh_user, timestamp::Timestamp, types::Message, ApiTags};
 use crate::{
     auth::BearerAuth,
     bot::{quota::QuotaStatus, scenarios},
@@ -111,7 +111,7 @@ impl BotApi {
 pub struct AdminApi;
 
 async fn require_admin(state: &AppState, auth: &BearerAuth) -> ApiResult<()> {
-    if current_user(state, auth).await?.role != "admin" {
+    if fresh_user(state, auth.0.id).await?.role != "admin" {
         return Err(ApiError::Forbidden("only admins may do this".into()));
     }
     Ok(())

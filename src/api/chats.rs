@@ -17,7 +17,6 @@ use super::{
 pub use crate::chats::member_chat;
 use crate::{
     bot::scenarios,
-    chats::peer_id,
     db::{chats, friends, users},
     error::{ApiError, ApiResult},
     state::AppState,
@@ -74,16 +73,22 @@ pub enum ChatCreated {
 
 /// The caller's view of listed chats: peer (with presence for friends), newest
 /// message and unread count. Two statements whatever the number of chats.
-pub async fn views(state: &AppState, me: Uuid, rows: Vec<chats::Listed>) -> ApiResult<Vec<Chat>> {
-    let peer_ids: Vec<Uuid> = rows.iter().filter_map(|l| peer_id(&l.chat, me)).collect();
-    let peers = users::find_many(state.db.r(), &peer_ids).await?;
-    let online = crate::presence::visible_online(state, me, &peer_ids).await?;
+pub async fn views(state: &AppState, rows: Vec<chats::Listed>) -> ApiResult<Vec<Chat>> {
+    // Presence is for friends only.
+    let friends: Vec<Uuid> = rows
+        .iter()
+        .filter_map(|l| l.peer.as_ref().filter(|p| p.friend).map(|p| p.id))
+        .collect();
+    let online = state.realtime.online(&friends).await;
     Ok(rows
         .into_iter()
         .map(|l| {
-            let peer = peer_id(&l.chat, me).and_then(|id| peers.get(&id).cloned()).map(|u| {
-                let is_online = online.contains(&u.id);
-                User::from_model(u, is_online)
+            let peer = l.peer.map(|p| User {
+                online: online.contains(&p.id),
+                id: p.id,
+                username: p.username,
+                display_name: p.display_name,
+                created_at: p.created_at.into(),
             });
             Chat::build(l.chat, peer, l.last_message.map(Message::from), l.unread)
         })
@@ -93,7 +98,7 @@ pub async fn views(state: &AppState, me: Uuid, rows: Vec<chats::Listed>) -> ApiR
 /// One chat as the caller sees it; 404 unless they are a member.
 pub async fn view(state: &AppState, me: Uuid, chat_id: Uuid) -> ApiResult<Chat> {
     let rows = chats::listed(state.db.r(), me, chats::Listing::One(chat_id)).await?;
-    views(state, me, rows)
+    views(state, rows)
         .await?
         .pop()
         .ok_or_else(|| ApiError::not_found("chat"))
@@ -136,7 +141,7 @@ impl ChatsApi {
         let (rows, next_cursor) = pagination::split(rows, limit, |l| {
             format!("{}|{}", l.chat.updated_at.to_rfc3339(), l.chat.id)
         });
-        let items = views(&state, me, rows).await?;
+        let items = views(&state, rows).await?;
         Ok(Json(ChatPage { items, next_cursor }))
     }
 
@@ -197,7 +202,7 @@ impl ChatsApi {
                 };
                 let level = match req.level.0 {
                     Some(level) => level.as_str().to_owned(),
-                    None => crate::api::auth::current_user_by_id(&state, me).await?.level,
+                    None => crate::api::auth::current_user(&state, me).await?.level.clone(),
                 };
                 let chat = chats::create(
                     state.db.w(),
@@ -237,7 +242,7 @@ impl ChatsApi {
         body: Json<UpdateChat>,
     ) -> ApiResult<Json<Chat>> {
         let me = auth.0.id;
-        let (chat, _) = member_chat(&state, id.0, me).await?;
+        let chat = member_chat(&state, id.0, me).await?.chat;
         if chat.kind != chats::BOT {
             return Err(ApiError::Validation {
                 message: "direct chats cannot be renamed or given a scenario or level".into(),
@@ -266,7 +271,7 @@ impl ChatsApi {
         auth: crate::auth::BearerAuth,
         id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        let (chat, _) = member_chat(&state, id.0, auth.0.id).await?;
+        let chat = member_chat(&state, id.0, auth.0.id).await?.chat;
         if chat.kind == chats::BOT {
             chats::delete(state.db.w(), chat.id).await?;
         } else {

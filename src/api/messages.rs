@@ -32,7 +32,10 @@ use crate::{
         exchange::{self, Event},
         quota::QuotaStatus,
     },
-    db::{chats, messages},
+    db::{
+        chats::{self, Membership},
+        messages,
+    },
     entity::chat,
     error::{ApiError, ApiResult, BotError, ErrorBody},
     realtime::events,
@@ -139,7 +142,7 @@ pub(crate) async fn with_quota<T>(state: &AppState, user: Uuid, result: ApiResul
 }
 
 async fn bot_chat(state: &AppState, me: Uuid, chat_id: Uuid) -> ApiResult<chat::Model> {
-    let (chat, _) = member_chat(state, chat_id, me).await?;
+    let chat = member_chat(state, chat_id, me).await?.chat;
     if chat.kind != chats::BOT {
         return Err(ApiError::validation(
             "chat",
@@ -201,7 +204,8 @@ impl MessagesApi {
     ) -> Result<MessageCreated, BotError> {
         let me = auth.0.id;
         let key = idempotency::key(headers, &idempotency_key.0)?;
-        let (chat, _) = member_chat(&state, id.0, me).await?;
+        let membership = member_chat(&state, id.0, me).await?;
+        let chat = membership.chat.clone();
         if chat.kind == chats::BOT {
             let result = async {
                 let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
@@ -236,7 +240,7 @@ impl MessagesApi {
             .await;
             return Ok(with_quota(&state, me, result).await?);
         }
-        crate::chats::ensure_writable(&state, me, &chat).await?;
+        crate::chats::ensure_writable(&membership)?;
         let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
         if let Prior::Stored(message) = idempotency::begin(&state, me, key, chat.id, &content).await? {
             return Ok(MessageCreated::Created(
@@ -358,8 +362,9 @@ impl MessagesApi {
         mid: Path<Uuid>,
         body: Json<NewMessage>,
     ) -> ApiResult<Json<Message>> {
-        let (chat, message) = own_direct_message(&state, auth.0.id, id.0, mid.0).await?;
-        crate::chats::ensure_writable(&state, auth.0.id, &chat).await?;
+        let (membership, message) = own_direct_message(&state, auth.0.id, id.0, mid.0).await?;
+        crate::chats::ensure_writable(&membership)?;
+        let chat = membership.chat;
         let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
         let message: Message = messages::edit(state.db.w(), message, content).await?.into();
         state.realtime.publish(
@@ -380,7 +385,8 @@ impl MessagesApi {
         id: Path<Uuid>,
         mid: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        let (chat, message) = own_direct_message(&state, auth.0.id, id.0, mid.0).await?;
+        let (membership, message) = own_direct_message(&state, auth.0.id, id.0, mid.0).await?;
+        let chat = membership.chat;
         messages::delete(state.db.w(), message.id).await?;
         state.realtime.publish(
             crate::chats::member_ids(&chat, auth.0.id),
@@ -408,7 +414,7 @@ impl MessagesApi {
 
 /// Moves the caller's read marker and tells the chat's members.
 pub async fn mark_read(state: &AppState, me: Uuid, chat_id: Uuid, message_id: Uuid) -> ApiResult<()> {
-    let (chat, _) = member_chat(state, chat_id, me).await?;
+    let chat = member_chat(state, chat_id, me).await?.chat;
     messages::find_in_chat(state.db.r(), chat_id, message_id)
         .await?
         .ok_or_else(|| ApiError::not_found("message"))?;
@@ -428,16 +434,16 @@ async fn own_direct_message(
     me: Uuid,
     chat_id: Uuid,
     message_id: Uuid,
-) -> ApiResult<(chat::Model, crate::entity::message::Model)> {
-    let (chat, _) = member_chat(state, chat_id, me).await?;
+) -> ApiResult<(Membership, crate::entity::message::Model)> {
+    let membership = member_chat(state, chat_id, me).await?;
     let message = messages::find_in_chat(state.db.r(), chat_id, message_id)
         .await?
         .ok_or_else(|| ApiError::not_found("message"))?;
-    if chat.kind != chats::DIRECT {
+    if membership.chat.kind != chats::DIRECT {
         return Err(ApiError::Forbidden("messages in bot chats cannot be changed".into()));
     }
     if message.sender_id != Some(me) {
         return Err(ApiError::Forbidden("you can only change your own messages".into()));
     }
-    Ok((chat, message))
+    Ok((membership, message))
 }

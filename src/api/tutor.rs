@@ -387,7 +387,7 @@ impl TutorApi {
 }
 
 async fn summarize(state: &AppState, me: Uuid, chat_id: Uuid) -> ApiResult<SummaryResponse> {
-    let (chat, _) = member_chat(state, chat_id, me).await?;
+    let chat = member_chat(state, chat_id, me).await?.chat;
     if chat.kind != chats::BOT {
         return Err(ApiError::validation(
             "chat",

@@ -90,13 +90,13 @@ pub struct Me {
 }
 
 impl Me {
-    pub fn from_model(u: user::Model, online: bool) -> Self {
+    pub fn from_model(u: &user::Model, online: bool) -> Self {
         Self {
             role: if u.role == "admin" { Role::Admin } else { Role::User },
             level: Level::parse(&u.level).unwrap_or(Level::B1),
             id: u.id,
-            username: u.username,
-            display_name: u.display_name,
+            username: u.username.clone(),
+            display_name: u.display_name.clone(),
             created_at: u.created_at.into(),
             online,
         }

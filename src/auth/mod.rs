@@ -2,6 +2,7 @@
 //! bearer security scheme that handlers take as an argument.
 pub mod jwt;
 pub mod password;
+pub mod profiles;
 pub mod refresh;
 pub mod scheme;
 pub mod sessions;

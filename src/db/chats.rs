@@ -1,13 +1,13 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     prelude::Expr,
-    sea_query::{ExprTrait, Query},
+    sea_query::{Alias, ExprTrait, Query, SimpleExpr},
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, Set,
     TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
-use crate::entity::{chat, chat_member, message};
+use crate::entity::{chat, chat_member, friendship, message, user};
 
 pub const DIRECT: &str = "direct";
 pub const BOT: &str = "bot";
@@ -64,29 +64,93 @@ pub async fn create<C: TransactionTrait>(
     Ok(chat)
 }
 
-/// The chat and the caller's membership, or `None` when the caller is not a
-/// member: one statement.
-pub async fn membership(
-    db: &impl ConnectionTrait,
-    chat_id: Uuid,
-    user_id: Uuid,
-) -> Result<Option<(chat::Model, chat_member::Model)>, DbErr> {
+/// A chat as one of its members sees it.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub chat: chat::Model,
+    pub member: chat_member::Model,
+    /// Whether the member may post: always in a bot chat, in a direct chat
+    /// only while the two people are friends.
+    pub writable: bool,
+}
+
+/// `kind <> 'direct' OR <the other member is an accepted friend of user_id>`,
+/// for a query over `chats`: two primary-key probes of `friendships`.
+fn writable_expr(user_id: Uuid) -> SimpleExpr {
+    let other = Alias::new("other");
+    let (f, low, high) = (
+        friendship::Entity,
+        friendship::Column::UserLow,
+        friendship::Column::UserHigh,
+    );
+    let other_user = || Expr::col((other.clone(), chat_member::Column::UserId));
+    let friend = Query::select()
+        .expr(Expr::val(1))
+        .from_as(chat_member::Entity, other.clone())
+        .inner_join(
+            f,
+            Condition::any()
+                .add(Expr::col((f, low)).eq(user_id).and(other_user().equals((f, high))))
+                .add(Expr::col((f, high)).eq(user_id).and(other_user().equals((f, low)))),
+        )
+        .and_where(Expr::col((other.clone(), chat_member::Column::ChatId)).equals((chat::Entity, chat::Column::Id)))
+        .and_where(other_user().ne(user_id))
+        .and_where(Expr::col((f, friendship::Column::Status)).eq(super::friends::ACCEPTED))
+        .to_owned();
+    Expr::col((chat::Entity, chat::Column::Kind))
+        .ne(DIRECT)
+        .or(Expr::exists(friend))
+}
+
+/// The chat and `user_id`'s membership, with whether they may post there, in
+/// one statement; `None` unless they are a member.
+pub async fn membership(db: &impl ConnectionTrait, chat_id: Uuid, user_id: Uuid) -> Result<Option<Membership>, DbErr> {
     let mut query = member_select(user_id);
-    query.and_where(Expr::col((chat_member::Entity, chat_member::Column::ChatId)).eq(chat_id));
-    let row = MemberRow::find_by_statement(db.get_database_backend().build(&query))
+    query
+        .expr_as(writable_expr(user_id), Alias::new("writable"))
+        .and_where(Expr::col((chat_member::Entity, chat_member::Column::ChatId)).eq(chat_id));
+    let row = MembershipRow::find_by_statement(db.get_database_backend().build(&query))
         .one(db)
         .await?;
-    Ok(row.map(|r| r.into_models(user_id)))
+    Ok(row.map(|r| {
+        let (chat, member) = r.member.into_models(user_id);
+        Membership {
+            chat,
+            member,
+            writable: r.writable,
+        }
+    }))
+}
+
+#[derive(Debug, FromQueryResult)]
+struct MembershipRow {
+    #[sea_orm(nested)]
+    member: MemberRow,
+    writable: bool,
 }
 
 /// A chat as its member sees it in a list: the chat, their membership, the
-/// newest message and how many messages from others they have not read.
+/// newest message, how many messages from others they have not read, and the
+/// other person of a direct chat.
 #[derive(Debug, Clone)]
 pub struct Listed {
     pub chat: chat::Model,
     pub member: chat_member::Model,
     pub last_message: Option<message::Model>,
     pub unread: u64,
+    pub peer: Option<Peer>,
+}
+
+/// The other person of a direct chat, as a chat list shows them.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub created_at: DateTime<Utc>,
+    /// Whether they are an accepted friend of the viewer (who may then see
+    /// their presence and write to them).
+    pub friend: bool,
 }
 
 /// Which chats to list.
@@ -168,21 +232,77 @@ impl MemberRow {
     }
 }
 
+/// A chat list row: the member's columns, then the newest message's (`lm_`) and
+/// the peer's (`peer_`), all null when there is none.
 #[derive(Debug, FromQueryResult)]
 struct ListedRow {
     #[sea_orm(nested)]
     member: MemberRow,
-    last_message_id: Option<Uuid>,
     unread: i64,
+    writable: bool,
+    lm_id: Option<Uuid>,
+    lm_sender_id: Option<Uuid>,
+    lm_role: Option<String>,
+    lm_content: Option<String>,
+    lm_feedback: Option<String>,
+    lm_created_at: Option<DateTime<Utc>>,
+    lm_edited_at: Option<DateTime<Utc>>,
+    peer_id: Option<Uuid>,
+    peer_username: Option<String>,
+    peer_display_name: Option<String>,
+    peer_created_at: Option<DateTime<Utc>>,
 }
 
-/// The user's chats with their newest message and unread count, in two
-/// statements whatever the page size: one for the chats (the newest message's
-/// id and the unread count are correlated subqueries, each an index range scan
-/// on `(chat_id, id)`), one for the newest messages themselves.
+impl ListedRow {
+    fn into_listed(self, user_id: Uuid) -> Listed {
+        let (chat, member) = self.member.into_models(user_id);
+        let last_message = match (self.lm_id, self.lm_role, self.lm_content, self.lm_created_at) {
+            (Some(id), Some(role), Some(content), Some(created_at)) => Some(message::Model {
+                id,
+                chat_id: chat.id,
+                sender_id: self.lm_sender_id,
+                role,
+                content,
+                feedback: self.lm_feedback,
+                created_at,
+                edited_at: self.lm_edited_at,
+            }),
+            _ => None,
+        };
+        let peer = match (
+            self.peer_id,
+            self.peer_username,
+            self.peer_display_name,
+            self.peer_created_at,
+        ) {
+            (Some(id), Some(username), Some(display_name), Some(created_at)) => Some(Peer {
+                id,
+                username,
+                display_name,
+                created_at,
+                friend: self.writable,
+            }),
+            _ => None,
+        };
+        Listed {
+            chat,
+            member,
+            last_message,
+            unread: Ord::max(self.unread, 0) as u64,
+            peer,
+        }
+    }
+}
+
+/// The user's chats with their newest message, unread count and peer, in one
+/// statement whatever the page size. The newest message is found by a
+/// correlated lookup on `(chat_id, id)` and joined by its id; the unread count
+/// is a correlated count over the same index from the reader's marker; the peer
+/// is the other member, joined with their user row.
 pub async fn listed(db: &impl ConnectionTrait, user_id: Uuid, listing: Listing) -> Result<Vec<Listed>, DbErr> {
-    use sea_orm::sea_query::{Alias, Func, Order, QueryStatementBuilder, SimpleExpr};
+    use sea_orm::sea_query::{Func, JoinType, Order, QueryStatementBuilder};
     let m = message::Entity;
+    let (lm, pm, pu) = (Alias::new("lm"), Alias::new("pm"), Alias::new("pu"));
     let newest = Query::select()
         .column((m, message::Column::Id))
         .from(m)
@@ -209,13 +329,50 @@ pub async fn listed(db: &impl ConnectionTrait, user_id: Uuid, listing: Listing) 
     let mut query = member_select(user_id);
     query
         .expr_as(
-            SimpleExpr::SubQuery(None, Box::new(newest.into_sub_query_statement())),
-            Alias::new("last_message_id"),
-        )
-        .expr_as(
             SimpleExpr::SubQuery(None, Box::new(unread.into_sub_query_statement())),
             Alias::new("unread"),
+        )
+        .expr_as(writable_expr(user_id), Alias::new("writable"))
+        .join_as(
+            JoinType::LeftJoin,
+            m,
+            lm.clone(),
+            Expr::col((lm.clone(), message::Column::Id))
+                .eq(SimpleExpr::SubQuery(None, Box::new(newest.into_sub_query_statement()))),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            chat_member::Entity,
+            pm.clone(),
+            Expr::col((pm.clone(), chat_member::Column::ChatId))
+                .equals((chat::Entity, chat::Column::Id))
+                .and(Expr::col((pm.clone(), chat_member::Column::UserId)).ne(user_id)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            user::Entity,
+            pu.clone(),
+            Expr::col((pu.clone(), user::Column::Id)).equals((pm, chat_member::Column::UserId)),
         );
+    for (column, name) in [
+        (message::Column::Id, "lm_id"),
+        (message::Column::SenderId, "lm_sender_id"),
+        (message::Column::Role, "lm_role"),
+        (message::Column::Content, "lm_content"),
+        (message::Column::Feedback, "lm_feedback"),
+        (message::Column::CreatedAt, "lm_created_at"),
+        (message::Column::EditedAt, "lm_edited_at"),
+    ] {
+        query.expr_as(Expr::col((lm.clone(), column)), Alias::new(name));
+    }
+    for (column, name) in [
+        (user::Column::Id, "peer_id"),
+        (user::Column::Username, "peer_username"),
+        (user::Column::DisplayName, "peer_display_name"),
+        (user::Column::CreatedAt, "peer_created_at"),
+    ] {
+        query.expr_as(Expr::col((pu.clone(), column)), Alias::new(name));
+    }
     match listing {
         Listing::One(chat_id) => {
             query.and_where(Expr::col((chat_member::Entity, chat_member::Column::ChatId)).eq(chat_id));
@@ -242,30 +399,7 @@ pub async fn listed(db: &impl ConnectionTrait, user_id: Uuid, listing: Listing) 
     let rows = ListedRow::find_by_statement(db.get_database_backend().build(&query))
         .all(db)
         .await?;
-    let last_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.last_message_id).collect();
-    let mut last: std::collections::HashMap<Uuid, message::Model> = if last_ids.is_empty() {
-        Default::default()
-    } else {
-        message::Entity::find()
-            .filter(message::Column::Id.is_in(last_ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|m| (m.id, m))
-            .collect()
-    };
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let (chat, member) = r.member.into_models(user_id);
-            Listed {
-                last_message: r.last_message_id.and_then(|id| last.remove(&id)),
-                unread: Ord::max(r.unread, 0) as u64,
-                chat,
-                member,
-            }
-        })
-        .collect())
+    Ok(rows.into_iter().map(|r| r.into_listed(user_id)).collect())
 }
 
 pub async fn set_hidden(db: &impl ConnectionTrait, chat_id: Uuid, user_id: Uuid, hidden: bool) -> Result<(), DbErr> {

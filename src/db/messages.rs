@@ -1,53 +1,46 @@
 use sea_orm::{
-    prelude::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
-use crate::entity::{chat, chat_member, message};
+use crate::entity::message;
 
 pub const USER: &str = "user";
 pub const ASSISTANT: &str = "assistant";
 
-/// Stores a message, bumps the chat's activity, shows the chat again to members
-/// who had hidden it, and marks it read for its sender, all in one transaction.
-pub async fn insert<C: TransactionTrait>(
-    db: &C,
+/// Stores a message. In the same statement (the `messages_after_insert`
+/// trigger) the chat becomes the most recently active, members who had hidden
+/// it see it again, and it is marked read for its sender.
+pub async fn insert(
+    db: &impl ConnectionTrait,
     chat_id: Uuid,
     sender_id: Option<Uuid>,
     role: &str,
     content: String,
     feedback: Option<String>,
 ) -> Result<message::Model, DbErr> {
-    let now = super::now();
-    let txn = db.begin().await?;
-    let message = message::ActiveModel {
-        id: Set(Uuid::now_v7()),
+    let message = message::Model {
+        id: Uuid::now_v7(),
+        chat_id,
+        sender_id,
+        role: role.to_owned(),
+        content,
+        feedback,
+        created_at: super::now(),
+        edited_at: None,
+    };
+    message::Entity::insert(message::ActiveModel {
+        id: Set(message.id),
         chat_id: Set(chat_id),
         sender_id: Set(sender_id),
-        role: Set(role.to_owned()),
-        content: Set(content),
-        feedback: Set(feedback),
-        created_at: Set(now),
+        role: Set(message.role.clone()),
+        content: Set(message.content.clone()),
+        feedback: Set(message.feedback.clone()),
+        created_at: Set(message.created_at),
         edited_at: Set(None),
-    }
-    .insert(&txn)
+    })
+    .exec_without_returning(db)
     .await?;
-    chat::Entity::update_many()
-        .col_expr(chat::Column::UpdatedAt, Expr::value(now))
-        .filter(chat::Column::Id.eq(chat_id))
-        .exec(&txn)
-        .await?;
-    chat_member::Entity::update_many()
-        .col_expr(chat_member::Column::Hidden, Expr::value(false))
-        .filter(chat_member::Column::ChatId.eq(chat_id))
-        .filter(chat_member::Column::Hidden.eq(true))
-        .exec(&txn)
-        .await?;
-    if let Some(sender) = sender_id {
-        super::chats::mark_read(&txn, chat_id, sender, message.id).await?;
-    }
-    txn.commit().await?;
     Ok(message)
 }
 

@@ -63,10 +63,13 @@ impl Slot {
 
 /// Called with a user and their ended sessions (all for `None`).
 pub type SessionsEnded = Box<dyn Fn(Uuid, Option<&[Uuid]>) + Send + Sync>;
+/// Called with a user whose profile changed.
+pub type ProfileChanged = Box<dyn Fn(Uuid) + Send + Sync>;
 
 pub struct LocalHub {
     sockets: Mutex<HashMap<Uuid, HashMap<u64, Slot>>>,
     on_sessions_ended: std::sync::OnceLock<SessionsEnded>,
+    on_profile_changed: std::sync::OnceLock<ProfileChanged>,
     next_id: AtomicU64,
     dropped_slow: AtomicU64,
     max_per_user: usize,
@@ -84,6 +87,7 @@ impl LocalHub {
         Self {
             sockets: Mutex::default(),
             on_sessions_ended: std::sync::OnceLock::new(),
+            on_profile_changed: std::sync::OnceLock::new(),
             next_id: AtomicU64::new(0),
             dropped_slow: AtomicU64::new(0),
             max_per_user: max_per_user.max(1),
@@ -145,6 +149,17 @@ impl LocalHub {
     /// Sets what else happens when sessions end (once).
     pub fn on_sessions_ended(&self, hook: SessionsEnded) {
         let _ = self.on_sessions_ended.set(hook);
+    }
+
+    /// Sets what happens when a profile changes (once).
+    pub fn on_profile_changed(&self, hook: ProfileChanged) {
+        let _ = self.on_profile_changed.set(hook);
+    }
+
+    pub fn profile_changed(&self, user: Uuid) {
+        if let Some(hook) = self.on_profile_changed.get() {
+            hook(user);
+        }
     }
 
     /// Closes `user`'s sockets of the given sessions (all of them for `None`).

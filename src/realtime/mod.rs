@@ -79,6 +79,19 @@ impl Realtime {
         });
     }
 
+    /// Tells every instance that `user`'s profile changed.
+    pub fn profile_changed(&self, user: Uuid) {
+        self.send(Envelope {
+            to: vec![user],
+            message: BusMessage::ProfileChanged,
+        });
+    }
+
+    /// Runs `hook` whenever a profile changes, whichever instance changed it.
+    pub fn on_profile_changed(&self, hook: impl Fn(Uuid) + Send + Sync + 'static) {
+        self.inner.local.on_profile_changed(Box::new(hook));
+    }
+
     /// Runs `hook` whenever sessions end, whichever instance ended them.
     pub fn on_sessions_ended(&self, hook: impl Fn(Uuid, Option<&[Uuid]>) + Send + Sync + 'static) {
         self.inner.local.on_sessions_ended(Box::new(hook));
@@ -167,6 +180,7 @@ pub(crate) fn dispatch(local: &LocalHub, envelope: &Envelope) {
                 local.end_sessions(*user, sessions.as_deref());
             }
         }
+        BusMessage::ProfileChanged => envelope.to.iter().for_each(|user| local.profile_changed(*user)),
     }
 }
 

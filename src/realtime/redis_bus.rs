@@ -50,6 +50,8 @@ pub enum BusMessage {
     Event { event: Value },
     /// Close the recipients' sockets of these sessions (all for `None`).
     EndSessions { sessions: Option<Vec<Uuid>> },
+    /// The recipients' profiles changed: drop cached copies.
+    ProfileChanged,
 }
 
 pub struct RedisBus {

@@ -225,6 +225,8 @@ async fn spawn_app_with_short_tokens() -> crate::helpers::TestApp {
 async fn profile_can_be_updated() {
     let app = spawn_app().await;
     let user = app.signup("heidi").await;
+    // Read (and cached) before the change; read again after it.
+    assert_eq!(app.get("/api/v1/me", &user.access).await.expect(200)["level"], "B1");
     let me = app
         .patch(
             "/api/v1/me",
@@ -235,6 +237,11 @@ async fn profile_can_be_updated() {
         .expect(200);
     assert_eq!(me["display_name"], "Heidi K.");
     assert_eq!(me["level"], "C1");
+    let read = app.get("/api/v1/me", &user.access).await.expect(200);
+    assert_eq!(
+        (&read["display_name"], &read["level"]),
+        (&me["display_name"], &me["level"])
+    );
     // Omitted fields stay.
     let me = app
         .patch("/api/v1/me", &user.access, json!({"level": "A2"}))

@@ -1,6 +1,8 @@
+use std::time::Duration;
+
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::{helpers::spawn_app, realtime::Ws};
 
 #[tokio::test]
 async fn friends_get_one_direct_chat_however_often_they_open_it() {
@@ -332,4 +334,55 @@ async fn each_listed_chat_has_its_own_last_message_and_unread_count_across_pages
         let unread = if *i == 2 { 0 } else { i + 1 };
         assert_eq!(chat["unread_count"], unread, "{chat}");
     }
+}
+
+/// The chat list shows each direct chat's other person, with their presence
+/// while they are friends; after an unfriending the chat keeps its peer but
+/// shows them offline, as a stranger.
+#[tokio::test]
+async fn a_listed_chat_shows_its_peer_and_their_presence_only_to_a_friend() {
+    let app = spawn_app().await;
+    let gina = app.signup("gina").await;
+    let hugo = app.signup("hugo").await;
+    let chat = app.direct_chat(&gina, &hugo).await;
+    app.send(&hugo, &chat, "hi Gina").await;
+    let bot = app.bot_chat(&gina, None).await;
+    let _hugo_online = Ws::open(&app, &hugo.access).await;
+    let listed = |list: &serde_json::Value, id: &str| {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} not listed: {list}"))
+    };
+    let mut online = false;
+    for _ in 0..50 {
+        let list = app.get("/api/v1/chats", &gina.access).await.expect(200);
+        let direct = listed(&list, &chat);
+        assert_eq!(direct["peer"]["id"], hugo.id.to_string(), "{direct}");
+        assert_eq!(direct["peer"]["username"], "hugo");
+        assert_eq!(direct["title"], direct["peer"]["display_name"]);
+        assert!(listed(&list, &bot)["peer"].is_null(), "{list}");
+        online = direct["peer"]["online"] == true;
+        if online {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(online, "a friend with an open socket is shown online");
+
+    app.delete(&format!("/api/v1/friends/{}", hugo.id), &gina.access)
+        .await
+        .expect(204);
+    let one = app
+        .get(&format!("/api/v1/chats/{chat}"), &gina.access)
+        .await
+        .expect(200);
+    assert_eq!(one["peer"]["username"], "hugo", "{one}");
+    assert_eq!(one["peer"]["online"], false, "{one}");
+    assert_eq!(one["last_message"]["content"], "hi Gina");
+    let list = app.get("/api/v1/chats", &gina.access).await.expect(200);
+    assert_eq!(listed(&list, &chat)["peer"]["online"], false, "{list}");
 }

@@ -41,6 +41,19 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The status, headers and body (JSON when it parses) of a response.
+    pub async fn read(resp: reqwest::Response) -> Self {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(if text.is_empty() {
+            Value::Null
+        } else {
+            Value::String(text)
+        });
+        Reply { status, headers, body }
+    }
+
     #[track_caller]
     pub fn expect(self, status: u16) -> Value {
         assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
@@ -260,16 +273,7 @@ impl TestApp {
         if let Some(body) = body {
             req = req.json(&body);
         }
-        let resp = req.send().await.expect("request sent");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(if text.is_empty() {
-            Value::Null
-        } else {
-            Value::String(text)
-        });
-        Reply { status, headers, body }
+        Reply::read(req.send().await.expect("request sent")).await
     }
 
     /// Every item of a paged list, following `next_cursor` from `path` (which
@@ -401,12 +405,22 @@ impl TestApp {
 
     /// Posts to the streaming endpoint and returns the stream as it starts (200).
     pub async fn open_stream(&self, user: &TestUser, chat_id: &str, content: &str) -> LiveStream {
+        match self.try_open_stream(user, chat_id, content).await {
+            Ok(stream) => stream,
+            Err(reply) => panic!("the stream did not start: {} {}", reply.status, reply.body),
+        }
+    }
+
+    /// Posts to the streaming endpoint: the stream if it started (200), else the error.
+    pub async fn try_open_stream(&self, user: &TestUser, chat_id: &str, content: &str) -> Result<LiveStream, Reply> {
         let resp = self.stream_request(user, chat_id, content).send().await.unwrap();
-        assert_eq!(resp.status(), 200);
-        LiveStream {
+        if resp.status() != 200 {
+            return Err(Reply::read(resp).await);
+        }
+        Ok(LiveStream {
             body: Box::pin(resp.bytes_stream()),
             seen: String::new(),
-        }
+        })
     }
 
     pub async fn send(&self, user: &TestUser, chat_id: &str, content: &str) -> Value {

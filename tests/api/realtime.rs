@@ -559,3 +559,45 @@ async fn a_session_ended_on_one_instance_is_refused_on_another_at_once() {
         .await
         .expect_error(401, "unauthorized");
 }
+
+/// Profiles are cached for `session_cache_secs`; a change on one instance is
+/// seen at once on another through the bus.
+#[tokio::test]
+#[ignore = "needs TEST_REDIS_URL; CI's PostgreSQL + Redis run includes it"]
+async fn a_profile_changed_on_one_instance_is_seen_at_once_on_another() {
+    let redis = std::env::var("TEST_REDIS_URL").expect("TEST_REDIS_URL is set");
+    let prefix = format!("test-{}", uuid::Uuid::now_v7().simple());
+    let one = spawn_app_with(|s| {
+        s.redis_url = Some(redis.clone());
+        s.redis_prefix = prefix.clone();
+        s.session_cache_secs = 600;
+    })
+    .await;
+    let two = one.another_instance().await;
+    let user = one.signup("changing").await;
+    // Both instances have read the profile.
+    for app in [&one, &two] {
+        assert_eq!(app.get("/api/v1/me", &user.access).await.expect(200)["level"], "B1");
+    }
+    one.patch(
+        "/api/v1/me",
+        &user.access,
+        json!({"display_name": "Changed Name", "level": "C1"}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        one.get("/api/v1/me", &user.access).await.expect(200)["display_name"],
+        "Changed Name"
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let me = two.get("/api/v1/me", &user.access).await.expect(200);
+        if me["display_name"] == "Changed Name" {
+            assert_eq!(me["level"], "C1");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "instance two still shows {me}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,85 @@
+//! Users' own rows, kept for `session_cache_secs` after they are read, so that
+//! a request that needs no more than its caller's profile (`GET /me`) costs no
+//! query. A profile changed here is read fresh at once; on other instances at
+//! once through the real-time bus (Redis), within the cache time without it.
+//! Whatever decides a permission or checks a password reads the database.
+use std::{
+    sync::{Arc, RwLock},
+    time::Duration,
+};
+
+use moka::sync::Cache;
+use sea_orm::{ConnectionTrait, DbErr};
+use uuid::Uuid;
+
+use crate::{db::users, entity::user};
+
+#[derive(Clone)]
+pub struct Profiles {
+    cached: Cache<Uuid, Arc<user::Model>>,
+    /// Held to read for a fill (look-up and insert), to write for a change:
+    /// a row read before a change is never stored after it.
+    changes: Arc<RwLock<u64>>,
+}
+
+impl Profiles {
+    pub fn new(cache_for: Duration) -> Self {
+        Self {
+            cached: Cache::builder().max_capacity(100_000).time_to_live(cache_for).build(),
+            changes: Arc::default(),
+        }
+    }
+
+    /// `id`'s row, from the cache when it was read lately; `None` when the
+    /// account does not exist.
+    pub async fn get(&self, db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Arc<user::Model>>, DbErr> {
+        if let Some(hit) = self.cached.get(&id) {
+            return Ok(Some(hit));
+        }
+        let seen = *self.changes.read().expect("profiles lock");
+        let Some(row) = users::find_by_id(db, id).await? else {
+            return Ok(None);
+        };
+        let row = Arc::new(row);
+        let changes = self.changes.read().expect("profiles lock");
+        if *changes == seen {
+            self.cached.insert(id, row.clone());
+        }
+        Ok(Some(row))
+    }
+
+    /// Drops `id`'s cached row after it changed.
+    pub fn forget(&self, id: Uuid) {
+        let mut changes = self.changes.write().expect("profiles lock");
+        *changes += 1;
+        self.cached.invalidate(&id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_changed_profile_is_dropped_and_fills_from_before_the_change_are_refused() {
+        let profiles = Profiles::new(Duration::from_secs(60));
+        let id = Uuid::now_v7();
+        let row = Arc::new(user::Model {
+            id,
+            username: "ada".into(),
+            username_lower: "ada".into(),
+            display_name: "Ada".into(),
+            display_name_lower: "ada".into(),
+            password_hash: String::new(),
+            role: "user".into(),
+            level: "B1".into(),
+            created_at: chrono::Utc::now(),
+        });
+        profiles.cached.insert(id, row);
+        let seen = *profiles.changes.read().unwrap();
+        profiles.forget(id);
+        assert!(profiles.cached.get(&id).is_none());
+        // A fill that read the row before the change sees another count and stores nothing.
+        assert_ne!(*profiles.changes.read().unwrap(), seen);
+    }
+}
