@@ -4,6 +4,7 @@
 # handler of bench/src/bin/bare.rs (same JWT check, no database).
 #   GET /me, GET /chats (100 chats, limit 50), GET 50 messages, POST message
 # Usage: bash bench/throughput.sh [sqlite|postgres]   (needs wrk: apt-get install wrk)
+#   SERVER_BIN=path/to/chattconnect measures another build (an older one, say) instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WHICH="${1:-sqlite}"
@@ -22,7 +23,7 @@ else
   URL="sqlite://$WORK/tp.db?mode=rwc"; SEED="sqlite:$WORK/tp.db"
 fi
 DATABASE_URL="$URL" DATA_DIR="$WORK" JWT_SECRET="$SECRET" BIND=127.0.0.1:3995 RUST_LOG=warn DATABASE_MAX_CONNECTIONS=16 \
-  RATE_REGISTER_PER_IP=0 RATE_LOGIN_PER_IP=0 RATE_MESSAGES_PER_USER=0 "$BIN/chattconnect" serve >"$WORK/server.log" 2>&1 &
+  RATE_REGISTER_PER_IP=0 RATE_LOGIN_PER_IP=0 RATE_MESSAGES_PER_USER=0 "${SERVER_BIN:-$BIN/chattconnect}" serve >"$WORK/server.log" 2>&1 &
 SERVER=$!
 JWT_SECRET="$SECRET" "$BIN/bare" --bind 127.0.0.1:3996 >/dev/null 2>&1 &
 BARE=$!
@@ -43,15 +44,36 @@ python3 bench/seed.py "$SEED" users 200
 python3 bench/seed.py "$SEED" chats viewer 100
 CHAT=$(python3 bench/seed.py "$SEED" history viewer 1000 0)
 
-rate() { # url [wrk options] -> requests/s and latency p50
-  wrk -t2 -c64 -d10s --latency -H "Authorization: Bearer $TOKEN" "${@:2}" "$1" \
-    | awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} END {printf "%s req/s, p50 %s", rps, p50}'
+rate() { # url [wrk options] -> "requests/s p50"
+  wrk -t2 -c${CONNECTIONS:-64} -d${DURATION:-10}s --latency -H "Authorization: Bearer $TOKEN" "${@:2}" "$1" \
+    | awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} END {printf "%s %s", rps, p50}'
 }
-echo "== $WHICH (wrk, 64 connections, 10 s each)"
-bare=$(rate http://127.0.0.1:3996/api/v1/me); echo "bare poem + JWT check   $bare"
-echo "GET /me                 $(rate http://127.0.0.1:3995/api/v1/me)"
-echo "GET /chats (100 chats)  $(rate 'http://127.0.0.1:3995/api/v1/chats?limit=50')"
-echo "GET 50 messages         $(rate "http://127.0.0.1:3995/api/v1/chats/$CHAT/messages?limit=50")"
-echo "POST message            $(rate "http://127.0.0.1:3995/api/v1/chats/$POST_CHAT/messages" -s "$WORK/post.lua")"
-echo "bare poem + JWT check   $(rate http://127.0.0.1:3996/api/v1/me)"
+declare -A RUNS
+NAMES=("bare poem + JWT check" "GET /me" "GET /chats (100 chats)" "GET 50 messages" "POST message")
+ROUNDS="${ROUNDS:-3}"
+echo "== $WHICH (wrk, ${CONNECTIONS:-64} connections, ${DURATION:-10} s per run, $ROUNDS interleaved rounds, medians)"
+for round in $(seq 1 "$ROUNDS"); do
+  RUNS[0]+="$(rate http://127.0.0.1:3996/api/v1/me);"
+  RUNS[1]+="$(rate http://127.0.0.1:3995/api/v1/me);"
+  RUNS[2]+="$(rate 'http://127.0.0.1:3995/api/v1/chats?limit=50');"
+  RUNS[3]+="$(rate "http://127.0.0.1:3995/api/v1/chats/$CHAT/messages?limit=50");"
+  RUNS[4]+="$(rate "http://127.0.0.1:3995/api/v1/chats/$POST_CHAT/messages" -s "$WORK/post.lua");"
+done
+for i in "${!NAMES[@]}"; do
+  echo "${RUNS[$i]}" | python3 -c '
+import statistics, sys
+name, bare = sys.argv[1], sys.argv[2]
+runs = [r.split() for r in sys.stdin.read().strip().strip(";").split(";")]
+rps = statistics.median(float(r[0]) for r in runs)
+p50 = sorted(runs, key=lambda r: float(r[0]))[len(runs) // 2][1]
+base = statistics.median(float(r.split()[0]) for r in bare.strip(";").split(";"))
+each = ", ".join(format(float(r[0]), ",.0f") for r in runs)
+print(f"{name:<24} {rps:>9,.0f} req/s  p50 {p50:>8}  ÷ bare {rps / base:.3f}  (runs: {each})")
+' "${NAMES[$i]}" "${RUNS[0]}"
+done
+python3 -c '
+import statistics, sys
+med = lambda runs: statistics.median(float(r.split()[0]) for r in runs.strip(";").split(";"))
+print(f"GET /chats ÷ GET 50 messages: {med(sys.argv[1]) / med(sys.argv[2]):.2f}")
+' "${RUNS[2]}" "${RUNS[3]}"
 if [ "$WHICH" = postgres ]; then psql "$PG_URL/postgres" -qc "DROP DATABASE $DB WITH (FORCE)" >/dev/null; fi

@@ -252,7 +252,7 @@ impl MessagesApi {
         }
         let stored = async {
             state.limits.message(me)?;
-            Ok::<_, ApiError>(messages::insert(state.db.w(), chat.id, Some(me), messages::USER, content, None).await?)
+            Ok::<_, ApiError>(messages::insert(&state.db, chat.id, Some(me), messages::USER, content, None).await?)
         }
         .await;
         idempotency::finish(&state, me, key, stored.as_ref().ok().map(|m| m.id)).await?;

@@ -79,15 +79,7 @@ pub async fn reserve(state: &AppState, user_id: Uuid) -> ApiResult<(BotClient, R
 /// call then runs in the background, reporting through `events`.
 pub async fn start(state: &AppState, user_id: Uuid, chat: chat::Model, content: String) -> ApiResult<Started> {
     let (bot, reservation) = reserve(state, user_id).await?;
-    let stored = messages::insert(
-        state.db.w(),
-        chat.id,
-        Some(user_id),
-        messages::USER,
-        content.clone(),
-        None,
-    )
-    .await;
+    let stored = messages::insert(&state.db, chat.id, Some(user_id), messages::USER, content.clone(), None).await;
     let user_message = match stored {
         Ok(m) => m,
         Err(e) => {
@@ -255,7 +247,7 @@ impl Task {
         self.state.quota.settle(db.w(), &self.reservation).await?;
         let feedback_json = serde_json::to_string(&feedback).map_err(ApiError::internal)?;
         let reply: Message = messages::insert(
-            db.w(),
+            db,
             self.chat_id,
             None,
             messages::ASSISTANT,

@@ -75,8 +75,9 @@ pub struct Membership {
 }
 
 /// `kind <> 'direct' OR <the other member is an accepted friend of user_id>`,
-/// for a query over `chats`: two primary-key probes of `friendships`.
-fn writable_expr(user_id: Uuid) -> SimpleExpr {
+/// for a query over `chats` (or its rows under the name `chats`): two
+/// primary-key probes of `friendships`.
+fn writable_expr(user_id: Uuid, chats: &Alias) -> SimpleExpr {
     let other = Alias::new("other");
     let (f, low, high) = (
         friendship::Entity,
@@ -93,11 +94,11 @@ fn writable_expr(user_id: Uuid) -> SimpleExpr {
                 .add(Expr::col((f, low)).eq(user_id).and(other_user().equals((f, high))))
                 .add(Expr::col((f, high)).eq(user_id).and(other_user().equals((f, low)))),
         )
-        .and_where(Expr::col((other.clone(), chat_member::Column::ChatId)).equals((chat::Entity, chat::Column::Id)))
+        .and_where(Expr::col((other.clone(), chat_member::Column::ChatId)).equals((chats.clone(), chat::Column::Id)))
         .and_where(other_user().ne(user_id))
         .and_where(Expr::col((f, friendship::Column::Status)).eq(super::friends::ACCEPTED))
         .to_owned();
-    Expr::col((chat::Entity, chat::Column::Kind))
+    Expr::col((chats.clone(), chat::Column::Kind))
         .ne(DIRECT)
         .or(Expr::exists(friend))
 }
@@ -107,7 +108,7 @@ fn writable_expr(user_id: Uuid) -> SimpleExpr {
 pub async fn membership(db: &impl ConnectionTrait, chat_id: Uuid, user_id: Uuid) -> Result<Option<Membership>, DbErr> {
     let mut query = member_select(user_id);
     query
-        .expr_as(writable_expr(user_id), Alias::new("writable"))
+        .expr_as(writable_expr(user_id, &Alias::new("chats")), Alias::new("writable"))
         .and_where(Expr::col((chat_member::Entity, chat_member::Column::ChatId)).eq(chat_id));
     let row = MembershipRow::find_by_statement(db.get_database_backend().build(&query))
         .one(db)
@@ -129,13 +130,11 @@ struct MembershipRow {
     writable: bool,
 }
 
-/// A chat as its member sees it in a list: the chat, their membership, the
-/// newest message, how many messages from others they have not read, and the
+/// A chat as its member sees it in a list: the chat, the newest message, how many messages from others they have not read, and the
 /// other person of a direct chat.
 #[derive(Debug, Clone)]
 pub struct Listed {
     pub chat: chat::Model,
-    pub member: chat_member::Model,
     pub last_message: Option<message::Model>,
     pub unread: u64,
     pub peer: Option<Peer>,
@@ -232,14 +231,20 @@ impl MemberRow {
     }
 }
 
-/// A chat list row: the member's columns, then the newest message's (`lm_`) and
+/// A chat list row: the chat's columns, then the newest message's (`lm_`) and
 /// the peer's (`peer_`), all null when there is none.
 #[derive(Debug, FromQueryResult)]
 struct ListedRow {
-    #[sea_orm(nested)]
-    member: MemberRow,
+    id: Uuid,
+    kind: String,
+    title: Option<String>,
+    scenario_id: Option<String>,
+    level: Option<String>,
+    direct_key: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
     unread: i64,
-    writable: bool,
+    friend: bool,
     lm_id: Option<Uuid>,
     lm_sender_id: Option<Uuid>,
     lm_role: Option<String>,
@@ -254,8 +259,17 @@ struct ListedRow {
 }
 
 impl ListedRow {
-    fn into_listed(self, user_id: Uuid) -> Listed {
-        let (chat, member) = self.member.into_models(user_id);
+    fn into_listed(self) -> Listed {
+        let chat = chat::Model {
+            id: self.id,
+            kind: self.kind,
+            title: self.title,
+            scenario_id: self.scenario_id,
+            level: self.level,
+            direct_key: self.direct_key,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        };
         let last_message = match (self.lm_id, self.lm_role, self.lm_content, self.lm_created_at) {
             (Some(id), Some(role), Some(content), Some(created_at)) => Some(message::Model {
                 id,
@@ -280,13 +294,12 @@ impl ListedRow {
                 username,
                 display_name,
                 created_at,
-                friend: self.writable,
+                friend: self.friend,
             }),
             _ => None,
         };
         Listed {
             chat,
-            member,
             last_message,
             unread: Ord::max(self.unread, 0) as u64,
             peer,
@@ -295,18 +308,56 @@ impl ListedRow {
 }
 
 /// The user's chats with their newest message, unread count and peer, in one
-/// statement whatever the page size. The newest message is found by a
-/// correlated lookup on `(chat_id, id)` and joined by its id; the unread count
-/// is a correlated count over the same index from the reader's marker; the peer
-/// is the other member, joined with their user row.
+/// statement whatever the page size. The page of chats is chosen first (the
+/// member's chats, ordered and cut); then for its rows only, the newest
+/// message is found by a correlated lookup on `(chat_id, id)` and joined by its
+/// id, the unread count is a correlated count over the same index from the
+/// reader's marker, and the peer is the other member joined with their user row
+/// and, by primary key, the pair's accepted friendship.
 pub async fn listed(db: &impl ConnectionTrait, user_id: Uuid, listing: Listing) -> Result<Vec<Listed>, DbErr> {
     use sea_orm::sea_query::{Func, JoinType, Order, QueryStatementBuilder};
     let m = message::Entity;
-    let (lm, pm, pu) = (Alias::new("lm"), Alias::new("pm"), Alias::new("pu"));
+    let (page, lm, pm, pu) = (Alias::new("page"), Alias::new("lm"), Alias::new("pm"), Alias::new("pu"));
+    let mut rows = member_select(user_id);
+    match listing {
+        Listing::One(chat_id) => {
+            rows.and_where(Expr::col((chat_member::Entity, chat_member::Column::ChatId)).eq(chat_id));
+        }
+        Listing::Page { after, limit } => {
+            rows.and_where(Expr::col((chat_member::Entity, chat_member::Column::Hidden)).eq(false));
+            if let Some((at, id)) = after {
+                let (updated, cid) = (
+                    Expr::col((chat::Entity, chat::Column::UpdatedAt)),
+                    Expr::col((chat::Entity, chat::Column::Id)),
+                );
+                rows.cond_where(
+                    Condition::any()
+                        .add(updated.clone().lt(at))
+                        .add(Condition::all().add(updated.eq(at)).add(cid.lt(id))),
+                );
+            }
+            rows.order_by((chat::Entity, chat::Column::UpdatedAt), Order::Desc)
+                .order_by((chat::Entity, chat::Column::Id), Order::Desc)
+                .limit(limit);
+        }
+    }
+    let chat_id = || Expr::col((page.clone(), chat::Column::Id));
+    let f = Alias::new("f");
+    // The lower (or higher) of the viewer's and the peer's ids.
+    let ordered = |low: bool| {
+        let peer = Expr::col((pm.clone(), chat_member::Column::UserId));
+        let (then, otherwise): (SimpleExpr, SimpleExpr) = if low {
+            (peer.clone(), Expr::value(user_id))
+        } else {
+            (Expr::value(user_id), peer.clone())
+        };
+        let case: SimpleExpr = Expr::case(peer.lt(user_id), then).finally(otherwise).into();
+        case
+    };
     let newest = Query::select()
         .column((m, message::Column::Id))
         .from(m)
-        .and_where(Expr::col((m, message::Column::ChatId)).equals((chat::Entity, chat::Column::Id)))
+        .and_where(Expr::col((m, message::Column::ChatId)).eq(chat_id()))
         .order_by((m, message::Column::ChatId), Order::Desc)
         .order_by((m, message::Column::Id), Order::Desc)
         .limit(1)
@@ -314,7 +365,7 @@ pub async fn listed(db: &impl ConnectionTrait, user_id: Uuid, listing: Listing) 
     let unread = Query::select()
         .expr(Expr::cust("COUNT(*)"))
         .from(m)
-        .and_where(Expr::col((m, message::Column::ChatId)).equals((chat::Entity, chat::Column::Id)))
+        .and_where(Expr::col((m, message::Column::ChatId)).eq(chat_id()))
         .cond_where(
             Condition::any()
                 .add(Expr::col((m, message::Column::SenderId)).is_null())
@@ -322,17 +373,34 @@ pub async fn listed(db: &impl ConnectionTrait, user_id: Uuid, listing: Listing) 
         )
         // One range on the index (no `OR`): nothing read yet counts from the nil id.
         .and_where(Expr::col((m, message::Column::Id)).gt(Expr::expr(Func::coalesce([
-            Expr::col((chat_member::Entity, chat_member::Column::LastReadMessageId)),
+            Expr::col((page.clone(), chat_member::Column::LastReadMessageId)),
             Expr::value(Uuid::nil()),
         ]))))
         .to_owned();
-    let mut query = member_select(user_id);
+    let mut query = Query::select();
     query
+        .columns(
+            [
+                chat::Column::Id,
+                chat::Column::Kind,
+                chat::Column::Title,
+                chat::Column::ScenarioId,
+                chat::Column::Level,
+                chat::Column::DirectKey,
+                chat::Column::CreatedAt,
+                chat::Column::UpdatedAt,
+            ]
+            .map(|c| (page.clone(), c)),
+        )
+        .from_subquery(rows, page.clone())
         .expr_as(
             SimpleExpr::SubQuery(None, Box::new(unread.into_sub_query_statement())),
             Alias::new("unread"),
         )
-        .expr_as(writable_expr(user_id), Alias::new("writable"))
+        .expr_as(
+            Expr::col((f.clone(), friendship::Column::UserLow)).is_not_null(),
+            Alias::new("friend"),
+        )
         .join_as(
             JoinType::LeftJoin,
             m,
@@ -345,15 +413,27 @@ pub async fn listed(db: &impl ConnectionTrait, user_id: Uuid, listing: Listing) 
             chat_member::Entity,
             pm.clone(),
             Expr::col((pm.clone(), chat_member::Column::ChatId))
-                .equals((chat::Entity, chat::Column::Id))
+                .eq(chat_id())
                 .and(Expr::col((pm.clone(), chat_member::Column::UserId)).ne(user_id)),
         )
         .join_as(
             JoinType::LeftJoin,
             user::Entity,
             pu.clone(),
-            Expr::col((pu.clone(), user::Column::Id)).equals((pm, chat_member::Column::UserId)),
-        );
+            Expr::col((pu.clone(), user::Column::Id)).equals((pm.clone(), chat_member::Column::UserId)),
+        )
+        // The pair's friendship, if accepted: its primary key is (lower id, higher id).
+        .join_as(
+            JoinType::LeftJoin,
+            friendship::Entity,
+            f.clone(),
+            Expr::col((f.clone(), friendship::Column::UserLow))
+                .eq(ordered(true))
+                .and(Expr::col((f.clone(), friendship::Column::UserHigh)).eq(ordered(false)))
+                .and(Expr::col((f.clone(), friendship::Column::Status)).eq(super::friends::ACCEPTED)),
+        )
+        .order_by((page.clone(), chat::Column::UpdatedAt), Order::Desc)
+        .order_by((page.clone(), chat::Column::Id), Order::Desc);
     for (column, name) in [
         (message::Column::Id, "lm_id"),
         (message::Column::SenderId, "lm_sender_id"),
@@ -373,33 +453,10 @@ pub async fn listed(db: &impl ConnectionTrait, user_id: Uuid, listing: Listing) 
     ] {
         query.expr_as(Expr::col((pu.clone(), column)), Alias::new(name));
     }
-    match listing {
-        Listing::One(chat_id) => {
-            query.and_where(Expr::col((chat_member::Entity, chat_member::Column::ChatId)).eq(chat_id));
-        }
-        Listing::Page { after, limit } => {
-            query.and_where(Expr::col((chat_member::Entity, chat_member::Column::Hidden)).eq(false));
-            if let Some((at, id)) = after {
-                let (updated, cid) = (
-                    Expr::col((chat::Entity, chat::Column::UpdatedAt)),
-                    Expr::col((chat::Entity, chat::Column::Id)),
-                );
-                query.cond_where(
-                    Condition::any()
-                        .add(updated.clone().lt(at))
-                        .add(Condition::all().add(updated.eq(at)).add(cid.lt(id))),
-                );
-            }
-            query
-                .order_by((chat::Entity, chat::Column::UpdatedAt), Order::Desc)
-                .order_by((chat::Entity, chat::Column::Id), Order::Desc)
-                .limit(limit);
-        }
-    }
     let rows = ListedRow::find_by_statement(db.get_database_backend().build(&query))
         .all(db)
         .await?;
-    Ok(rows.into_iter().map(|r| r.into_listed(user_id)).collect())
+    Ok(rows.into_iter().map(ListedRow::into_listed).collect())
 }
 
 pub async fn set_hidden(db: &impl ConnectionTrait, chat_id: Uuid, user_id: Uuid, hidden: bool) -> Result<(), DbErr> {

@@ -10,9 +10,10 @@ pub const ASSISTANT: &str = "assistant";
 
 /// Stores a message. In the same statement (the `messages_after_insert`
 /// trigger) the chat becomes the most recently active, members who had hidden
-/// it see it again, and it is marked read for its sender.
+/// it see it again, and it is marked read for its sender. On SQLite messages
+/// posted at the same time are committed together (see `writer`).
 pub async fn insert(
-    db: &impl ConnectionTrait,
+    db: &super::Db,
     chat_id: Uuid,
     sender_id: Option<Uuid>,
     role: &str,
@@ -29,18 +30,7 @@ pub async fn insert(
         created_at: super::now(),
         edited_at: None,
     };
-    message::Entity::insert(message::ActiveModel {
-        id: Set(message.id),
-        chat_id: Set(chat_id),
-        sender_id: Set(sender_id),
-        role: Set(message.role.clone()),
-        content: Set(message.content.clone()),
-        feedback: Set(message.feedback.clone()),
-        created_at: Set(message.created_at),
-        edited_at: Set(None),
-    })
-    .exec_without_returning(db)
-    .await?;
+    db.messages().insert(&message).await?;
     Ok(message)
 }
 

@@ -20,6 +20,7 @@ pub mod progress;
 pub mod quota;
 pub mod tokens;
 pub mod users;
+pub mod writer;
 
 /// Database handles. On SQLite all writes go through a one-connection pool, so
 /// write transactions never fail with "database is locked"; reads use their own
@@ -28,6 +29,7 @@ pub mod users;
 pub struct Db {
     read: DatabaseConnection,
     write: DatabaseConnection,
+    messages: writer::MessageWriter,
 }
 
 impl Db {
@@ -35,8 +37,17 @@ impl Db {
         if settings.is_sqlite() {
             ensure_sqlite_dir(&settings.database_url)?;
             let write = connect_one(settings, 1).await?;
-            let read = connect_one(settings, settings.database_max_connections).await?;
-            Ok(Self { read, write })
+            // Each SQLite connection is a thread of its own doing CPU work, never
+            // waiting on a network: more readers than twice the cores only
+            // add switching between them (bench/throughput.sh).
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
+            let readers = settings.database_max_connections.clamp(1, 2 * cores);
+            let read = connect_one(settings, readers).await?;
+            Ok(Self {
+                read,
+                messages: writer::MessageWriter::batched(write.clone()),
+                write,
+            })
         } else {
             if let Some(schema) = &settings.database_schema {
                 create_schema(settings, schema).await?;
@@ -44,6 +55,7 @@ impl Db {
             let conn = connect_one(settings, settings.database_max_connections).await?;
             Ok(Self {
                 read: conn.clone(),
+                messages: writer::MessageWriter::Direct(conn.clone()),
                 write: conn,
             })
         }
@@ -57,6 +69,11 @@ impl Db {
     /// The pool for anything that writes (and for transactions).
     pub fn w(&self) -> &DatabaseConnection {
         &self.write
+    }
+
+    /// Where new messages are written (in batches on SQLite).
+    pub fn messages(&self) -> &writer::MessageWriter {
+        &self.messages
     }
 
     pub fn backend(&self) -> DbBackend {
@@ -98,6 +115,9 @@ async fn connect_one(settings: &Settings, max: u32) -> anyhow::Result<DatabaseCo
         .min_connections(0)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(30))
+        // A ping before every use doubled the round trips of a request; only a
+        // connection idle this long (one a restarted server may have dropped) is checked.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)

@@ -307,7 +307,9 @@ async fn a_socket_closes_when_its_token_expires_unless_renewed() {
 
 #[tokio::test]
 async fn a_reader_that_stops_reading_does_not_delay_the_others() {
-    let app = spawn_app_with(|s| s.ws_queue_capacity = 8).await;
+    // A queue longer than one burst of 20 posts (committed together, they are
+    // announced together), far shorter than the 2,000 posts.
+    let app = spawn_app_with(|s| s.ws_queue_capacity = 32).await;
     let (a, b, chat) = friends_in_chat(&app).await;
     let _stuck = Ws::open(&app, &b.access).await; // never read again
     let mut reader = Ws::open(&app, &b.access).await;
@@ -344,14 +346,7 @@ async fn a_reader_that_stops_reading_does_not_delay_the_others() {
 #[tokio::test]
 #[ignore = "needs TEST_REDIS_URL; CI's PostgreSQL + Redis run includes it"]
 async fn a_message_posted_on_one_instance_reaches_a_socket_on_another() {
-    let redis = std::env::var("TEST_REDIS_URL").expect("TEST_REDIS_URL is set");
-    let prefix = format!("test-{}", uuid::Uuid::now_v7().simple());
-    let one = spawn_app_with(|s| {
-        s.redis_url = Some(redis.clone());
-        s.redis_prefix = prefix.clone();
-    })
-    .await;
-    let two = one.another_instance().await;
+    let (one, two) = two_instances_sharing_redis().await;
     let (a, b, chat) = friends_in_chat(&one).await;
     let mut on_two = Ws::open(&two, &b.access).await;
     let mut on_one = Ws::open(&one, &a.access).await;
@@ -532,15 +527,7 @@ async fn after_a_redis_restart_sockets_resync_and_presence_is_right() {
 #[tokio::test]
 #[ignore = "needs TEST_REDIS_URL; CI's PostgreSQL + Redis run includes it"]
 async fn a_session_ended_on_one_instance_is_refused_on_another_at_once() {
-    let redis = std::env::var("TEST_REDIS_URL").expect("TEST_REDIS_URL is set");
-    let prefix = format!("test-{}", uuid::Uuid::now_v7().simple());
-    let one = spawn_app_with(|s| {
-        s.redis_url = Some(redis.clone());
-        s.redis_prefix = prefix.clone();
-        s.session_cache_secs = 600;
-    })
-    .await;
-    let two = one.another_instance().await;
+    let (one, two) = two_instances_sharing_redis().await;
     let user = one.signup("roamer").await;
     // Instance two has checked (and cached) the session.
     two.get("/api/v1/me", &user.access).await.expect(200);
@@ -565,15 +552,7 @@ async fn a_session_ended_on_one_instance_is_refused_on_another_at_once() {
 #[tokio::test]
 #[ignore = "needs TEST_REDIS_URL; CI's PostgreSQL + Redis run includes it"]
 async fn a_profile_changed_on_one_instance_is_seen_at_once_on_another() {
-    let redis = std::env::var("TEST_REDIS_URL").expect("TEST_REDIS_URL is set");
-    let prefix = format!("test-{}", uuid::Uuid::now_v7().simple());
-    let one = spawn_app_with(|s| {
-        s.redis_url = Some(redis.clone());
-        s.redis_prefix = prefix.clone();
-        s.session_cache_secs = 600;
-    })
-    .await;
-    let two = one.another_instance().await;
+    let (one, two) = two_instances_sharing_redis().await;
     let user = one.signup("changing").await;
     // Both instances have read the profile.
     for app in [&one, &two] {
@@ -600,4 +579,19 @@ async fn a_profile_changed_on_one_instance_is_seen_at_once_on_another() {
         assert!(tokio::time::Instant::now() < deadline, "instance two still shows {me}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Two instances sharing the database and Redis (on a bus of their own), with
+/// caches that would outlive any test: what crosses must cross through Redis.
+async fn two_instances_sharing_redis() -> (TestApp, TestApp) {
+    let redis = std::env::var("TEST_REDIS_URL").expect("TEST_REDIS_URL is set");
+    let prefix = format!("test-{}", uuid::Uuid::now_v7().simple());
+    let one = spawn_app_with(|s| {
+        s.redis_url = Some(redis.clone());
+        s.redis_prefix = prefix.clone();
+        s.session_cache_secs = 600;
+    })
+    .await;
+    let two = one.another_instance().await;
+    (one, two)
 }
