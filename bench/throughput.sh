@@ -2,7 +2,7 @@
 # Throughput against a bare baseline (release build, SQLite or PostgreSQL): wrk
 # with 64 connections for 10 s per request, runs interleaved with the bare poem
 # handler of bench/src/bin/bare.rs (same JWT check, no database).
-#   GET /me, GET /chats (100 chats, limit 50), GET 50 messages, POST message
+#   GET /me, GET /chats (100 chats, limit 50), GET 50 messages, POST message (to 16 chats)
 # Usage: bash bench/throughput.sh [sqlite|postgres]   (needs wrk: apt-get install wrk)
 #   SERVER_BIN=path/to/chattconnect measures another build (an older one, say) instead.
 set -euo pipefail
@@ -34,22 +34,36 @@ api() { # method path token [body] -> response body
 }
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 TOKEN=$(api POST /auth/register "" '{"username":"viewer","password":"bench-password"}' | field '["tokens"]["access_token"]')
-PAL=$(api POST /auth/register "" '{"username":"pal","password":"bench-password"}' | field '["tokens"]["access_token"]')
-PAL_ID=$(api GET /me "$PAL" | field '["id"]')
-api POST /friends "$TOKEN" '{"username":"pal"}' >/dev/null
-api POST /friends "$PAL" '{"username":"viewer"}' >/dev/null
-POST_CHAT=$(api POST /chats "$TOKEN" "{\"kind\":\"direct\",\"user_id\":\"$PAL_ID\"}" | field '["id"]')
-printf 'wrk.method = "POST"\nwrk.body = \x27{"content":"Good morning, how are you today?"}\x27\nwrk.headers["Content-Type"] = "application/json"\n' >"$WORK/post.lua"
+# POST message goes to 16 direct chats of the viewer with 16 friends, in turn at random.
+POST_CHATS=()
+for i in $(seq 1 16); do
+  PAL=$(api POST /auth/register "" "{\"username\":\"pal$i\",\"password\":\"bench-password\"}" | field '["tokens"]["access_token"]')
+  PAL_ID=$(api GET /me "$PAL" | field '["id"]')
+  api POST /friends "$TOKEN" "{\"username\":\"pal$i\"}" >/dev/null
+  api POST /friends "$PAL" '{"username":"viewer"}' >/dev/null
+  POST_CHATS+=("\"$(api POST /chats "$TOKEN" "{\"kind\":\"direct\",\"user_id\":\"$PAL_ID\"}" | field '["id"]')\"")
+done
+cat >"$WORK/post.lua" <<LUA
+local chats = {$(IFS=,; echo "${POST_CHATS[*]}")}
+wrk.method = "POST"
+wrk.body = '{"content":"Good morning, how are you today?"}'
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  return wrk.format(nil, "/api/v1/chats/" .. chats[math.random(#chats)] .. "/messages")
+end
+LUA
 python3 bench/seed.py "$SEED" users 200
 python3 bench/seed.py "$SEED" chats viewer 100
 CHAT=$(python3 bench/seed.py "$SEED" history viewer 1000 0)
 
-rate() { # url [wrk options] -> "requests/s p50"
-  wrk -t2 -c${CONNECTIONS:-64} -d${DURATION:-10}s --latency -H "Authorization: Bearer $TOKEN" "${@:2}" "$1" \
-    | awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} END {printf "%s %s", rps, p50}'
+rate() { # url [wrk options] -> "requests/s p50"; a run with failed requests stops the benchmark
+  local out
+  out=$(wrk -t2 -c${CONNECTIONS:-64} -d${DURATION:-10}s --latency -H "Authorization: Bearer $TOKEN" "${@:2}" "$1")
+  if grep -q "Non-2xx" <<<"$out"; then echo "failed requests: $1 $out" >&2; exit 1; fi
+  awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} END {printf "%s %s", rps, p50}' <<<"$out"
 }
 declare -A RUNS
-NAMES=("bare poem + JWT check" "GET /me" "GET /chats (100 chats)" "GET 50 messages" "POST message")
+NAMES=("bare poem + JWT check" "GET /me" "GET /chats (100 chats)" "GET 50 messages" "POST message (16 chats)")
 ROUNDS="${ROUNDS:-3}"
 echo "== $WHICH (wrk, ${CONNECTIONS:-64} connections, ${DURATION:-10} s per run, $ROUNDS interleaved rounds, medians)"
 for round in $(seq 1 "$ROUNDS"); do
@@ -57,7 +71,7 @@ for round in $(seq 1 "$ROUNDS"); do
   RUNS[1]+="$(rate http://127.0.0.1:3995/api/v1/me);"
   RUNS[2]+="$(rate 'http://127.0.0.1:3995/api/v1/chats?limit=50');"
   RUNS[3]+="$(rate "http://127.0.0.1:3995/api/v1/chats/$CHAT/messages?limit=50");"
-  RUNS[4]+="$(rate "http://127.0.0.1:3995/api/v1/chats/$POST_CHAT/messages" -s "$WORK/post.lua");"
+  RUNS[4]+="$(rate "http://127.0.0.1:3995/api/v1/me" -s "$WORK/post.lua");"
 done
 for i in "${!NAMES[@]}"; do
   echo "${RUNS[$i]}" | python3 -c '

@@ -123,8 +123,8 @@ pub struct Settings {
     pub ws_max_per_user: usize,
     /// WebSockets open on one instance at most.
     pub ws_max_connections: usize,
-    /// How long a checked session, and a user's profile as `GET /me` reads it,
-    /// stay trusted before they are looked up again. Revocations and profile
+    /// How long a checked session, and a user's profile as `GET /me` and chat
+    /// lists show it, stay trusted before they are looked up again. Revocations and profile
     /// changes on this instance take effect at once; on other instances within
     /// this time (or at once when they share Redis).
     pub session_cache_secs: u64,

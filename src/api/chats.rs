@@ -15,6 +15,7 @@ use super::{
     ApiTags,
 };
 pub use crate::chats::member_chat;
+use crate::chats::peer_id;
 use crate::{
     bot::scenarios,
     db::{chats, friends, users},
@@ -73,23 +74,22 @@ pub enum ChatCreated {
 
 /// The caller's view of listed chats: peer (with presence for friends), newest
 /// message and unread count. Two statements whatever the number of chats.
-pub async fn views(state: &AppState, rows: Vec<chats::Listed>) -> ApiResult<Vec<Chat>> {
+/// The chats as `me` sees them: each direct chat with the other person (from
+/// the profile cache) and their presence if they are a friend. Two statements
+/// at most whatever the page size (friendships, profiles not cached).
+pub async fn views(state: &AppState, me: Uuid, rows: Vec<chats::Listed>) -> ApiResult<Vec<Chat>> {
+    let peer_ids: Vec<Uuid> = rows.iter().filter_map(|l| peer_id(&l.chat, me)).collect();
+    let peers = state.profiles.get_many(state.db.r(), &peer_ids).await?;
+    let friends = friends::accepted_among(state.db.r(), me, &peer_ids).await?;
     // Presence is for friends only.
-    let friends: Vec<Uuid> = rows
-        .iter()
-        .filter_map(|l| l.peer.as_ref().filter(|p| p.friend).map(|p| p.id))
-        .collect();
-    let online = state.realtime.online(&friends).await;
+    let visible: Vec<Uuid> = friends.iter().copied().collect();
+    let online = state.realtime.online(&visible).await;
     Ok(rows
         .into_iter()
         .map(|l| {
-            let peer = l.peer.map(|p| User {
-                online: online.contains(&p.id),
-                id: p.id,
-                username: p.username,
-                display_name: p.display_name,
-                created_at: p.created_at.into(),
-            });
+            let peer = peer_id(&l.chat, me)
+                .and_then(|id| peers.get(&id))
+                .map(|u| User::from_model(u, online.contains(&u.id)));
             Chat::build(l.chat, peer, l.last_message.map(Message::from), l.unread)
         })
         .collect())
@@ -98,7 +98,7 @@ pub async fn views(state: &AppState, rows: Vec<chats::Listed>) -> ApiResult<Vec<
 /// One chat as the caller sees it; 404 unless they are a member.
 pub async fn view(state: &AppState, me: Uuid, chat_id: Uuid) -> ApiResult<Chat> {
     let rows = chats::listed(state.db.r(), me, chats::Listing::One(chat_id)).await?;
-    views(state, rows)
+    views(state, me, rows)
         .await?
         .pop()
         .ok_or_else(|| ApiError::not_found("chat"))
@@ -141,7 +141,7 @@ impl ChatsApi {
         let (rows, next_cursor) = pagination::split(rows, limit, |l| {
             format!("{}|{}", l.chat.updated_at.to_rfc3339(), l.chat.id)
         });
-        let items = views(&state, rows).await?;
+        let items = views(&state, me, rows).await?;
         Ok(Json(ChatPage { items, next_cursor }))
     }
 

@@ -88,7 +88,7 @@ impl FriendsApi {
             .filter_map(|r| {
                 let other = people.get(&r.other(me))?.clone();
                 let is_online = online.contains(&other.id);
-                Some(friend_view(me, r, User::from_model(other, is_online)))
+                Some(friend_view(me, r, User::from_model(&other, is_online)))
             })
             .filter(|f| status.0.is_none_or(|s| s == f.status))
             .collect();
@@ -145,7 +145,7 @@ impl FriendsApi {
         Ok(FriendCreated::Created(Json(friend_view(
             me,
             &row,
-            User::from_model(other, online),
+            User::from_model(&other, online),
         ))))
     }
 
@@ -170,7 +170,7 @@ impl FriendsApi {
             .ok_or_else(|| ApiError::not_found("user"))?;
         notify::friendship(&state, &row, false).await;
         let online = state.realtime.is_online(other.id).await;
-        Ok(Json(friend_view(me, &row, User::from_model(other, online))))
+        Ok(Json(friend_view(me, &row, User::from_model(&other, online))))
     }
 
     /// Unfriend, decline or cancel

@@ -64,11 +64,11 @@ pub struct User {
 }
 
 impl User {
-    pub fn from_model(u: user::Model, online: bool) -> Self {
+    pub fn from_model(u: &user::Model, online: bool) -> Self {
         Self {
             id: u.id,
-            username: u.username,
-            display_name: u.display_name,
+            username: u.username.clone(),
+            display_name: u.display_name.clone(),
             created_at: u.created_at.into(),
             online,
         }

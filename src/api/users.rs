@@ -51,7 +51,7 @@ impl UsersApi {
             .into_iter()
             .map(|u| {
                 let is_online = online.contains(&u.id);
-                User::from_model(u, is_online)
+                User::from_model(&u, is_online)
             })
             .collect();
         Ok(Json(UserPage { items, next_cursor }))
@@ -68,6 +68,6 @@ impl UsersApi {
         let online = presence::visible_online(&state, auth.0.id, &[user.id])
             .await?
             .contains(&user.id);
-        Ok(Json(User::from_model(user, online)))
+        Ok(Json(User::from_model(&user, online)))
     }
 }

@@ -1,9 +1,10 @@
-//! Users' own rows, kept for `session_cache_secs` after they are read, so that
-//! a request that needs no more than its caller's profile (`GET /me`) costs no
-//! query. A profile changed here is read fresh at once; on other instances at
+//! Users' rows, kept for `session_cache_secs` after they are read, so that a
+//! request that needs no more than profiles (`GET /me`, the people shown in a
+//! chat list) costs no query for them. A profile changed here is read fresh at once; on other instances at
 //! once through the real-time bus (Redis), within the cache time without it.
 //! Whatever decides a permission or checks a password reads the database.
 use std::{
+    collections::HashMap,
     sync::{Arc, RwLock},
     time::Duration,
 };
@@ -33,19 +34,40 @@ impl Profiles {
     /// `id`'s row, from the cache when it was read lately; `None` when the
     /// account does not exist.
     pub async fn get(&self, db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Arc<user::Model>>, DbErr> {
-        if let Some(hit) = self.cached.get(&id) {
-            return Ok(Some(hit));
+        Ok(self.get_many(db, &[id]).await?.remove(&id))
+    }
+
+    /// The rows of `ids` that exist: cached ones from the cache, the others in
+    /// one statement.
+    pub async fn get_many(
+        &self,
+        db: &impl ConnectionTrait,
+        ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, Arc<user::Model>>, DbErr> {
+        let mut found = HashMap::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        for id in ids {
+            match self.cached.get(id) {
+                Some(hit) => {
+                    found.insert(*id, hit);
+                }
+                None => missing.push(*id),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found);
         }
         let seen = *self.changes.read().expect("profiles lock");
-        let Some(row) = users::find_by_id(db, id).await? else {
-            return Ok(None);
-        };
-        let row = Arc::new(row);
+        let rows = users::find_many(db, &missing).await?;
         let changes = self.changes.read().expect("profiles lock");
-        if *changes == seen {
-            self.cached.insert(id, row.clone());
+        for (id, row) in rows {
+            let row = Arc::new(row);
+            if *changes == seen {
+                self.cached.insert(id, row.clone());
+            }
+            found.insert(id, row);
         }
-        Ok(Some(row))
+        Ok(found)
     }
 
     /// Drops `id`'s cached row after it changed.

@@ -7,7 +7,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::entity::{chat, chat_member, friendship, message, user};
+use crate::entity::{chat, chat_member, friendship, message};
 
 pub const DIRECT: &str = "direct";
 pub const BOT: &str = "bot";
@@ -130,26 +130,13 @@ struct MembershipRow {
     writable: bool,
 }
 
-/// A chat as its member sees it in a list: the chat, the newest message, how many messages from others they have not read, and the
-/// other person of a direct chat.
+/// A chat as its member sees it in a list: the chat, the newest message and
+/// how many messages from others they have not read.
 #[derive(Debug, Clone)]
 pub struct Listed {
     pub chat: chat::Model,
     pub last_message: Option<message::Model>,
     pub unread: u64,
-    pub peer: Option<Peer>,
-}
-
-/// The other person of a direct chat, as a chat list shows them.
-#[derive(Debug, Clone)]
-pub struct Peer {
-    pub id: Uuid,
-    pub username: String,
-    pub display_name: String,
-    pub created_at: DateTime<Utc>,
-    /// Whether they are an accepted friend of the viewer (who may then see
-    /// their presence and write to them).
-    pub friend: bool,
 }
 
 /// Which chats to list.
@@ -231,8 +218,8 @@ impl MemberRow {
     }
 }
 
-/// A chat list row: the chat's columns, then the newest message's (`lm_`) and
-/// the peer's (`peer_`), all null when there is none.
+/// A chat list row: the chat's columns, the unread count, then the newest
+/// message's (`lm_`, all null when there is none).
 #[derive(Debug, FromQueryResult)]
 struct ListedRow {
     id: Uuid,
@@ -244,7 +231,6 @@ struct ListedRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     unread: i64,
-    friend: bool,
     lm_id: Option<Uuid>,
     lm_sender_id: Option<Uuid>,
     lm_role: Option<String>,
@@ -252,10 +238,6 @@ struct ListedRow {
     lm_feedback: Option<String>,
     lm_created_at: Option<DateTime<Utc>>,
     lm_edited_at: Option<DateTime<Utc>>,
-    peer_id: Option<Uuid>,
-    peer_username: Option<String>,
-    peer_display_name: Option<String>,
-    peer_created_at: Option<DateTime<Utc>>,
 }
 
 impl ListedRow {
@@ -283,41 +265,24 @@ impl ListedRow {
             }),
             _ => None,
         };
-        let peer = match (
-            self.peer_id,
-            self.peer_username,
-            self.peer_display_name,
-            self.peer_created_at,
-        ) {
-            (Some(id), Some(username), Some(display_name), Some(created_at)) => Some(Peer {
-                id,
-                username,
-                display_name,
-                created_at,
-                friend: self.friend,
-            }),
-            _ => None,
-        };
         Listed {
             chat,
             last_message,
             unread: Ord::max(self.unread, 0) as u64,
-            peer,
         }
     }
 }
 
-/// The user's chats with their newest message, unread count and peer, in one
+/// The user's chats with their newest message and unread count, in one
 /// statement whatever the page size. The page of chats is chosen first (the
 /// member's chats, ordered and cut); then for its rows only, the newest
 /// message is found by a correlated lookup on `(chat_id, id)` and joined by its
-/// id, the unread count is a correlated count over the same index from the
-/// reader's marker, and the peer is the other member joined with their user row
-/// and, by primary key, the pair's accepted friendship.
+/// id, and the unread count is a correlated count over the same index from the
+/// reader's marker.
 pub async fn listed(db: &impl ConnectionTrait, user_id: Uuid, listing: Listing) -> Result<Vec<Listed>, DbErr> {
     use sea_orm::sea_query::{Func, JoinType, Order, QueryStatementBuilder};
     let m = message::Entity;
-    let (page, lm, pm, pu) = (Alias::new("page"), Alias::new("lm"), Alias::new("pm"), Alias::new("pu"));
+    let (page, lm) = (Alias::new("page"), Alias::new("lm"));
     let mut rows = member_select(user_id);
     match listing {
         Listing::One(chat_id) => {
@@ -342,18 +307,6 @@ pub async fn listed(db: &impl ConnectionTrait, user_id: Uuid, listing: Listing) 
         }
     }
     let chat_id = || Expr::col((page.clone(), chat::Column::Id));
-    let f = Alias::new("f");
-    // The lower (or higher) of the viewer's and the peer's ids.
-    let ordered = |low: bool| {
-        let peer = Expr::col((pm.clone(), chat_member::Column::UserId));
-        let (then, otherwise): (SimpleExpr, SimpleExpr) = if low {
-            (peer.clone(), Expr::value(user_id))
-        } else {
-            (Expr::value(user_id), peer.clone())
-        };
-        let case: SimpleExpr = Expr::case(peer.lt(user_id), then).finally(otherwise).into();
-        case
-    };
     let newest = Query::select()
         .column((m, message::Column::Id))
         .from(m)
@@ -397,10 +350,6 @@ pub async fn listed(db: &impl ConnectionTrait, user_id: Uuid, listing: Listing) 
             SimpleExpr::SubQuery(None, Box::new(unread.into_sub_query_statement())),
             Alias::new("unread"),
         )
-        .expr_as(
-            Expr::col((f.clone(), friendship::Column::UserLow)).is_not_null(),
-            Alias::new("friend"),
-        )
         .join_as(
             JoinType::LeftJoin,
             m,
@@ -408,32 +357,8 @@ pub async fn listed(db: &impl ConnectionTrait, user_id: Uuid, listing: Listing) 
             Expr::col((lm.clone(), message::Column::Id))
                 .eq(SimpleExpr::SubQuery(None, Box::new(newest.into_sub_query_statement()))),
         )
-        .join_as(
-            JoinType::LeftJoin,
-            chat_member::Entity,
-            pm.clone(),
-            Expr::col((pm.clone(), chat_member::Column::ChatId))
-                .eq(chat_id())
-                .and(Expr::col((pm.clone(), chat_member::Column::UserId)).ne(user_id)),
-        )
-        .join_as(
-            JoinType::LeftJoin,
-            user::Entity,
-            pu.clone(),
-            Expr::col((pu.clone(), user::Column::Id)).equals((pm.clone(), chat_member::Column::UserId)),
-        )
-        // The pair's friendship, if accepted: its primary key is (lower id, higher id).
-        .join_as(
-            JoinType::LeftJoin,
-            friendship::Entity,
-            f.clone(),
-            Expr::col((f.clone(), friendship::Column::UserLow))
-                .eq(ordered(true))
-                .and(Expr::col((f.clone(), friendship::Column::UserHigh)).eq(ordered(false)))
-                .and(Expr::col((f.clone(), friendship::Column::Status)).eq(super::friends::ACCEPTED)),
-        )
         .order_by((page.clone(), chat::Column::UpdatedAt), Order::Desc)
-        .order_by((page.clone(), chat::Column::Id), Order::Desc);
+        .order_by((page, chat::Column::Id), Order::Desc);
     for (column, name) in [
         (message::Column::Id, "lm_id"),
         (message::Column::SenderId, "lm_sender_id"),
@@ -444,14 +369,6 @@ pub async fn listed(db: &impl ConnectionTrait, user_id: Uuid, listing: Listing) 
         (message::Column::EditedAt, "lm_edited_at"),
     ] {
         query.expr_as(Expr::col((lm.clone(), column)), Alias::new(name));
-    }
-    for (column, name) in [
-        (user::Column::Id, "peer_id"),
-        (user::Column::Username, "peer_username"),
-        (user::Column::DisplayName, "peer_display_name"),
-        (user::Column::CreatedAt, "peer_created_at"),
-    ] {
-        query.expr_as(Expr::col((pu.clone(), column)), Alias::new(name));
     }
     let rows = ListedRow::find_by_statement(db.get_database_backend().build(&query))
         .all(db)

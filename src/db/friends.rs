@@ -1,4 +1,8 @@
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
+use std::collections::HashSet;
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, ExprTrait, QueryFilter, Set,
+};
 use uuid::Uuid;
 
 use crate::entity::friendship::{ActiveModel, Column, Entity, Model};
@@ -78,6 +82,27 @@ pub async fn friend_ids(db: &impl ConnectionTrait, user: Uuid) -> Result<Vec<Uui
         .await?
         .into_iter()
         .filter(|f| f.status == ACCEPTED)
+        .map(|f| f.other(user))
+        .collect())
+}
+
+/// Which of `others` are accepted friends of `user`: one statement, primary-key
+/// lookups of the pairs, however many friends `user` has.
+pub async fn accepted_among(db: &impl ConnectionTrait, user: Uuid, others: &[Uuid]) -> Result<HashSet<Uuid>, DbErr> {
+    if others.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let (below, above): (Vec<Uuid>, Vec<Uuid>) = others.iter().partition(|o| **o < user);
+    Ok(Entity::find()
+        .filter(Column::Status.eq(ACCEPTED))
+        .filter(
+            Condition::any()
+                .add(Column::UserHigh.eq(user).and(Column::UserLow.is_in(below)))
+                .add(Column::UserLow.eq(user).and(Column::UserHigh.is_in(above))),
+        )
+        .all(db)
+        .await?
+        .into_iter()
         .map(|f| f.other(user))
         .collect())
 }

@@ -33,7 +33,7 @@ pub async fn friendship(state: &AppState, row: &friendship::Model, removed: bool
     };
     for (me, other) in [(a, b), (b, a)] {
         if let Some(other_user) = people.get(&other) {
-            let view = friend_view(me, row, User::from_model(other_user.clone(), online.contains(&other)));
+            let view = friend_view(me, row, User::from_model(other_user, online.contains(&other)));
             state.realtime.publish(vec![me], events::friend(&view, removed));
         }
     }
