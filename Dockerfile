@@ -3,6 +3,7 @@
 FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+COPY .cargo ./.cargo
 COPY migrations ./migrations
 COPY bench ./bench
 COPY src ./src

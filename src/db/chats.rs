@@ -181,14 +181,8 @@ fn member_select(user_id: Uuid) -> sea_orm::sea_query::SelectStatement {
 
 #[derive(Debug, FromQueryResult)]
 struct MemberRow {
-    id: Uuid,
-    kind: String,
-    title: Option<String>,
-    scenario_id: Option<String>,
-    level: Option<String>,
-    direct_key: Option<String>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
+    #[sea_orm(nested)]
+    chat: chat::Model,
     last_read_message_id: Option<Uuid>,
     hidden: bool,
     joined_at: DateTime<Utc>,
@@ -196,25 +190,14 @@ struct MemberRow {
 
 impl MemberRow {
     fn into_models(self, user_id: Uuid) -> (chat::Model, chat_member::Model) {
-        (
-            chat::Model {
-                id: self.id,
-                kind: self.kind,
-                title: self.title,
-                scenario_id: self.scenario_id,
-                level: self.level,
-                direct_key: self.direct_key,
-                created_at: self.created_at,
-                updated_at: self.updated_at,
-            },
-            chat_member::Model {
-                chat_id: self.id,
-                user_id,
-                last_read_message_id: self.last_read_message_id,
-                hidden: self.hidden,
-                joined_at: self.joined_at,
-            },
-        )
+        let member = chat_member::Model {
+            chat_id: self.chat.id,
+            user_id,
+            last_read_message_id: self.last_read_message_id,
+            hidden: self.hidden,
+            joined_at: self.joined_at,
+        };
+        (self.chat, member)
     }
 }
 
@@ -222,14 +205,8 @@ impl MemberRow {
 /// message's (`lm_`, all null when there is none).
 #[derive(Debug, FromQueryResult)]
 struct ListedRow {
-    id: Uuid,
-    kind: String,
-    title: Option<String>,
-    scenario_id: Option<String>,
-    level: Option<String>,
-    direct_key: Option<String>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
+    #[sea_orm(nested)]
+    chat: chat::Model,
     unread: i64,
     lm_id: Option<Uuid>,
     lm_sender_id: Option<Uuid>,
@@ -242,16 +219,7 @@ struct ListedRow {
 
 impl ListedRow {
     fn into_listed(self) -> Listed {
-        let chat = chat::Model {
-            id: self.id,
-            kind: self.kind,
-            title: self.title,
-            scenario_id: self.scenario_id,
-            level: self.level,
-            direct_key: self.direct_key,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        };
+        let chat = self.chat;
         let last_message = match (self.lm_id, self.lm_role, self.lm_content, self.lm_created_at) {
             (Some(id), Some(role), Some(content), Some(created_at)) => Some(message::Model {
                 id,
