@@ -15,9 +15,9 @@ use super::{
     ApiTags,
 };
 pub use crate::chats::member_chat;
-use crate::chats::peer_id;
 use crate::{
     bot::scenarios,
+    chats::peer_id,
     db::{chats, friends, users},
     error::{ApiError, ApiResult},
     state::AppState,
@@ -72,8 +72,6 @@ pub enum ChatCreated {
     Existing(Json<Chat>),
 }
 
-/// The caller's view of listed chats: peer (with presence for friends), newest
-/// message and unread count. Two statements whatever the number of chats.
 /// The chats as `me` sees them: each direct chat with the other person (from
 /// the profile cache) and their presence if they are a friend. Two statements
 /// at most whatever the page size (friendships, profiles not cached).
