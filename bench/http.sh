@@ -2,7 +2,8 @@
 # HTTP benchmark: starts a release server on SQLite and on PostgreSQL and runs
 # bench/src/bin/http_load.rs against each (64 clients posting and listing messages).
 # Burst limits are switched off: they would measure the limiter, not the service.
-# Usage: bash bench/http.sh [seconds]    (PG_URL overrides the PostgreSQL server)
+# Usage: bash bench/http.sh [seconds]    (PG_URL overrides the PostgreSQL server;
+#   SERVER_BIN=path/to/chattconnect measures another build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN="${1:-20}"
@@ -18,7 +19,7 @@ run() {
   local name=$1 url=$2
   DATABASE_URL="$url" DATA_DIR="$WORK" BIND=127.0.0.1:3999 RUST_LOG=warn \
     DATABASE_MAX_CONNECTIONS=16 RATE_REGISTER_PER_IP=0 RATE_LOGIN_PER_IP=0 RATE_MESSAGES_PER_USER=0 \
-    "$BIN/chattconnect" serve >"$WORK/$name.log" 2>&1 &
+    "${SERVER_BIN:-$BIN/chattconnect}" serve >"$WORK/$name.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 1 50); do curl -fs http://127.0.0.1:3999/readyz >/dev/null && break; sleep 0.2; done
   echo "== $name"
