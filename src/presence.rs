@@ -11,7 +11,7 @@ pub async fn visible_online(state: &AppState, me: Uuid, ids: &[Uuid]) -> ApiResu
     if ids.is_empty() {
         return Ok(HashSet::new());
     }
-    let friends: HashSet<Uuid> = friends::friend_ids(state.db.r(), me).await?.into_iter().collect();
+    let friends = friends::accepted_among(state.db.r(), me, ids).await?;
     let visible: Vec<Uuid> = ids
         .iter()
         .copied()

@@ -78,10 +78,7 @@ pub enum ChatCreated {
 pub async fn views(state: &AppState, me: Uuid, rows: Vec<chats::Listed>) -> ApiResult<Vec<Chat>> {
     let peer_ids: Vec<Uuid> = rows.iter().filter_map(|l| peer_id(&l.chat, me)).collect();
     let peers = state.profiles.get_many(state.db.r(), &peer_ids).await?;
-    let friends = friends::accepted_among(state.db.r(), me, &peer_ids).await?;
-    // Presence is for friends only.
-    let visible: Vec<Uuid> = friends.iter().copied().collect();
-    let online = state.realtime.online(&visible).await;
+    let online = crate::presence::visible_online(state, me, &peer_ids).await?;
     Ok(rows
         .into_iter()
         .map(|l| {

@@ -205,7 +205,9 @@ impl MessagesApi {
         let me = auth.0.id;
         let key = idempotency::key(headers, &idempotency_key.0)?;
         let membership = member_chat(&state, id.0, me).await?;
-        let chat = membership.chat.clone();
+        // Bot chats are always writable; a direct chat only between friends.
+        crate::chats::ensure_writable(&membership)?;
+        let chat = membership.chat;
         if chat.kind == chats::BOT {
             let result = async {
                 let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
@@ -240,7 +242,6 @@ impl MessagesApi {
             .await;
             return Ok(with_quota(&state, me, result).await?);
         }
-        crate::chats::ensure_writable(&membership)?;
         let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
         if let Prior::Stored(message) = idempotency::begin(&state, me, key, chat.id, &content).await? {
             return Ok(MessageCreated::Created(

@@ -75,9 +75,8 @@ pub struct Membership {
 }
 
 /// `kind <> 'direct' OR <the other member is an accepted friend of user_id>`,
-/// for a query over `chats` (or its rows under the name `chats`): two
-/// primary-key probes of `friendships`.
-fn writable_expr(user_id: Uuid, chats: &Alias) -> SimpleExpr {
+/// for a query over `chats`: two primary-key probes of `friendships`.
+fn writable_expr(user_id: Uuid) -> SimpleExpr {
     let other = Alias::new("other");
     let (f, low, high) = (
         friendship::Entity,
@@ -94,11 +93,11 @@ fn writable_expr(user_id: Uuid, chats: &Alias) -> SimpleExpr {
                 .add(Expr::col((f, low)).eq(user_id).and(other_user().equals((f, high))))
                 .add(Expr::col((f, high)).eq(user_id).and(other_user().equals((f, low)))),
         )
-        .and_where(Expr::col((other.clone(), chat_member::Column::ChatId)).equals((chats.clone(), chat::Column::Id)))
+        .and_where(Expr::col((other.clone(), chat_member::Column::ChatId)).equals((chat::Entity, chat::Column::Id)))
         .and_where(other_user().ne(user_id))
         .and_where(Expr::col((f, friendship::Column::Status)).eq(super::friends::ACCEPTED))
         .to_owned();
-    Expr::col((chats.clone(), chat::Column::Kind))
+    Expr::col((chat::Entity, chat::Column::Kind))
         .ne(DIRECT)
         .or(Expr::exists(friend))
 }
@@ -108,7 +107,7 @@ fn writable_expr(user_id: Uuid, chats: &Alias) -> SimpleExpr {
 pub async fn membership(db: &impl ConnectionTrait, chat_id: Uuid, user_id: Uuid) -> Result<Option<Membership>, DbErr> {
     let mut query = member_select(user_id);
     query
-        .expr_as(writable_expr(user_id, &Alias::new("chats")), Alias::new("writable"))
+        .expr_as(writable_expr(user_id), Alias::new("writable"))
         .and_where(Expr::col((chat_member::Entity, chat_member::Column::ChatId)).eq(chat_id));
     let row = MembershipRow::find_by_statement(db.get_database_backend().build(&query))
         .one(db)
