@@ -41,11 +41,16 @@ async function practice(page, scenario) {
   await page.getByRole('button', { name: 'Start practising' }).click();
 }
 
+/** Sends `text` and waits for the bot's finished reply after it (not just any new bot message). */
 async function say(page, text) {
-  const before = await page.locator('.msg.bot').count();
   await page.getByLabel('Message to the bot').fill(text);
   await page.keyboard.press('Enter');
-  await page.waitForFunction((n) => document.querySelectorAll('.msg.bot').length > n && !document.querySelector('.msg.streaming'), before);
+  await page.waitForFunction((t) => {
+    const msgs = [...document.querySelectorAll('.msg')];
+    const mine = msgs.findLastIndex((m) => !m.classList.contains('bot') && m.textContent.includes(t));
+    return mine >= 0 && !document.querySelector('.msg.streaming')
+      && msgs.slice(mine + 1).some((m) => m.classList.contains('bot'));
+  }, text);
 }
 
 describe('the tutor in the browser', () => {
