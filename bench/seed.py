@@ -6,6 +6,7 @@ user ("the viewer") direct chats and one long history.
     seed.py DB users N                  # N more users (user_000001 ...), password as the viewer's
     seed.py DB chats VIEWER N           # N direct chats of VIEWER, 3 messages each
     seed.py DB history VIEWER N UNREAD  # one chat of VIEWER with N messages, the last UNREAD unread
+    seed.py DB others N                 # N direct chats between other seeded users, 3 messages each
 
 DB is sqlite:PATH or a postgres:// URL (loaded with psql's COPY). Prints the id
 of the chat it made, for `chats` and `history`.
@@ -108,8 +109,11 @@ def direct_chat(me, peer, at):
     )
     rows_in(
         "chat_members",
-        ["chat_id", "user_id", "last_read_message_id", "hidden", "joined_at"],
-        [(uid(chat), uid(me), None, False if PG else 0, ts(at)), (uid(chat), uid(peer), None, False if PG else 0, ts(at))],
+        ["chat_id", "user_id", "last_read_message_id", "hidden", "joined_at", "activity_at"],
+        [
+            (uid(chat), uid(me), None, False if PG else 0, ts(at), ts(at)),
+            (uid(chat), uid(peer), None, False if PG else 0, ts(at), ts(at)),
+        ],
     )
     return chat
 
@@ -135,20 +139,26 @@ def messages(chat, me, peer, n, start_ms, unread):
             rows = []
     if rows:
         rows_in("messages", ["id", "chat_id", "sender_id", "role", "content", "feedback", "created_at", "edited_at"], rows)
+    if ids:
+        execute("UPDATE chats SET last_message_id = ? WHERE id = ?", (ids[-1], chat))
     return ids
 
 
-def mark_read(chat, me, message):
+def execute(sql, params):
+    """One statement with uuid parameters (`?` placeholders)."""
     if PG:
-        query(f"UPDATE chat_members SET last_read_message_id = '{message}' WHERE chat_id = '{chat}' AND user_id = '{me}'")
+        for p in params:
+            sql = sql.replace("?", f"'{p}'", 1)
+        query(sql)
     else:
         con = sqlite3.connect(DB.removeprefix("sqlite:"))
-        con.execute(
-            "UPDATE chat_members SET last_read_message_id = ? WHERE chat_id = ? AND user_id = ?",
-            (message.bytes, chat.bytes, me.bytes),
-        )
+        con.execute(sql, tuple(p.bytes for p in params))
         con.commit()
         con.close()
+
+
+def mark_read(chat, me, message):
+    execute("UPDATE chat_members SET last_read_message_id = ? WHERE chat_id = ? AND user_id = ?", (message, chat, me))
 
 
 what = sys.argv[2]
@@ -174,5 +184,24 @@ elif what == "history":
     if n > unread:
         mark_read(chat, me, ids[n - unread - 1])
     print(chat)
+elif what == "others":
+    # Other people's chats, so that the tables are not only the viewer's.
+    n = int(sys.argv[3])
+    users = peers(10_000)
+    pairs = ((a, b) for i, a in enumerate(users) for b in users[i + 1 :])
+    now = int(time.time() * 1000)
+    chats, members, msgs = [], [], []
+    for i, (a, b) in zip(range(n), pairs):
+        at = now - 10_000_000 - i * 10
+        chat, (low, high) = uuid7(at), sorted([a, b])
+        ids = [uuid7(at + k) for k in range(3)]
+        chats.append((uid(chat), "direct", f"{low}:{high}", ts(at), ts(at), uid(ids[-1])))
+        for u in (a, b):
+            members.append((uid(chat), uid(u), None, False if PG else 0, ts(at), ts(at)))
+        for k, mid in enumerate(ids):
+            msgs.append((uid(mid), uid(chat), uid(a if k % 2 else b), "user", f"message {k}", ts(at + k)))
+    rows_in("chats", ["id", "kind", "direct_key", "created_at", "updated_at", "last_message_id"], chats)
+    rows_in("chat_members", ["chat_id", "user_id", "last_read_message_id", "hidden", "joined_at", "activity_at"], members)
+    rows_in("messages", ["id", "chat_id", "sender_id", "role", "content", "created_at"], msgs)
 else:
     sys.exit(__doc__)

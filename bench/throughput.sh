@@ -3,6 +3,8 @@
 # with 64 connections for 10 s per request, runs interleaved with the bare poem
 # handler of bench/src/bin/bare.rs (same JWT check, no database).
 #   GET /me, GET /chats (100 chats, limit 50), GET 50 messages, POST message (to 16 chats)
+# Data: the viewer's 100 chats (3 messages each) and a 1,000-message chat among
+# 200 users with 5,000 chats between them (OTHER_CHATS=).
 # Usage: bash bench/throughput.sh [sqlite|postgres]   (needs wrk: apt-get install wrk)
 #   SERVER_BIN=path/to/chattconnect measures another build (an older one, say) instead.
 set -euo pipefail
@@ -55,6 +57,11 @@ LUA
 python3 bench/seed.py "$SEED" users 200
 python3 bench/seed.py "$SEED" chats viewer 100
 CHAT=$(python3 bench/seed.py "$SEED" history viewer 1000 0)
+# Other people's chats, so the tables are not the viewer's alone (a toy-sized
+# chats table makes PostgreSQL's planner scan it instead of using its key).
+python3 bench/seed.py "$SEED" others "${OTHER_CHATS:-5000}"
+# A running PostgreSQL has statistics (autovacuum); a freshly loaded one not yet.
+if [ "$WHICH" = postgres ]; then psql "$URL" -qc "VACUUM ANALYZE" >/dev/null; fi
 
 rate() { # url [wrk options] -> "requests/s p50"; a run with failed requests stops the benchmark
   local out

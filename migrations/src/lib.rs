@@ -13,6 +13,7 @@ mod m20261122_000009_unread_index;
 mod m20261122_000010_practice;
 mod m20261122_000011_idempotency_keys;
 mod m20261202_000012_message_trigger;
+mod m20261202_000013_chat_list_order;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000010_practice::Migration),
             Box::new(m20261122_000011_idempotency_keys::Migration),
             Box::new(m20261202_000012_message_trigger::Migration),
+            Box::new(m20261202_000013_chat_list_order::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{
     auth::NoContent,
+    json::JsonOut,
     pagination,
     text::{NotNull, Text},
     types::{trimmed, Chat, ChatPage, Level, Message, User},
@@ -73,12 +74,17 @@ pub enum ChatCreated {
 }
 
 /// The chats as `me` sees them: each direct chat with the other person (from
-/// the profile cache) and their presence if they are a friend. Two statements
-/// at most whatever the page size (friendships, profiles not cached).
+/// the profile cache) and their presence while they are friends (which the
+/// listing read). One statement at most (profiles not cached).
 pub async fn views(state: &AppState, me: Uuid, rows: Vec<chats::Listed>) -> ApiResult<Vec<Chat>> {
     let peer_ids: Vec<Uuid> = rows.iter().filter_map(|l| peer_id(&l.chat, me)).collect();
+    let friends: Vec<Uuid> = rows
+        .iter()
+        .filter(|l| l.writable)
+        .filter_map(|l| peer_id(&l.chat, me))
+        .collect();
     let peers = state.profiles.get_many(state.db.r(), &peer_ids).await?;
-    let online = crate::presence::visible_online(state, me, &peer_ids).await?;
+    let online = state.realtime.online(&friends).await;
     Ok(rows
         .into_iter()
         .map(|l| {
@@ -124,7 +130,7 @@ impl ChatsApi {
         limit: Query<Option<u32>>,
         /// `next_cursor` from the previous page.
         cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<ChatPage>> {
+    ) -> ApiResult<JsonOut<ChatPage>> {
         let me = auth.0.id;
         let limit = pagination::limit(limit.0);
         let after = pagination::given(&cursor.0).map(decode_chat_cursor).transpose()?;
@@ -137,7 +143,7 @@ impl ChatsApi {
             format!("{}|{}", l.chat.updated_at.to_rfc3339(), l.chat.id)
         });
         let items = views(&state, me, rows).await?;
-        Ok(Json(ChatPage { items, next_cursor }))
+        Ok(JsonOut(ChatPage { items, next_cursor }))
     }
 
     /// Start a chat

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::{
     auth::NoContent,
+    json::JsonOut,
     pagination,
     text::Text,
     types::{Friend, FriendPage, FriendStatus, User},
@@ -70,7 +71,7 @@ impl FriendsApi {
         limit: Query<Option<u32>>,
         /// `next_cursor` from the previous page.
         cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<FriendPage>> {
+    ) -> ApiResult<JsonOut<FriendPage>> {
         let me = auth.0.id;
         let limit = pagination::limit(limit.0);
         let rows = friends::list_for(state.db.r(), me).await?;
@@ -103,7 +104,7 @@ impl FriendsApi {
             all.drain(..=pos);
         }
         let (items, next_cursor) = pagination::split(all, limit, key);
-        Ok(Json(FriendPage { items, next_cursor }))
+        Ok(JsonOut(FriendPage { items, next_cursor }))
     }
 
     /// Send a friend request

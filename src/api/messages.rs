@@ -20,6 +20,7 @@ use super::{
     bot::{BotExchange, Quota},
     chats::member_chat,
     idempotency::{self, Prior},
+    json::JsonOut,
     pagination,
     sse::EventStreamBody,
     text::Text,
@@ -173,13 +174,13 @@ impl MessagesApi {
         limit: Query<Option<u32>>,
         /// `next_cursor` from the previous page.
         cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<MessagePage>> {
+    ) -> ApiResult<JsonOut<MessagePage>> {
         member_chat(&state, id.0, auth.0.id).await?;
         let limit = pagination::limit(limit.0);
         let before = pagination::id_cursor(&cursor.0)?;
         let rows = messages::list(state.db.r(), id.0, before, limit + 1).await?;
         let (rows, next_cursor) = pagination::split(rows, limit, |m| m.id.to_string());
-        Ok(Json(MessagePage {
+        Ok(JsonOut(MessagePage {
             items: rows.into_iter().map(Message::from).collect(),
             next_cursor,
         }))

@@ -5,7 +5,7 @@ use poem_openapi::{OpenApi, OpenApiService, Tags};
 macro_rules! page {
     ($name:ident, $item:ty, $doc:literal) => {
         #[doc = $doc]
-        #[derive(Debug, Clone, poem_openapi::Object)]
+        #[derive(Debug, Clone, poem_openapi::Object, serde::Serialize)]
         pub struct $name {
             pub items: Vec<$item>,
             /// Pass as `cursor` to get the next page; `null` on the last page.
@@ -57,6 +57,7 @@ pub mod describe;
 pub mod friends;
 pub mod health;
 pub mod idempotency;
+pub mod json;
 pub mod messages;
 pub mod pagination;
 pub mod spec;

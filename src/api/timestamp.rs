@@ -52,6 +52,14 @@ impl ToJSON for Timestamp {
     }
 }
 
+/// The same text as `to_json`, for responses written straight from serde
+/// (`crate::api::json::JsonOut`).
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_rfc3339())
+    }
+}
+
 impl ParseFromJSON for Timestamp {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
         match value {

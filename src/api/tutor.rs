@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::{
     bot::Quota,
+    json::JsonOut,
     pagination,
     text::Text,
     timestamp::Timestamp,
@@ -54,7 +55,7 @@ pub struct CheckResult {
 quota_response!(CheckResponse, CheckResult, "Checked; one bot request was used.");
 
 /// One correction kept in the learner's notebook.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct Mistake {
     pub id: Uuid,
     /// The practice chat it happened in.
@@ -307,12 +308,12 @@ impl TutorApi {
         limit: Query<Option<u32>>,
         /// `next_cursor` from the previous page.
         cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<MistakePage>> {
+    ) -> ApiResult<JsonOut<MistakePage>> {
         let limit = pagination::limit(limit.0);
         let before = pagination::id_cursor(&cursor.0)?;
         let rows = progress::mistakes(state.db.r(), auth.0.id, chat_id.0, before, limit + 1).await?;
         let (rows, next_cursor) = pagination::split(rows, limit, |m| m.id.to_string());
-        Ok(Json(MistakePage {
+        Ok(JsonOut(MistakePage {
             items: rows.into_iter().map(Mistake::from).collect(),
             next_cursor,
         }))

@@ -9,7 +9,7 @@ use crate::{
 };
 
 /// CEFR level of English, from beginner (A1) to mastery (C2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Serialize)]
 pub enum Level {
     A1,
     A2,
@@ -52,7 +52,7 @@ pub enum Role {
 }
 
 /// A person on ChattConnect, as others see them.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct User {
     pub id: Uuid,
     /// Unique (case-insensitively) handle: 3..32 of `A-Z a-z 0-9 _ . -`.
@@ -116,8 +116,9 @@ pub struct TokenPair {
     pub expires_in: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Serialize)]
 #[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum FriendStatus {
     /// You are friends.
     Accepted,
@@ -128,7 +129,7 @@ pub enum FriendStatus {
 }
 
 /// A friend, or a friend request in either direction.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct Friend {
     pub user: User,
     pub status: FriendStatus,
@@ -136,8 +137,9 @@ pub struct Friend {
     pub since: Timestamp,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Serialize)]
 #[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum ChatKind {
     /// Between two friends.
     Direct,
@@ -145,8 +147,9 @@ pub enum ChatKind {
     Bot,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Serialize)]
 #[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum MessageRole {
     /// Written by a person.
     User,
@@ -289,7 +292,7 @@ impl Feedback {
 
 /// A chat message. `feedback` is set on bot replies: corrections of the
 /// learner's message just before it; otherwise `null`.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct Message {
     pub id: Uuid,
     pub chat_id: Uuid,
@@ -330,7 +333,7 @@ impl From<message::Model> for Message {
 /// `peer` is the friend in a direct chat and `null` in a bot chat; `level` is the
 /// CEFR level the bot speaks at (bot chats; `null` for direct chats);
 /// `last_message` is the newest message, if any.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct Chat {
     pub id: Uuid,
     pub kind: ChatKind,

@@ -7,6 +7,7 @@ use poem_openapi::{
 use uuid::Uuid;
 
 use super::{
+    json::JsonOut,
     pagination,
     types::{User, UserPage},
     ApiTags,
@@ -40,7 +41,7 @@ impl UsersApi {
         limit: Query<Option<u32>>,
         /// `next_cursor` from the previous page.
         cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<UserPage>> {
+    ) -> ApiResult<JsonOut<UserPage>> {
         let limit = pagination::limit(limit.0);
         let after = pagination::given(&cursor.0).map(pagination::decode).transpose()?;
         let rows = users::list(state.db.r(), q.0.as_deref().map(str::trim), after.as_deref(), limit + 1).await?;
@@ -54,7 +55,7 @@ impl UsersApi {
                 User::from_model(&u, is_online)
             })
             .collect();
-        Ok(Json(UserPage { items, next_cursor }))
+        Ok(JsonOut(UserPage { items, next_cursor }))
     }
 
     /// Get a user

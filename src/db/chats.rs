@@ -46,6 +46,7 @@ pub async fn create<C: TransactionTrait>(
         direct_key: Set(direct),
         created_at: Set(now),
         updated_at: Set(now),
+        last_message_id: Set(None),
     }
     .insert(&txn)
     .await?;
@@ -56,6 +57,7 @@ pub async fn create<C: TransactionTrait>(
             last_read_message_id: Set(None),
             hidden: Set(false),
             joined_at: Set(now),
+            activity_at: Set(now),
         }
         .insert(&txn)
         .await?;
@@ -75,23 +77,23 @@ pub struct Membership {
 }
 
 /// `kind <> 'direct' OR <the other member is an accepted friend of user_id>`,
-/// for a query over `chats`: two primary-key probes of `friendships`.
+/// for a query over `chats`: the other member from the chat's primary key,
+/// then one primary-key probe of `friendships` (the pair put in order as the
+/// key stores it).
 fn writable_expr(user_id: Uuid) -> SimpleExpr {
     let other = Alias::new("other");
-    let (f, low, high) = (
-        friendship::Entity,
-        friendship::Column::UserLow,
-        friendship::Column::UserHigh,
-    );
+    let f = friendship::Entity;
     let other_user = || Expr::col((other.clone(), chat_member::Column::UserId));
+    let low = Expr::case(other_user().lt(user_id), other_user()).finally(Expr::value(user_id));
+    let high = Expr::case(other_user().lt(user_id), Expr::value(user_id)).finally(other_user());
     let friend = Query::select()
         .expr(Expr::val(1))
         .from_as(chat_member::Entity, other.clone())
         .inner_join(
             f,
-            Condition::any()
-                .add(Expr::col((f, low)).eq(user_id).and(other_user().equals((f, high))))
-                .add(Expr::col((f, high)).eq(user_id).and(other_user().equals((f, low)))),
+            Expr::col((f, friendship::Column::UserLow))
+                .eq(low)
+                .and(Expr::col((f, friendship::Column::UserHigh)).eq(high)),
         )
         .and_where(Expr::col((other.clone(), chat_member::Column::ChatId)).equals((chat::Entity, chat::Column::Id)))
         .and_where(other_user().ne(user_id))
@@ -136,6 +138,8 @@ pub struct Listed {
     pub chat: chat::Model,
     pub last_message: Option<message::Model>,
     pub unread: u64,
+    /// As in [`Membership`]: in a direct chat, whether the two are friends.
+    pub writable: bool,
 }
 
 /// Which chats to list.
@@ -150,31 +154,42 @@ pub enum Listing {
     One(Uuid),
 }
 
-/// `SELECT chats.*, <the member's columns> FROM chat_members JOIN chats` for `user_id`.
-fn member_select(user_id: Uuid) -> sea_orm::sea_query::SelectStatement {
+/// Every column of `chats`, for a query that reads `chat::Model`s.
+const CHAT_COLUMNS: [chat::Column; 9] = [
+    chat::Column::Id,
+    chat::Column::Kind,
+    chat::Column::Title,
+    chat::Column::ScenarioId,
+    chat::Column::Level,
+    chat::Column::DirectKey,
+    chat::Column::CreatedAt,
+    chat::Column::UpdatedAt,
+    chat::Column::LastMessageId,
+];
+
+/// `FROM chat_members JOIN chats` for `user_id`'s memberships.
+fn member_join(user_id: Uuid) -> sea_orm::sea_query::SelectStatement {
     let mut query = Query::select();
     query
-        .columns([
-            (chat::Entity, chat::Column::Id),
-            (chat::Entity, chat::Column::Kind),
-            (chat::Entity, chat::Column::Title),
-            (chat::Entity, chat::Column::ScenarioId),
-            (chat::Entity, chat::Column::Level),
-            (chat::Entity, chat::Column::DirectKey),
-            (chat::Entity, chat::Column::CreatedAt),
-            (chat::Entity, chat::Column::UpdatedAt),
-        ])
-        .columns([
-            (chat_member::Entity, chat_member::Column::LastReadMessageId),
-            (chat_member::Entity, chat_member::Column::Hidden),
-            (chat_member::Entity, chat_member::Column::JoinedAt),
-        ])
+        .columns(CHAT_COLUMNS.map(|c| (chat::Entity, c)))
         .from(chat_member::Entity)
         .inner_join(
             chat::Entity,
             Expr::col((chat::Entity, chat::Column::Id)).equals((chat_member::Entity, chat_member::Column::ChatId)),
         )
         .and_where(Expr::col((chat_member::Entity, chat_member::Column::UserId)).eq(user_id));
+    query
+}
+
+/// `SELECT chats.*, <the member's columns> FROM chat_members JOIN chats` for `user_id`.
+fn member_select(user_id: Uuid) -> sea_orm::sea_query::SelectStatement {
+    let mut query = member_join(user_id);
+    query.columns([
+        (chat_member::Entity, chat_member::Column::LastReadMessageId),
+        (chat_member::Entity, chat_member::Column::Hidden),
+        (chat_member::Entity, chat_member::Column::JoinedAt),
+        (chat_member::Entity, chat_member::Column::ActivityAt),
+    ]);
     query
 }
 
@@ -185,6 +200,7 @@ struct MemberRow {
     last_read_message_id: Option<Uuid>,
     hidden: bool,
     joined_at: DateTime<Utc>,
+    activity_at: DateTime<Utc>,
 }
 
 impl MemberRow {
@@ -195,6 +211,7 @@ impl MemberRow {
             last_read_message_id: self.last_read_message_id,
             hidden: self.hidden,
             joined_at: self.joined_at,
+            activity_at: self.activity_at,
         };
         (self.chat, member)
     }
@@ -207,6 +224,7 @@ struct ListedRow {
     #[sea_orm(nested)]
     chat: chat::Model,
     unread: i64,
+    writable: bool,
     lm_id: Option<Uuid>,
     lm_sender_id: Option<Uuid>,
     lm_role: Option<String>,
@@ -236,56 +254,31 @@ impl ListedRow {
             chat,
             last_message,
             unread: Ord::max(self.unread, 0) as u64,
+            writable: self.writable,
         }
     }
 }
 
-/// The user's chats with their newest message and unread count, in one
-/// statement whatever the page size. The page of chats is chosen first (the
-/// member's chats, ordered and cut); then for its rows only, the newest
-/// message is found by a correlated lookup on `(chat_id, id)` and joined by its
-/// id, and the unread count is a correlated count over the same index from the
-/// reader's marker.
+/// The user's chats with their newest message, unread count and whether the
+/// peer is a friend, in one statement whatever the page size. A page is one
+/// range of the member index `(user_id, hidden, activity_at, chat_id)`, read in
+/// order (no sort); each row joins its chat and the chat's newest message by
+/// primary key (`chats.last_message_id`), counts the unread messages over the
+/// `(chat_id, id, sender_id)` index from the reader's marker, and looks the
+/// friendship up by its primary key.
 pub async fn listed(db: &impl ConnectionTrait, user_id: Uuid, listing: Listing) -> Result<Vec<Listed>, DbErr> {
+    let statement = listed_statement(db.get_database_backend(), user_id, listing);
+    let rows = ListedRow::find_by_statement(statement).all(db).await?;
+    Ok(rows.into_iter().map(ListedRow::into_listed).collect())
+}
+
+fn listed_statement(backend: sea_orm::DbBackend, user_id: Uuid, listing: Listing) -> sea_orm::Statement {
     use sea_orm::sea_query::{Func, JoinType, Order, QueryStatementBuilder};
-    let m = message::Entity;
-    let (page, lm) = (Alias::new("page"), Alias::new("lm"));
-    let mut rows = member_select(user_id);
-    match listing {
-        Listing::One(chat_id) => {
-            rows.and_where(Expr::col((chat_member::Entity, chat_member::Column::ChatId)).eq(chat_id));
-        }
-        Listing::Page { after, limit } => {
-            rows.and_where(Expr::col((chat_member::Entity, chat_member::Column::Hidden)).eq(false));
-            if let Some((at, id)) = after {
-                let (updated, cid) = (
-                    Expr::col((chat::Entity, chat::Column::UpdatedAt)),
-                    Expr::col((chat::Entity, chat::Column::Id)),
-                );
-                rows.cond_where(
-                    Condition::any()
-                        .add(updated.clone().lt(at))
-                        .add(Condition::all().add(updated.eq(at)).add(cid.lt(id))),
-                );
-            }
-            rows.order_by((chat::Entity, chat::Column::UpdatedAt), Order::Desc)
-                .order_by((chat::Entity, chat::Column::Id), Order::Desc)
-                .limit(limit);
-        }
-    }
-    let chat_id = || Expr::col((page.clone(), chat::Column::Id));
-    let newest = Query::select()
-        .column((m, message::Column::Id))
-        .from(m)
-        .and_where(Expr::col((m, message::Column::ChatId)).eq(chat_id()))
-        .order_by((m, message::Column::ChatId), Order::Desc)
-        .order_by((m, message::Column::Id), Order::Desc)
-        .limit(1)
-        .to_owned();
+    let (m, cm, lm) = (message::Entity, chat_member::Entity, Alias::new("lm"));
     let unread = Query::select()
         .expr(Expr::cust("COUNT(*)"))
         .from(m)
-        .and_where(Expr::col((m, message::Column::ChatId)).eq(chat_id()))
+        .and_where(Expr::col((m, message::Column::ChatId)).equals((cm, chat_member::Column::ChatId)))
         .cond_where(
             Condition::any()
                 .add(Expr::col((m, message::Column::SenderId)).is_null())
@@ -293,39 +286,23 @@ pub async fn listed(db: &impl ConnectionTrait, user_id: Uuid, listing: Listing) 
         )
         // One range on the index (no `OR`): nothing read yet counts from the nil id.
         .and_where(Expr::col((m, message::Column::Id)).gt(Expr::expr(Func::coalesce([
-            Expr::col((page.clone(), chat_member::Column::LastReadMessageId)),
+            Expr::col((cm, chat_member::Column::LastReadMessageId)),
             Expr::value(Uuid::nil()),
         ]))))
         .to_owned();
-    let mut query = Query::select();
+    let mut query = member_join(user_id);
     query
-        .columns(
-            [
-                chat::Column::Id,
-                chat::Column::Kind,
-                chat::Column::Title,
-                chat::Column::ScenarioId,
-                chat::Column::Level,
-                chat::Column::DirectKey,
-                chat::Column::CreatedAt,
-                chat::Column::UpdatedAt,
-            ]
-            .map(|c| (page.clone(), c)),
-        )
-        .from_subquery(rows, page.clone())
         .expr_as(
             SimpleExpr::SubQuery(None, Box::new(unread.into_sub_query_statement())),
             Alias::new("unread"),
         )
+        .expr_as(writable_expr(user_id), Alias::new("writable"))
         .join_as(
             JoinType::LeftJoin,
             m,
             lm.clone(),
-            Expr::col((lm.clone(), message::Column::Id))
-                .eq(SimpleExpr::SubQuery(None, Box::new(newest.into_sub_query_statement()))),
-        )
-        .order_by((page.clone(), chat::Column::UpdatedAt), Order::Desc)
-        .order_by((page, chat::Column::Id), Order::Desc);
+            Expr::col((lm.clone(), message::Column::Id)).equals((chat::Entity, chat::Column::LastMessageId)),
+        );
     for (column, name) in [
         (message::Column::Id, "lm_id"),
         (message::Column::SenderId, "lm_sender_id"),
@@ -337,10 +314,29 @@ pub async fn listed(db: &impl ConnectionTrait, user_id: Uuid, listing: Listing) 
     ] {
         query.expr_as(Expr::col((lm.clone(), column)), Alias::new(name));
     }
-    let rows = ListedRow::find_by_statement(db.get_database_backend().build(&query))
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(ListedRow::into_listed).collect())
+    match listing {
+        Listing::One(chat_id) => {
+            query.and_where(Expr::col((cm, chat_member::Column::ChatId)).eq(chat_id));
+        }
+        Listing::Page { after, limit } => {
+            let (activity, id) = (
+                Expr::col((cm, chat_member::Column::ActivityAt)),
+                Expr::col((cm, chat_member::Column::ChatId)),
+            );
+            query.and_where(Expr::col((cm, chat_member::Column::Hidden)).eq(false));
+            if let Some((at, after_id)) = after {
+                query.and_where(
+                    Expr::tuple([activity.clone(), id.clone()])
+                        .lt(Expr::tuple([Expr::value(at), Expr::value(after_id)])),
+                );
+            }
+            query
+                .order_by_expr(activity, Order::Desc)
+                .order_by_expr(id, Order::Desc)
+                .limit(limit);
+        }
+    }
+    backend.build(&query)
 }
 
 pub async fn set_hidden(db: &impl ConnectionTrait, chat_id: Uuid, user_id: Uuid, hidden: bool) -> Result<(), DbErr> {
@@ -399,4 +395,50 @@ pub async fn mark_read(
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use migrations::{Migrator, MigratorTrait};
+    use sea_orm::{ConnectOptions, Database, FromQueryResult};
+
+    use super::*;
+
+    #[derive(Debug, FromQueryResult)]
+    struct PlanRow {
+        detail: String,
+    }
+
+    /// SQLite's plan for a page of the chat list: one ordered range of the
+    /// member index (no sort of all the member's chats), and primary-key or
+    /// index lookups for everything per row (no scan).
+    #[tokio::test]
+    async fn a_chat_list_page_is_read_in_index_order_without_a_sort_or_a_scan() {
+        let mut opt = ConnectOptions::new("sqlite::memory:");
+        opt.max_connections(1).sqlx_logging(false);
+        let db = Database::connect(opt).await.unwrap();
+        Migrator::up(&db, None).await.unwrap();
+        let at = chrono::Utc::now();
+        for after in [None, Some((at, Uuid::now_v7()))] {
+            let listing = Listing::Page { after, limit: 51 };
+            let mut statement = listed_statement(db.get_database_backend(), Uuid::now_v7(), listing);
+            statement.sql = format!("EXPLAIN QUERY PLAN {}", statement.sql);
+            let plan: Vec<String> = PlanRow::find_by_statement(statement)
+                .all(&db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| r.detail)
+                .collect();
+            let text = plan.join("\n");
+            assert!(
+                plan.iter()
+                    .any(|d| d.contains("USING COVERING INDEX idx_chat_members_list")
+                        || d.contains("USING INDEX idx_chat_members_list")),
+                "{text}"
+            );
+            assert!(!text.contains("TEMP B-TREE"), "sorts: {text}");
+            assert!(!plan.iter().any(|d| d.starts_with("SCAN")), "scans a table: {text}");
+        }
+    }
 }

@@ -14,6 +14,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Last activity: creation, a new message, or a change to the chat.
     pub updated_at: DateTimeUtc,
+    /// The newest message (greatest id), kept by triggers; `None` while empty.
+    pub last_message_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,9 @@ pub struct Model {
     /// A direct chat the member deleted; shown again when a new message arrives.
     pub hidden: bool,
     pub joined_at: DateTimeUtc,
+    /// The chat's `updated_at`, copied here by triggers so that a member's chat
+    /// list is one ordered index range.
+    pub activity_at: DateTimeUtc,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

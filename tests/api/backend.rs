@@ -47,3 +47,120 @@ async fn instances_starting_together_on_postgresql_both_come_up() {
         app.expect("every instance migrates and starts");
     }
 }
+
+/// A database made before the chat list had its own index (migration 12)
+/// lists its chats as before after the upgrade (by activity, hidden ones left
+/// out, newest message, unread counts): each member's activity and each
+/// chat's newest message are filled in from what is there, and the triggers
+/// keep them from then on. Runs on PostgreSQL in CI's second pass.
+#[tokio::test]
+async fn an_upgraded_database_lists_the_same_chats() {
+    use chattconnect::{
+        db::{self, chats::Listing},
+        entity::{chat, chat_member, message, user},
+    };
+    use chrono::{Duration, Utc};
+    use migrations::{Migrator, MigratorTrait};
+    use sea_orm::{sea_query::Query, ActiveModelTrait, ConnectionTrait, IntoActiveModel};
+    use uuid::Uuid;
+
+    let dir = tempfile::tempdir().unwrap();
+    let settings = crate::helpers::test_settings(&dir);
+    let db = db::Db::connect(&settings).await.unwrap();
+    Migrator::up(db.w(), Some(12)).await.unwrap();
+    let conn = db.w();
+    let start = Utc::now() - Duration::hours(1);
+    let at = |minutes: i64| start + Duration::minutes(minutes);
+    let mut people = Vec::new();
+    for name in ["ada", "bea", "cy"] {
+        let person = user::Model {
+            id: Uuid::now_v7(),
+            username: name.into(),
+            username_lower: name.into(),
+            display_name: name.into(),
+            display_name_lower: name.into(),
+            password_hash: "x".into(),
+            role: "user".into(),
+            level: "B1".into(),
+            created_at: at(0),
+        };
+        person.clone().into_active_model().insert(conn).await.unwrap();
+        people.push(person.id);
+    }
+    let (me, bea, cy) = (people[0], people[1], people[2]);
+    // Migration 12's columns only.
+    let new_chat = async |minutes: i64, members: &[(Uuid, bool)]| {
+        let id = Uuid::now_v7();
+        let mut insert = Query::insert();
+        insert
+            .into_table(chat::Entity)
+            .columns([
+                chat::Column::Id,
+                chat::Column::Kind,
+                chat::Column::CreatedAt,
+                chat::Column::UpdatedAt,
+            ])
+            .values_panic([id.into(), "bot".into(), at(minutes).into(), at(minutes).into()]);
+        conn.execute(&insert).await.unwrap();
+        for &(user, hidden) in members {
+            let mut insert = Query::insert();
+            insert
+                .into_table(chat_member::Entity)
+                .columns([
+                    chat_member::Column::ChatId,
+                    chat_member::Column::UserId,
+                    chat_member::Column::Hidden,
+                    chat_member::Column::JoinedAt,
+                ])
+                .values_panic([id.into(), user.into(), hidden.into(), at(minutes).into()]);
+            conn.execute(&insert).await.unwrap();
+        }
+        id
+    };
+    let post = async |chat_id: Uuid, sender: Uuid, minutes: i64| {
+        let m = message::Model {
+            id: Uuid::now_v7(),
+            chat_id,
+            sender_id: Some(sender),
+            role: "user".into(),
+            content: format!("at {minutes}"),
+            feedback: None,
+            created_at: at(minutes),
+            edited_at: None,
+        };
+        m.clone().into_active_model().insert(conn).await.unwrap();
+        m.id
+    };
+    let with_bea = new_chat(1, &[(me, false), (bea, false)]).await;
+    let quiet = new_chat(2, &[(me, false), (cy, false)]).await;
+    let hidden = new_chat(3, &[(me, true), (cy, false)]).await;
+    let _older = post(with_bea, bea, 4).await;
+    let newest = post(with_bea, me, 5).await;
+
+    Migrator::up(db.w(), None).await.unwrap();
+    let page = Listing::Page { after: None, limit: 10 };
+    let after = db::chats::listed(db.r(), me, page).await.unwrap();
+    let summary = |rows: &[db::chats::Listed]| -> Vec<(Uuid, Option<Uuid>, u64)> {
+        rows.iter()
+            .map(|l| (l.chat.id, l.last_message.as_ref().map(|m| m.id), l.unread))
+            .collect()
+    };
+    assert_eq!(summary(&after), [(with_bea, Some(newest), 0), (quiet, None, 0)]);
+    let theirs = db::chats::listed(db.r(), bea, page).await.unwrap();
+    assert_eq!(summary(&theirs), [(with_bea, Some(newest), 1)]);
+
+    // From now on the triggers keep the list: a message brings the hidden chat
+    // back, on top, with that message.
+    let back = db::messages::insert(&db, hidden, Some(cy), "user", "back".into(), None)
+        .await
+        .unwrap();
+    let after = db::chats::listed(db.r(), me, page).await.unwrap();
+    assert_eq!(
+        summary(&after),
+        [
+            (hidden, Some(back.id), 1),
+            (with_bea, Some(newest), 0),
+            (quiet, None, 0)
+        ]
+    );
+}

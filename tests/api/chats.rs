@@ -386,3 +386,64 @@ async fn a_listed_chat_shows_its_peer_and_their_presence_only_to_a_friend() {
     let list = app.get("/api/v1/chats", &gina.access).await.expect(200);
     assert_eq!(listed(&list, &chat)["peer"]["online"], false, "{list}");
 }
+
+#[tokio::test]
+async fn the_listed_newest_message_follows_edits_and_deletions_and_a_renamed_chat_moves_up() {
+    let app = spawn_app().await;
+    let me = app.signup("xena").await;
+    let b = app.signup("yuri").await;
+    let chat = app.direct_chat(&me, &b).await;
+    let bot = app
+        .post("/api/v1/chats", &me.access, json!({"kind": "bot"}))
+        .await
+        .expect(201);
+    let bot_id = bot["id"].as_str().unwrap();
+    let one = app.send(&b, &chat, "one").await;
+    let two = app.send(&b, &chat, "two").await;
+    let first = async |app: &crate::helpers::TestApp| {
+        app.get("/api/v1/chats", &me.access).await.expect(200)["items"][0].clone()
+    };
+    let listed = first(&app).await;
+    assert_eq!(listed["id"], chat);
+    assert_eq!(listed["last_message"]["content"], "two");
+    assert_eq!(listed["unread_count"], 2);
+
+    let path = |m: &serde_json::Value| format!("/api/v1/chats/{chat}/messages/{}", m["id"].as_str().unwrap());
+    app.patch(&path(&two), &b.access, json!({"content": "two, edited"}))
+        .await
+        .expect(200);
+    assert_eq!(first(&app).await["last_message"]["content"], "two, edited");
+
+    // Deleting the newest message shows the one before it; deleting that, none.
+    assert_eq!(app.delete(&path(&two), &b.access).await.status, 204);
+    let listed = first(&app).await;
+    assert_eq!(listed["last_message"]["id"], one["id"]);
+    assert_eq!(listed["unread_count"], 1);
+    assert_eq!(app.delete(&path(&one), &b.access).await.status, 204);
+    let listed = first(&app).await;
+    assert_eq!(listed["id"], chat);
+    assert!(listed["last_message"].is_null(), "{listed}");
+    assert_eq!(listed["unread_count"], 0);
+    // The single-chat view reads the same way.
+    let one_chat = app.get(&format!("/api/v1/chats/{chat}"), &me.access).await.expect(200);
+    assert!(one_chat["last_message"].is_null());
+
+    // A change to the chat itself is activity: the renamed bot chat comes first,
+    // and a new message then puts the direct chat back on top.
+    let renamed = app
+        .patch(
+            &format!("/api/v1/chats/{bot_id}"),
+            &me.access,
+            json!({"title": "Mock interview"}),
+        )
+        .await
+        .expect(200);
+    let listed = first(&app).await;
+    assert_eq!(listed["id"], bot_id);
+    assert_eq!(listed["updated_at"], renamed["updated_at"]);
+    let three = app.send(&b, &chat, "three").await;
+    let listed = first(&app).await;
+    assert_eq!(listed["id"], chat);
+    assert_eq!(listed["last_message"]["id"], three["id"]);
+    assert_eq!(listed["updated_at"], three["created_at"]);
+}

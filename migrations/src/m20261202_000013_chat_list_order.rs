@@ -1,0 +1,239 @@
+use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+/// The chat list reads one member's chats from one index, already in order,
+/// and joins each chat's newest message by its id:
+/// - `chat_members.activity_at` is a copy of the chat's `updated_at`, with the
+///   index `(user_id, hidden, activity_at, chat_id)`, so a page is a range of
+///   that index instead of a sort of all the member's chats;
+/// - `chats.last_message_id` points at the chat's newest message (the greatest
+///   id), so it is a primary-key lookup instead of a search per chat.
+///
+/// Triggers keep both true whatever writes: a new message (which also unhides
+/// the chat and is read by its sender, as before, now in one update of the
+/// members), a chat's own change, and the deletion of its newest message.
+#[derive(DeriveIden)]
+enum ChatMembers {
+    Table,
+    UserId,
+    Hidden,
+    ActivityAt,
+    ChatId,
+}
+
+#[derive(DeriveIden)]
+enum Chats {
+    Table,
+    LastMessageId,
+}
+
+const SQLITE_UP: [&str; 6] = [
+    "UPDATE chat_members SET activity_at = (SELECT updated_at FROM chats WHERE chats.id = chat_members.chat_id)",
+    "UPDATE chats SET last_message_id =
+        (SELECT id FROM messages WHERE messages.chat_id = chats.id ORDER BY chat_id DESC, id DESC LIMIT 1)",
+    "DROP TRIGGER messages_after_insert",
+    "CREATE TRIGGER messages_after_insert AFTER INSERT ON messages FOR EACH ROW BEGIN
+    UPDATE chat_members SET
+        activity_at = NEW.created_at,
+        hidden = 0,
+        last_read_message_id = CASE
+            WHEN user_id = NEW.sender_id AND (last_read_message_id IS NULL OR last_read_message_id < NEW.id)
+            THEN NEW.id ELSE last_read_message_id END
+        WHERE chat_id = NEW.chat_id;
+    UPDATE chats SET
+        updated_at = NEW.created_at,
+        last_message_id = CASE
+            WHEN last_message_id IS NULL OR last_message_id < NEW.id THEN NEW.id ELSE last_message_id END
+        WHERE id = NEW.chat_id;
+END",
+    "CREATE TRIGGER chats_after_update AFTER UPDATE OF updated_at ON chats FOR EACH ROW BEGIN
+    UPDATE chat_members SET activity_at = NEW.updated_at
+        WHERE chat_id = NEW.id AND activity_at IS NOT NEW.updated_at;
+END",
+    "CREATE TRIGGER messages_after_delete AFTER DELETE ON messages FOR EACH ROW BEGIN
+    UPDATE chats SET last_message_id =
+        (SELECT id FROM messages WHERE chat_id = OLD.chat_id ORDER BY chat_id DESC, id DESC LIMIT 1)
+        WHERE id = OLD.chat_id AND last_message_id = OLD.id;
+END",
+];
+
+const SQLITE_DOWN: [&str; 3] = [
+    "DROP TRIGGER IF EXISTS messages_after_delete",
+    "DROP TRIGGER IF EXISTS chats_after_update",
+    "DROP TRIGGER IF EXISTS messages_after_insert",
+];
+
+/// Migration 12's trigger, put back by `down`.
+const SQLITE_DOWN_TRIGGER: &str = "
+CREATE TRIGGER messages_after_insert AFTER INSERT ON messages FOR EACH ROW BEGIN
+    UPDATE chats SET updated_at = NEW.created_at WHERE id = NEW.chat_id;
+    UPDATE chat_members SET hidden = 0 WHERE chat_id = NEW.chat_id AND hidden;
+    UPDATE chat_members SET last_read_message_id = NEW.id
+        WHERE NEW.sender_id IS NOT NULL AND chat_id = NEW.chat_id AND user_id = NEW.sender_id
+          AND (last_read_message_id IS NULL OR last_read_message_id < NEW.id);
+END";
+
+const POSTGRES_UP: [&str; 8] = [
+    "UPDATE chat_members SET activity_at = chats.updated_at FROM chats WHERE chats.id = chat_members.chat_id",
+    "UPDATE chats SET last_message_id =
+        (SELECT id FROM messages WHERE messages.chat_id = chats.id ORDER BY chat_id DESC, id DESC LIMIT 1)",
+    "CREATE OR REPLACE FUNCTION messages_after_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE chat_members SET
+        activity_at = NEW.created_at,
+        hidden = false,
+        last_read_message_id = CASE
+            WHEN user_id = NEW.sender_id AND (last_read_message_id IS NULL OR last_read_message_id < NEW.id)
+            THEN NEW.id ELSE last_read_message_id END
+        WHERE chat_id = NEW.chat_id;
+    UPDATE chats SET
+        updated_at = NEW.created_at,
+        last_message_id = CASE
+            WHEN last_message_id IS NULL OR last_message_id < NEW.id THEN NEW.id ELSE last_message_id END
+        WHERE id = NEW.chat_id;
+    RETURN NULL;
+END
+$$",
+    "CREATE FUNCTION chats_after_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE chat_members SET activity_at = NEW.updated_at
+        WHERE chat_id = NEW.id AND activity_at IS DISTINCT FROM NEW.updated_at;
+    RETURN NULL;
+END
+$$",
+    "CREATE TRIGGER chats_after_update AFTER UPDATE OF updated_at ON chats
+        FOR EACH ROW WHEN (OLD.updated_at IS DISTINCT FROM NEW.updated_at) EXECUTE FUNCTION chats_after_update()",
+    "CREATE FUNCTION messages_after_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE chats SET last_message_id =
+        (SELECT id FROM messages WHERE chat_id = OLD.chat_id ORDER BY chat_id DESC, id DESC LIMIT 1)
+        WHERE id = OLD.chat_id AND last_message_id = OLD.id;
+    RETURN NULL;
+END
+$$",
+    "CREATE TRIGGER messages_after_delete AFTER DELETE ON messages
+        FOR EACH ROW EXECUTE FUNCTION messages_after_delete()",
+    "ALTER TABLE chat_members ALTER COLUMN activity_at DROP DEFAULT",
+];
+
+const POSTGRES_DOWN: [&str; 5] = [
+    "DROP TRIGGER IF EXISTS messages_after_delete ON messages",
+    "DROP FUNCTION IF EXISTS messages_after_delete()",
+    "DROP TRIGGER IF EXISTS chats_after_update ON chats",
+    "DROP FUNCTION IF EXISTS chats_after_update()",
+    // Migration 12's function.
+    "CREATE OR REPLACE FUNCTION messages_after_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE chats SET updated_at = NEW.created_at WHERE id = NEW.chat_id;
+    UPDATE chat_members SET hidden = false WHERE chat_id = NEW.chat_id AND hidden;
+    IF NEW.sender_id IS NOT NULL THEN
+        UPDATE chat_members SET last_read_message_id = NEW.id
+            WHERE chat_id = NEW.chat_id AND user_id = NEW.sender_id
+              AND (last_read_message_id IS NULL OR last_read_message_id < NEW.id);
+    END IF;
+    RETURN NULL;
+END
+$$",
+];
+
+const INDEX: &str = "idx_chat_members_list";
+const OLD_INDEX: &str = "idx_chat_members_user";
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // A placeholder for the existing rows, replaced just below.
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(ChatMembers::Table)
+                    .add_column(
+                        ColumnDef::new(ChatMembers::ActivityAt)
+                            .timestamp_with_time_zone()
+                            .not_null()
+                            .default("1970-01-01T00:00:00+00:00"),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Chats::Table)
+                    .add_column(ColumnDef::new(Chats::LastMessageId).uuid().null())
+                    .to_owned(),
+            )
+            .await?;
+        let db = manager.get_connection();
+        let statements: &[&str] = match db.get_database_backend() {
+            DbBackend::Postgres => &POSTGRES_UP,
+            _ => &SQLITE_UP,
+        };
+        for sql in statements {
+            db.execute_unprepared(sql).await?;
+        }
+        manager
+            .create_index(
+                Index::create()
+                    .name(INDEX)
+                    .table(ChatMembers::Table)
+                    .col(ChatMembers::UserId)
+                    .col(ChatMembers::Hidden)
+                    .col(ChatMembers::ActivityAt)
+                    .col(ChatMembers::ChatId)
+                    .to_owned(),
+            )
+            .await?;
+        // The new index starts with `user_id`: it serves what this one did.
+        manager
+            .drop_index(Index::drop().name(OLD_INDEX).table(ChatMembers::Table).to_owned())
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        match db.get_database_backend() {
+            DbBackend::Postgres => {
+                for sql in POSTGRES_DOWN {
+                    db.execute_unprepared(sql).await?;
+                }
+            }
+            _ => {
+                for sql in SQLITE_DOWN {
+                    db.execute_unprepared(sql).await?;
+                }
+                db.execute_unprepared(SQLITE_DOWN_TRIGGER).await?;
+            }
+        }
+        manager
+            .create_index(
+                Index::create()
+                    .name(OLD_INDEX)
+                    .table(ChatMembers::Table)
+                    .col(ChatMembers::UserId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .drop_index(Index::drop().name(INDEX).table(ChatMembers::Table).to_owned())
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Chats::Table)
+                    .drop_column(Chats::LastMessageId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(ChatMembers::Table)
+                    .drop_column(ChatMembers::ActivityAt)
+                    .to_owned(),
+            )
+            .await
+    }
+}
