@@ -7,7 +7,7 @@ pub struct Migration;
 /// to members who had hidden it, and is read by its sender. A trigger does this
 /// inside the message's own `INSERT`, so posting is one statement instead of a
 /// transaction of five, which is what limited posting on SQLite's one writer.
-const SQLITE_UP: &str = "
+pub(crate) const SQLITE_UP: &str = "
 CREATE TRIGGER messages_after_insert AFTER INSERT ON messages FOR EACH ROW BEGIN
     UPDATE chats SET updated_at = NEW.created_at WHERE id = NEW.chat_id;
     UPDATE chat_members SET hidden = 0 WHERE chat_id = NEW.chat_id AND hidden;
@@ -16,7 +16,7 @@ CREATE TRIGGER messages_after_insert AFTER INSERT ON messages FOR EACH ROW BEGIN
           AND (last_read_message_id IS NULL OR last_read_message_id < NEW.id);
 END";
 
-const POSTGRES_UP: [&str; 2] = [
+pub(crate) const POSTGRES_UP: [&str; 2] = [
     "
 CREATE FUNCTION messages_after_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

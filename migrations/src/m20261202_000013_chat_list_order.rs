@@ -1,5 +1,7 @@
 use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
 
+use super::m20261202_000012_message_trigger as previous;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -65,16 +67,6 @@ const SQLITE_DOWN: [&str; 3] = [
     "DROP TRIGGER IF EXISTS messages_after_insert",
 ];
 
-/// Migration 12's trigger, put back by `down`.
-const SQLITE_DOWN_TRIGGER: &str = "
-CREATE TRIGGER messages_after_insert AFTER INSERT ON messages FOR EACH ROW BEGIN
-    UPDATE chats SET updated_at = NEW.created_at WHERE id = NEW.chat_id;
-    UPDATE chat_members SET hidden = 0 WHERE chat_id = NEW.chat_id AND hidden;
-    UPDATE chat_members SET last_read_message_id = NEW.id
-        WHERE NEW.sender_id IS NOT NULL AND chat_id = NEW.chat_id AND user_id = NEW.sender_id
-          AND (last_read_message_id IS NULL OR last_read_message_id < NEW.id);
-END";
-
 const POSTGRES_UP: [&str; 8] = [
     "UPDATE chat_members SET activity_at = chats.updated_at FROM chats WHERE chats.id = chat_members.chat_id",
     "UPDATE chats SET last_message_id =
@@ -118,24 +110,14 @@ $$",
     "ALTER TABLE chat_members ALTER COLUMN activity_at DROP DEFAULT",
 ];
 
-const POSTGRES_DOWN: [&str; 5] = [
+const POSTGRES_DOWN: [&str; 6] = [
     "DROP TRIGGER IF EXISTS messages_after_delete ON messages",
     "DROP FUNCTION IF EXISTS messages_after_delete()",
     "DROP TRIGGER IF EXISTS chats_after_update ON chats",
     "DROP FUNCTION IF EXISTS chats_after_update()",
-    // Migration 12's function.
-    "CREATE OR REPLACE FUNCTION messages_after_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE chats SET updated_at = NEW.created_at WHERE id = NEW.chat_id;
-    UPDATE chat_members SET hidden = false WHERE chat_id = NEW.chat_id AND hidden;
-    IF NEW.sender_id IS NOT NULL THEN
-        UPDATE chat_members SET last_read_message_id = NEW.id
-            WHERE chat_id = NEW.chat_id AND user_id = NEW.sender_id
-              AND (last_read_message_id IS NULL OR last_read_message_id < NEW.id);
-    END IF;
-    RETURN NULL;
-END
-$$",
+    // Migration 12's function and trigger are put back after this.
+    "DROP TRIGGER IF EXISTS messages_after_insert ON messages",
+    "DROP FUNCTION IF EXISTS messages_after_insert()",
 ];
 
 const INDEX: &str = "idx_chat_members_list";
@@ -196,15 +178,14 @@ impl MigrationTrait for Migration {
         let db = manager.get_connection();
         match db.get_database_backend() {
             DbBackend::Postgres => {
-                for sql in POSTGRES_DOWN {
+                for sql in POSTGRES_DOWN.into_iter().chain(previous::POSTGRES_UP) {
                     db.execute_unprepared(sql).await?;
                 }
             }
             _ => {
-                for sql in SQLITE_DOWN {
+                for sql in SQLITE_DOWN.into_iter().chain([previous::SQLITE_UP]) {
                     db.execute_unprepared(sql).await?;
                 }
-                db.execute_unprepared(SQLITE_DOWN_TRIGGER).await?;
             }
         }
         manager

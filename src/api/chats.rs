@@ -158,64 +158,9 @@ impl ChatsApi {
         auth: crate::auth::BearerAuth,
         body: Json<NewChat>,
     ) -> ApiResult<ChatCreated> {
-        let me = auth.0.id;
         match body.0 {
-            NewChat::Direct(req) => {
-                if req.user_id == me {
-                    return Err(ApiError::validation(
-                        "user_id",
-                        "you cannot start a direct chat with yourself",
-                    ));
-                }
-                users::find_by_id(state.db.r(), req.user_id)
-                    .await?
-                    .ok_or_else(|| ApiError::not_found("user"))?;
-                if !friends::are_friends(state.db.r(), me, req.user_id).await? {
-                    return Err(ApiError::Forbidden(
-                        "you can only chat directly with accepted friends".into(),
-                    ));
-                }
-                if let Some(existing) = chats::find_direct(state.db.r(), me, req.user_id).await? {
-                    chats::set_hidden(state.db.w(), existing.id, me, false).await?;
-                    return Ok(ChatCreated::Existing(Json(view(&state, me, existing.id).await?)));
-                }
-                let created = chats::create(state.db.w(), chats::DIRECT, None, None, None, &[me, req.user_id]).await;
-                let chat = match created {
-                    Ok(chat) => chat,
-                    // Both friends opened the chat at once: the other request won.
-                    Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
-                        let existing = chats::find_direct(state.db.r(), me, req.user_id)
-                            .await?
-                            .ok_or_else(|| ApiError::internal(e))?;
-                        return Ok(ChatCreated::Existing(Json(view(&state, me, existing.id).await?)));
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                Ok(ChatCreated::Created(Json(view(&state, me, chat.id).await?)))
-            }
-            NewChat::Bot(req) => {
-                let scenario = validate_scenario(req.scenario_id.as_deref().unwrap_or(scenarios::DEFAULT_SCENARIO))?;
-                let title = match req.title.as_deref() {
-                    Some(t) => trimmed("title", t, 1, state.settings.chat_title_max_len)?,
-                    None => scenarios::find(&scenario)
-                        .map(|s| s.title.to_owned())
-                        .unwrap_or_default(),
-                };
-                let level = match req.level.0 {
-                    Some(level) => level.as_str().to_owned(),
-                    None => crate::api::auth::current_user(&state, me).await?.level.clone(),
-                };
-                let chat = chats::create(
-                    state.db.w(),
-                    chats::BOT,
-                    Some(title),
-                    Some(scenario),
-                    Some(level),
-                    &[me],
-                )
-                .await?;
-                Ok(ChatCreated::Created(Json(view(&state, me, chat.id).await?)))
-            }
+            NewChat::Direct(req) => create_direct(&state, auth.0.id, req.user_id).await,
+            NewChat::Bot(req) => create_bot(&state, auth.0.id, req).await,
         }
     }
 
@@ -280,6 +225,67 @@ impl ChatsApi {
         }
         Ok(NoContent::Done)
     }
+}
+
+/// Opens the direct chat of `me` and the friend `peer`: 201 with a new chat, or
+/// 200 with the one they already share (shown again if `me` had hidden it).
+async fn create_direct(state: &AppState, me: Uuid, peer: Uuid) -> ApiResult<ChatCreated> {
+    if peer == me {
+        return Err(ApiError::validation(
+            "user_id",
+            "you cannot start a direct chat with yourself",
+        ));
+    }
+    users::find_by_id(state.db.r(), peer)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    if !friends::are_friends(state.db.r(), me, peer).await? {
+        return Err(ApiError::Forbidden(
+            "you can only chat directly with accepted friends".into(),
+        ));
+    }
+    if let Some(existing) = chats::find_direct(state.db.r(), me, peer).await? {
+        chats::set_hidden(state.db.w(), existing.id, me, false).await?;
+        return Ok(ChatCreated::Existing(Json(view(state, me, existing.id).await?)));
+    }
+    let chat = match chats::create(state.db.w(), chats::DIRECT, None, None, None, &[me, peer]).await {
+        Ok(chat) => chat,
+        // Both friends opened the chat at once: the other request won.
+        Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
+            let existing = chats::find_direct(state.db.r(), me, peer)
+                .await?
+                .ok_or_else(|| ApiError::internal(e))?;
+            return Ok(ChatCreated::Existing(Json(view(state, me, existing.id).await?)));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(ChatCreated::Created(Json(view(state, me, chat.id).await?)))
+}
+
+/// Starts a practice chat with the bot; title, scenario and level default to
+/// the scenario's title, `free_talk` and the learner's level.
+async fn create_bot(state: &AppState, me: Uuid, req: NewBotChat) -> ApiResult<ChatCreated> {
+    let scenario = validate_scenario(req.scenario_id.as_deref().unwrap_or(scenarios::DEFAULT_SCENARIO))?;
+    let title = match req.title.as_deref() {
+        Some(t) => trimmed("title", t, 1, state.settings.chat_title_max_len)?,
+        None => scenarios::find(&scenario)
+            .map(|s| s.title.to_owned())
+            .unwrap_or_default(),
+    };
+    let level = match req.level.0 {
+        Some(level) => level.as_str().to_owned(),
+        None => crate::api::auth::current_user(state, me).await?.level.clone(),
+    };
+    let chat = chats::create(
+        state.db.w(),
+        chats::BOT,
+        Some(title),
+        Some(scenario),
+        Some(level),
+        &[me],
+    )
+    .await?;
+    Ok(ChatCreated::Created(Json(view(state, me, chat.id).await?)))
 }
 
 fn decode_chat_cursor(cursor: &str) -> ApiResult<(DateTime<Utc>, Uuid)> {
