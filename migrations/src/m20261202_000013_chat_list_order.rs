@@ -16,6 +16,13 @@ pub struct Migration;
 /// Triggers keep both true whatever writes: a new message (which also unhides
 /// the chat and is read by its sender, as before, now in one update of the
 /// members), a chat's own change, and the deletion of its newest message.
+///
+/// Locks are always taken chat row first, then its member rows: a new message
+/// updates the chat before the members, so messages posted to one chat at the
+/// same time take turns on the chat row (updating every member row in an
+/// order of its own, they deadlocked on PostgreSQL). A chat's own change
+/// reaches the members through `chats_after_update`, which a new message does
+/// not set off (it moves `last_message_id`) unless it is older than the newest.
 #[derive(DeriveIden)]
 enum ChatMembers {
     Table,
@@ -37,6 +44,11 @@ const SQLITE_UP: [&str; 6] = [
         (SELECT id FROM messages WHERE messages.chat_id = chats.id ORDER BY chat_id DESC, id DESC LIMIT 1)",
     "DROP TRIGGER messages_after_insert",
     "CREATE TRIGGER messages_after_insert AFTER INSERT ON messages FOR EACH ROW BEGIN
+    UPDATE chats SET
+        updated_at = NEW.created_at,
+        last_message_id = CASE
+            WHEN last_message_id IS NULL OR last_message_id < NEW.id THEN NEW.id ELSE last_message_id END
+        WHERE id = NEW.chat_id;
     UPDATE chat_members SET
         activity_at = NEW.created_at,
         hidden = 0,
@@ -44,13 +56,9 @@ const SQLITE_UP: [&str; 6] = [
             WHEN user_id = NEW.sender_id AND (last_read_message_id IS NULL OR last_read_message_id < NEW.id)
             THEN NEW.id ELSE last_read_message_id END
         WHERE chat_id = NEW.chat_id;
-    UPDATE chats SET
-        updated_at = NEW.created_at,
-        last_message_id = CASE
-            WHEN last_message_id IS NULL OR last_message_id < NEW.id THEN NEW.id ELSE last_message_id END
-        WHERE id = NEW.chat_id;
 END",
-    "CREATE TRIGGER chats_after_update AFTER UPDATE OF updated_at ON chats FOR EACH ROW BEGIN
+    "CREATE TRIGGER chats_after_update AFTER UPDATE OF updated_at ON chats FOR EACH ROW
+    WHEN OLD.last_message_id IS NEW.last_message_id BEGIN
     UPDATE chat_members SET activity_at = NEW.updated_at
         WHERE chat_id = NEW.id AND activity_at IS NOT NEW.updated_at;
 END",
@@ -73,6 +81,11 @@ const POSTGRES_UP: [&str; 8] = [
         (SELECT id FROM messages WHERE messages.chat_id = chats.id ORDER BY chat_id DESC, id DESC LIMIT 1)",
     "CREATE OR REPLACE FUNCTION messages_after_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    UPDATE chats SET
+        updated_at = NEW.created_at,
+        last_message_id = CASE
+            WHEN last_message_id IS NULL OR last_message_id < NEW.id THEN NEW.id ELSE last_message_id END
+        WHERE id = NEW.chat_id;
     UPDATE chat_members SET
         activity_at = NEW.created_at,
         hidden = false,
@@ -80,11 +93,6 @@ BEGIN
             WHEN user_id = NEW.sender_id AND (last_read_message_id IS NULL OR last_read_message_id < NEW.id)
             THEN NEW.id ELSE last_read_message_id END
         WHERE chat_id = NEW.chat_id;
-    UPDATE chats SET
-        updated_at = NEW.created_at,
-        last_message_id = CASE
-            WHEN last_message_id IS NULL OR last_message_id < NEW.id THEN NEW.id ELSE last_message_id END
-        WHERE id = NEW.chat_id;
     RETURN NULL;
 END
 $$",
@@ -96,7 +104,9 @@ BEGIN
 END
 $$",
     "CREATE TRIGGER chats_after_update AFTER UPDATE OF updated_at ON chats
-        FOR EACH ROW WHEN (OLD.updated_at IS DISTINCT FROM NEW.updated_at) EXECUTE FUNCTION chats_after_update()",
+        FOR EACH ROW WHEN (OLD.updated_at IS DISTINCT FROM NEW.updated_at
+            AND OLD.last_message_id IS NOT DISTINCT FROM NEW.last_message_id)
+        EXECUTE FUNCTION chats_after_update()",
     "CREATE FUNCTION messages_after_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE chats SET last_message_id =
