@@ -38,49 +38,12 @@ enum Chats {
     LastMessageId,
 }
 
-const SQLITE_UP: [&str; 6] = [
-    "UPDATE chat_members SET activity_at = (SELECT updated_at FROM chats WHERE chats.id = chat_members.chat_id)",
-    "UPDATE chats SET last_message_id =
-        (SELECT id FROM messages WHERE messages.chat_id = chats.id ORDER BY chat_id DESC, id DESC LIMIT 1)",
-    "DROP TRIGGER messages_after_insert",
-    "CREATE TRIGGER messages_after_insert AFTER INSERT ON messages FOR EACH ROW BEGIN
-    UPDATE chats SET
-        updated_at = NEW.created_at,
-        last_message_id = CASE
-            WHEN last_message_id IS NULL OR last_message_id < NEW.id THEN NEW.id ELSE last_message_id END
-        WHERE id = NEW.chat_id;
-    UPDATE chat_members SET
-        activity_at = NEW.created_at,
-        hidden = 0,
-        last_read_message_id = CASE
-            WHEN user_id = NEW.sender_id AND (last_read_message_id IS NULL OR last_read_message_id < NEW.id)
-            THEN NEW.id ELSE last_read_message_id END
-        WHERE chat_id = NEW.chat_id;
-END",
-    "CREATE TRIGGER chats_after_update AFTER UPDATE OF updated_at ON chats FOR EACH ROW
-    WHEN OLD.last_message_id IS NEW.last_message_id BEGIN
-    UPDATE chat_members SET activity_at = NEW.updated_at
-        WHERE chat_id = NEW.id AND activity_at IS NOT NEW.updated_at;
-END",
-    "CREATE TRIGGER messages_after_delete AFTER DELETE ON messages FOR EACH ROW BEGIN
-    UPDATE chats SET last_message_id =
-        (SELECT id FROM messages WHERE chat_id = OLD.chat_id ORDER BY chat_id DESC, id DESC LIMIT 1)
-        WHERE id = OLD.chat_id AND last_message_id = OLD.id;
-END",
-];
+/// The newest message of each chat, for the upgrade and after a deletion.
+const NEWEST: &str = "SELECT id FROM messages WHERE messages.chat_id = chats.id ORDER BY chat_id DESC, id DESC LIMIT 1";
 
-const SQLITE_DOWN: [&str; 3] = [
-    "DROP TRIGGER IF EXISTS messages_after_delete",
-    "DROP TRIGGER IF EXISTS chats_after_update",
-    "DROP TRIGGER IF EXISTS messages_after_insert",
-];
-
-const POSTGRES_UP: [&str; 8] = [
-    "UPDATE chat_members SET activity_at = chats.updated_at FROM chats WHERE chats.id = chat_members.chat_id",
-    "UPDATE chats SET last_message_id =
-        (SELECT id FROM messages WHERE messages.chat_id = chats.id ORDER BY chat_id DESC, id DESC LIMIT 1)",
-    "CREATE OR REPLACE FUNCTION messages_after_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
+/// Both databases' trigger bodies: the same statements (the chat row first,
+/// then its member rows).
+const ON_INSERT: &str = "
     UPDATE chats SET
         updated_at = NEW.created_at,
         last_message_id = CASE
@@ -92,33 +55,58 @@ BEGIN
         last_read_message_id = CASE
             WHEN user_id = NEW.sender_id AND (last_read_message_id IS NULL OR last_read_message_id < NEW.id)
             THEN NEW.id ELSE last_read_message_id END
-        WHERE chat_id = NEW.chat_id;
-    RETURN NULL;
-END
-$$",
-    "CREATE FUNCTION chats_after_update() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
+        WHERE chat_id = NEW.chat_id;";
+const ON_CHAT_UPDATE: &str = "
     UPDATE chat_members SET activity_at = NEW.updated_at
-        WHERE chat_id = NEW.id AND activity_at IS DISTINCT FROM NEW.updated_at;
-    RETURN NULL;
-END
-$$",
-    "CREATE TRIGGER chats_after_update AFTER UPDATE OF updated_at ON chats
-        FOR EACH ROW WHEN (OLD.updated_at IS DISTINCT FROM NEW.updated_at
-            AND OLD.last_message_id IS NOT DISTINCT FROM NEW.last_message_id)
-        EXECUTE FUNCTION chats_after_update()",
-    "CREATE FUNCTION messages_after_delete() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
+        WHERE chat_id = NEW.id AND activity_at IS DISTINCT FROM NEW.updated_at;";
+const ON_DELETE: &str = "
     UPDATE chats SET last_message_id =
         (SELECT id FROM messages WHERE chat_id = OLD.chat_id ORDER BY chat_id DESC, id DESC LIMIT 1)
-        WHERE id = OLD.chat_id AND last_message_id = OLD.id;
-    RETURN NULL;
-END
-$$",
-    "CREATE TRIGGER messages_after_delete AFTER DELETE ON messages
-        FOR EACH ROW EXECUTE FUNCTION messages_after_delete()",
-    "ALTER TABLE chat_members ALTER COLUMN activity_at DROP DEFAULT",
+        WHERE id = OLD.chat_id AND last_message_id = OLD.id;";
+
+fn sqlite_up() -> Vec<String> {
+    vec![
+        "UPDATE chat_members SET activity_at = (SELECT updated_at FROM chats WHERE chats.id = chat_members.chat_id)"
+            .into(),
+        format!("UPDATE chats SET last_message_id = ({NEWEST})"),
+        "DROP TRIGGER messages_after_insert".into(),
+        format!("CREATE TRIGGER messages_after_insert AFTER INSERT ON messages FOR EACH ROW BEGIN{ON_INSERT}\nEND"),
+        format!(
+            "CREATE TRIGGER chats_after_update AFTER UPDATE OF updated_at ON chats FOR EACH ROW
+            WHEN OLD.last_message_id IS NEW.last_message_id BEGIN{ON_CHAT_UPDATE}\nEND"
+        ),
+        format!("CREATE TRIGGER messages_after_delete AFTER DELETE ON messages FOR EACH ROW BEGIN{ON_DELETE}\nEND"),
+    ]
+}
+
+const SQLITE_DOWN: [&str; 3] = [
+    "DROP TRIGGER IF EXISTS messages_after_delete",
+    "DROP TRIGGER IF EXISTS chats_after_update",
+    "DROP TRIGGER IF EXISTS messages_after_insert",
 ];
+
+fn postgres_up() -> Vec<String> {
+    let function = |name: &str, body: &str, replace: &str| {
+        format!("CREATE {replace}FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN{body}\n    RETURN NULL;\nEND\n$$")
+    };
+    vec![
+        "UPDATE chat_members SET activity_at = chats.updated_at FROM chats WHERE chats.id = chat_members.chat_id"
+            .into(),
+        format!("UPDATE chats SET last_message_id = ({NEWEST})"),
+        function("messages_after_insert", ON_INSERT, "OR REPLACE "),
+        function("chats_after_update", ON_CHAT_UPDATE, ""),
+        "CREATE TRIGGER chats_after_update AFTER UPDATE OF updated_at ON chats
+            FOR EACH ROW WHEN (OLD.updated_at IS DISTINCT FROM NEW.updated_at
+                AND OLD.last_message_id IS NOT DISTINCT FROM NEW.last_message_id)
+            EXECUTE FUNCTION chats_after_update()"
+            .into(),
+        function("messages_after_delete", ON_DELETE, ""),
+        "CREATE TRIGGER messages_after_delete AFTER DELETE ON messages
+            FOR EACH ROW EXECUTE FUNCTION messages_after_delete()"
+            .into(),
+        "ALTER TABLE chat_members ALTER COLUMN activity_at DROP DEFAULT".into(),
+    ]
+}
 
 const POSTGRES_DOWN: [&str; 6] = [
     "DROP TRIGGER IF EXISTS messages_after_delete ON messages",
@@ -159,12 +147,12 @@ impl MigrationTrait for Migration {
             )
             .await?;
         let db = manager.get_connection();
-        let statements: &[&str] = match db.get_database_backend() {
-            DbBackend::Postgres => &POSTGRES_UP,
-            _ => &SQLITE_UP,
+        let statements = match db.get_database_backend() {
+            DbBackend::Postgres => postgres_up(),
+            _ => sqlite_up(),
         };
         for sql in statements {
-            db.execute_unprepared(sql).await?;
+            db.execute_unprepared(&sql).await?;
         }
         manager
             .create_index(
