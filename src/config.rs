@@ -105,6 +105,8 @@ pub struct Settings {
     pub rate_register_per_ip: u32,
     pub rate_bot_per_user: u32,
     pub rate_messages_per_user: u32,
+    /// `POST /lint` calls (as the learner types, debounced).
+    pub rate_lint_per_user: u32,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
 
@@ -174,6 +176,7 @@ impl Default for Settings {
             rate_register_per_ip: 10,
             rate_bot_per_user: 10,
             rate_messages_per_user: 120,
+            rate_lint_per_user: 300,
             trust_forwarded_for: false,
             redis_url: None,
             redis_prefix: "chattconnect".into(),

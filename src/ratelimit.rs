@@ -16,6 +16,7 @@ pub struct RateLimits {
     register_ip: Option<Limiter>,
     bot_user: Option<Limiter>,
     messages_user: Option<Limiter>,
+    lint_user: Option<Limiter>,
     trust_forwarded_for: bool,
 }
 
@@ -41,6 +42,7 @@ impl RateLimits {
             register_ip: per_minute(settings.rate_register_per_ip),
             bot_user: per_minute(settings.rate_bot_per_user),
             messages_user: per_minute(settings.rate_messages_per_user),
+            lint_user: per_minute(settings.rate_lint_per_user),
             trust_forwarded_for: settings.trust_forwarded_for,
         }
     }
@@ -82,6 +84,10 @@ impl RateLimits {
         check(&self.messages_user, &user.to_string())
     }
 
+    pub fn lint(&self, user: uuid::Uuid) -> Result<(), ApiError> {
+        check(&self.lint_user, &user.to_string())
+    }
+
     /// Forgets keys whose limits have fully recovered, so memory stays bounded.
     pub fn cleanup(&self) {
         for limiter in [
@@ -90,6 +96,7 @@ impl RateLimits {
             &self.register_ip,
             &self.bot_user,
             &self.messages_user,
+            &self.lint_user,
         ]
         .into_iter()
         .flatten()

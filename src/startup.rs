@@ -30,6 +30,7 @@ use crate::{
     realtime::Realtime,
     server,
     state::AppState,
+    tutor::Tutor,
 };
 
 /// The browser app, compiled into the binary.
@@ -76,6 +77,7 @@ impl Application {
             ),
             limits: RateLimits::new(&settings),
             realtime: Realtime::start(&settings)?,
+            tutor: Tutor::new(),
             settings: Arc::new(settings),
         };
         // Sessions ended on another instance reach this one through the bus.

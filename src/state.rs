@@ -8,6 +8,7 @@ use crate::{
     metrics::Metrics,
     ratelimit::RateLimits,
     realtime::Realtime,
+    tutor::Tutor,
 };
 
 /// Everything a handler needs, cheap to clone.
@@ -24,4 +25,6 @@ pub struct AppState {
     pub quota: QuotaService,
     pub limits: RateLimits,
     pub realtime: Realtime,
+    /// The tutor's rules and its recent corrections.
+    pub tutor: Tutor,
 }

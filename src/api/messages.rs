@@ -61,7 +61,7 @@ pub struct ReadMarker {
 #[derive(Debug, Union)]
 pub enum Posted {
     Message(Message),
-    BotExchange(BotExchange),
+    BotExchange(Box<BotExchange>),
 }
 
 #[derive(ApiResponse)]
@@ -230,11 +230,11 @@ impl MessagesApi {
                 };
                 let (limit, remaining, reset) = quota_headers(&quota);
                 Ok(MessageCreated::Created(
-                    Json(Posted::BotExchange(BotExchange {
+                    Json(Posted::BotExchange(Box::new(BotExchange {
                         message,
                         reply,
                         quota: (&quota).into(),
-                    })),
+                    }))),
                     limit,
                     remaining,
                     reset,

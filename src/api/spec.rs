@@ -54,6 +54,10 @@ pub fn request_examples() -> Vec<(&'static str, Value)> {
             json!({"message_id": "01937c4e-8f1a-7000-8000-000000000000"}),
         ),
         ("checkText", json!({"text": "She don't like apples."})),
+        (
+            "lintText",
+            json!({"text": "Yesterday I goed to the park with my freind."}),
+        ),
         ("adminGrantQuota", json!({"extra": 5})),
     ]
 }

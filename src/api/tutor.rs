@@ -23,15 +23,10 @@ use super::{
 };
 use crate::{
     auth::BearerAuth,
-    bot::{
-        check::{self, CheckError},
-        client::BotClient,
-        exchange,
-        quota::QuotaStatus,
-        scenarios, summary,
-    },
+    bot::{check::CheckError, client::BotClient, exchange, quota::QuotaStatus, scenarios, summary},
     chats::member_chat,
     db::{chats, messages, progress},
+    domain::feedback::Lint,
     entity::mistake,
     error::{ApiError, ApiResult, BotError},
     state::AppState,
@@ -53,6 +48,13 @@ pub struct CheckResult {
 }
 
 quota_response!(CheckResponse, CheckResult, "Checked; one bot request was used.");
+
+#[derive(Debug, Object)]
+pub struct LintRequest {
+    /// The text to check, as typed (not trimmed: offsets count from its
+    /// first character); at most as long as a message. Nothing is stored.
+    pub text: Text,
+}
 
 /// One correction kept in the learner's notebook.
 #[derive(Debug, Clone, Object, serde::Serialize)]
@@ -250,8 +252,10 @@ impl TutorApi {
         let me = auth.0.id;
         let result = async {
             let text = trimmed("text", &body.text, 1, state.settings.message_max_len)?;
+            let tutor = state.tutor.clone();
             let (feedback, q) = charged(&state, me, move |bot| async move {
-                check::check(&bot, &text).await.map_err(|e| match e {
+                let deadline = tokio::time::Instant::now() + bot.total_timeout;
+                tutor.check(&bot, me, &text, deadline).await.map_err(|e| match e {
                     CheckError::Upstream(e) => exchange::upstream_error(e),
                     CheckError::Unusable => ApiError::BotUpstream(
                         "the tutor's answer was not a usable correction of this text; this request was not counted"
@@ -270,6 +274,29 @@ impl TutorApi {
         }
         .await;
         Ok(super::messages::with_quota(&state, me, result).await?)
+    }
+
+    /// Check a text as it is typed
+    ///
+    /// The tutor's rules (no model) look for mistakes in `text` and answer in
+    /// milliseconds: each mistake with where it is (`offset` and `length` in
+    /// characters), the fix and why, and the text with every fix applied. Free:
+    /// no bot quota is used. Made for a composer that underlines mistakes while
+    /// the learner types (call it after a short pause); limited to bursts of
+    /// `RATE_LINT_PER_USER` a minute. The model's check (`POST /bot/check`, and
+    /// every message to the bot) finds more.
+    #[oai(path = "/lint", method = "post", operation_id = "lintText")]
+    async fn lint(&self, state: Data<&AppState>, auth: BearerAuth, body: Json<LintRequest>) -> ApiResult<Json<Lint>> {
+        state.limits.lint(auth.0.id)?;
+        let len = body.text.chars().count();
+        let max = state.settings.message_max_len;
+        if len > max {
+            return Err(ApiError::validation(
+                "text",
+                format!("text must be at most {max} characters long; it has {len}"),
+            ));
+        }
+        Ok(Json(state.tutor.lint(&body.text).await))
     }
 
     /// Summarise a practice chat

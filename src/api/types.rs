@@ -3,6 +3,7 @@ use poem_openapi::{Enum, Object};
 use uuid::Uuid;
 
 use super::timestamp::Timestamp;
+pub use crate::domain::feedback::{Correction, Feedback, FeedbackStatus, MistakeKind};
 use crate::{
     entity::{chat, message, user},
     error::ApiError,
@@ -157,139 +158,6 @@ pub enum MessageRole {
     Assistant,
 }
 
-/// What sort of mistake a correction fixes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, serde::Serialize, serde::Deserialize)]
-#[oai(rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-pub enum MistakeKind {
-    /// A wrong form or word: tense, agreement, preposition, article...
-    Grammar,
-    Spelling,
-    Punctuation,
-    Capitalization,
-    /// A word is missing.
-    MissingWord,
-    /// A word should be left out.
-    ExtraWord,
-    /// The right words in the wrong order.
-    WordOrder,
-}
-
-impl MistakeKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Grammar => "grammar",
-            Self::Spelling => "spelling",
-            Self::Punctuation => "punctuation",
-            Self::Capitalization => "capitalization",
-            Self::MissingWord => "missing_word",
-            Self::ExtraWord => "extra_word",
-            Self::WordOrder => "word_order",
-        }
-    }
-
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "spelling" => Self::Spelling,
-            "punctuation" => Self::Punctuation,
-            "capitalization" => Self::Capitalization,
-            "missing_word" => Self::MissingWord,
-            "extra_word" => Self::ExtraWord,
-            "word_order" => Self::WordOrder,
-            _ => Self::Grammar,
-        }
-    }
-}
-
-/// One correction of the learner's message.
-#[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize, PartialEq)]
-pub struct Correction {
-    /// What the learner wrote, quoted exactly from their message.
-    pub original: String,
-    /// How to say it.
-    pub corrected: String,
-    /// Why.
-    pub explanation: String,
-    #[serde(default = "grammar")]
-    pub kind: MistakeKind,
-}
-
-fn grammar() -> MistakeKind {
-    MistakeKind::Grammar
-}
-
-/// Whether the learner's message was checked, and what was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Serialize, serde::Deserialize)]
-#[oai(rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-pub enum FeedbackStatus {
-    /// Checked: `corrections` lists the mistakes.
-    Corrected,
-    /// Checked: no mistakes found.
-    NoMistakes,
-    /// The check did not produce a usable correction (the model failed, timed
-    /// out or answered in the wrong shape). Nothing is known about mistakes.
-    Unchecked,
-}
-
-/// The tutor's check of the learner's message.
-#[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize, PartialEq)]
-pub struct Feedback {
-    pub status: FeedbackStatus,
-    /// The learner's message as the tutor would write it; `null` when unchecked.
-    #[oai(nullable)]
-    pub corrected_text: Option<String>,
-    /// Empty unless `status` is `corrected`.
-    pub corrections: Vec<Correction>,
-}
-
-impl Feedback {
-    pub fn unchecked() -> Self {
-        Self {
-            status: FeedbackStatus::Unchecked,
-            corrected_text: None,
-            corrections: Vec::new(),
-        }
-    }
-
-    pub fn checked(corrected_text: String, corrections: Vec<Correction>) -> Self {
-        let status = if corrections.is_empty() {
-            FeedbackStatus::NoMistakes
-        } else {
-            FeedbackStatus::Corrected
-        };
-        Self {
-            status,
-            corrected_text: Some(corrected_text),
-            corrections,
-        }
-    }
-
-    /// Reads stored feedback, including the shape written before `status`
-    /// existed (`{corrections, tip}`).
-    pub fn from_stored(json: &str) -> Option<Self> {
-        #[derive(serde::Deserialize)]
-        struct Stored {
-            status: Option<FeedbackStatus>,
-            #[serde(default)]
-            corrected_text: Option<String>,
-            #[serde(default)]
-            corrections: Vec<Correction>,
-        }
-        let s: Stored = serde_json::from_str(json).ok()?;
-        let status = s.status.unwrap_or(if s.corrections.is_empty() {
-            FeedbackStatus::NoMistakes
-        } else {
-            FeedbackStatus::Corrected
-        });
-        Some(Self {
-            status,
-            corrected_text: s.corrected_text,
-            corrections: s.corrections,
-        })
-    }
-}
-
 /// A chat message. `feedback` is set on bot replies: corrections of the
 /// learner's message just before it; otherwise `null`.
 #[derive(Debug, Clone, Object, serde::Serialize)]
@@ -402,24 +270,4 @@ pub fn trimmed(field: &'static str, value: &str, min: usize, max: usize) -> Resu
         return Err(ApiError::validation(field, what));
     }
     Ok(value.to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn feedback_stored_before_statuses_existed_still_reads() {
-        let old = r#"{"corrections": [{"original": "I goed", "corrected": "I went", "explanation": "irregular"}], "tip": "x"}"#;
-        let f = Feedback::from_stored(old).unwrap();
-        assert_eq!(f.status, FeedbackStatus::Corrected);
-        assert_eq!(f.corrections[0].kind, MistakeKind::Grammar);
-        assert_eq!(f.corrected_text, None);
-        let none = Feedback::from_stored(r#"{"corrections": [], "tip": null}"#).unwrap();
-        assert_eq!(none.status, FeedbackStatus::NoMistakes);
-        let new = Feedback::checked("I went.".into(), Vec::new());
-        let round = Feedback::from_stored(&serde_json::to_string(&new).unwrap()).unwrap();
-        assert_eq!(round, new);
-        assert!(Feedback::from_stored("not json").is_none());
-    }
 }

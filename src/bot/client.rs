@@ -123,6 +123,11 @@ impl BotClient {
         }
     }
 
+    /// Whether the model runs in this process (one request at a time).
+    pub fn is_local(&self) -> bool {
+        matches!(self.provider, Provider::Local(_))
+    }
+
     /// `Some(retry_after)` when a request now would be refused as busy.
     pub fn busy(&self) -> Option<u64> {
         match &self.provider {
@@ -136,6 +141,23 @@ impl BotClient {
         match &self.provider {
             Provider::Remote(r) => r.stream(messages, self.max_tokens).await,
             Provider::Local(m) => m.stream(messages, self.max_tokens),
+        }
+    }
+
+    /// A check's answer: `schema`'s object, whose first field is a string
+    /// that copies much of `guide` (the built-in model guesses ahead from it,
+    /// and stops when that string is complete). Dropping the future cancels
+    /// the request.
+    pub async fn correct(
+        &self,
+        messages: Vec<Value>,
+        schema: Value,
+        max_tokens: u32,
+        guide: &str,
+    ) -> Result<String, UpstreamError> {
+        match &self.provider {
+            Provider::Remote(r) => r.complete_json(messages, schema, max_tokens).await,
+            Provider::Local(m) => m.complete_string(messages, &schema, max_tokens, guide).await,
         }
     }
 

@@ -9,15 +9,16 @@ use tokio::{sync::mpsc, time::Instant};
 use uuid::Uuid;
 
 use super::{
-    check::{self, CheckError},
+    check::CheckError,
     client::{BotClient, UpstreamError},
     prompt,
     quota::{Denied, QuotaStatus, Reservation},
     scenarios,
 };
 use crate::{
-    api::types::{Feedback, Message},
+    api::types::Message,
     db::{messages, progress},
+    domain::feedback::Feedback,
     entity::chat,
     error::{ApiError, ApiResult},
     realtime::events,
@@ -144,7 +145,12 @@ impl Task {
         let total_deadline = started + self.bot.total_timeout;
         let mut reply = String::new();
         // The check runs alongside the reply, on the same quota unit.
-        let mut check = std::pin::pin!(check::check(&self.bot, &self.learner_text));
+        let mut check = std::pin::pin!(self.state.tutor.check(
+            &self.bot,
+            self.reservation.user_id,
+            &self.learner_text,
+            total_deadline
+        ));
         let mut checked = None;
         let outcome = self
             .stream(turns, started, &mut reply, check.as_mut(), &mut checked)

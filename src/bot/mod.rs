@@ -4,7 +4,6 @@
 //! them together.
 pub mod check;
 pub mod client;
-pub mod diff;
 pub mod exchange;
 pub mod local;
 pub mod prompt;

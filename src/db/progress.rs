@@ -8,7 +8,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    api::types::{Feedback, FeedbackStatus},
+    domain::feedback::{Feedback, FeedbackStatus},
     entity::{mistake, practice_day},
 };
 

@@ -102,7 +102,7 @@ async fn a_plain_reply_is_stored_with_feedback_and_counted() {
     assert_eq!(
         feedback["corrections"],
         json!([{"original": "goed", "corrected": "went", "kind": "grammar",
-                "explanation": "Say \u{201C}went\u{201D}, not \u{201C}goed\u{201D}."}])
+                "explanation": "‘go’ is irregular: its past tense is ‘went’."}])
     );
     // The reply and the check together cost one unit.
     assert_eq!(body["quota"]["used"], 1);
@@ -168,7 +168,7 @@ async fn a_check_that_gives_nothing_usable_keeps_the_reply_marked_unchecked() {
         assert_eq!(body["reply"]["content"], "Tell me more!", "{name}");
         assert_eq!(
             body["reply"]["feedback"],
-            json!({"status": "unchecked", "corrected_text": null, "corrections": []}),
+            json!({"status": "unchecked", "corrected_text": null, "corrections": [], "unchecked_sentences": []}),
             "{name}"
         );
         assert_eq!(body["quota"]["used"], 1, "{name}: the reply counts");
@@ -186,7 +186,8 @@ async fn a_correct_message_is_marked_as_having_no_mistakes() {
         .expect(201);
     assert_eq!(
         body["reply"]["feedback"],
-        json!({"status": "no_mistakes", "corrected_text": "I went to the park with my sister.", "corrections": []})
+        json!({"status": "no_mistakes", "corrected_text": "I went to the park with my sister.", "corrections": [],
+               "unchecked_sentences": []})
     );
 }
 

@@ -45,13 +45,16 @@ pub enum CheckMode {
     /// Refuse `response_format` with 400, as an older server does; answer this
     /// content to a request without it.
     NoJsonMode(String),
+    /// Answer each sentence from this list (learner's sentence, answer
+    /// content); echo any other.
+    PerSentence(Vec<(String, String)>),
     /// Never answer.
     Stall,
 }
 
 /// A check answer in the requested shape.
 pub fn corrected(text: &str) -> CheckMode {
-    CheckMode::Answer(json!({"corrected": text, "notes": []}).to_string())
+    CheckMode::Answer(json!({"corrected": text}).to_string())
 }
 
 #[derive(Clone)]
@@ -226,7 +229,11 @@ async fn check(shared: &Shared, body: Value) -> Response {
         .unwrap_or_default();
     let mode = shared.check.lock().unwrap().clone();
     match mode {
-        CheckMode::Echo => whole_answer(&json!({"corrected": learner, "notes": []}).to_string()),
+        CheckMode::Echo => whole_answer(&json!({"corrected": learner}).to_string()),
+        CheckMode::PerSentence(answers) => match answers.iter().find(|(sentence, _)| *sentence == learner) {
+            Some((_, answer)) => whole_answer(answer),
+            None => whole_answer(&json!({"corrected": learner}).to_string()),
+        },
         CheckMode::Answer(text) => whole_answer(&text),
         CheckMode::Status(code) => openai_error(code),
         CheckMode::NoJsonMode(_) if body.get("response_format").is_some() => openai_error(400),

@@ -9,6 +9,7 @@ mod hardening;
 mod health;
 mod helpers;
 mod idempotency;
+mod lint;
 mod local_model;
 mod logs;
 mod messages;

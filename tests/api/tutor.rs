@@ -19,13 +19,7 @@ async fn quota(app: &TestApp, user: &TestUser) -> Value {
 #[tokio::test]
 async fn a_draft_is_checked_without_storing_anything_and_costs_one_request() {
     let llm = FakeLlm::start(Mode::Answer("unused".into())).await;
-    llm.set_check(CheckMode::Answer(
-        json!({
-            "corrected": "She doesn't like apples.",
-            "notes": [{"wrong": "don't", "right": "doesn't", "why": "she takes does in the present simple"}]
-        })
-        .to_string(),
-    ));
+    llm.set_check(corrected("She doesn't like apples."));
     let app = spawn_app_with_bot(&llm, |_| {}).await;
     let user = app.signup("drafter").await;
     let reply = check(&app, &user, "  She don't like apples.  ").await;
@@ -37,7 +31,8 @@ async fn a_draft_is_checked_without_storing_anything_and_costs_one_request() {
             "status": "corrected",
             "corrected_text": "She doesn't like apples.",
             "corrections": [{"original": "don't", "corrected": "doesn't", "kind": "grammar",
-                             "explanation": "she takes does in the present simple"}]
+                             "explanation": "With he, she and it, use ‘doesn't’ (not ‘don't’)."}],
+            "unchecked_sentences": []
         })
     );
     assert_eq!(body["quota"]["used"], 1);
@@ -56,9 +51,81 @@ async fn a_draft_is_checked_without_storing_anything_and_costs_one_request() {
     let body = check(&app, &user, "See you at six!").await.expect(200);
     assert_eq!(
         body["feedback"],
-        json!({"status": "no_mistakes", "corrected_text": "See you at six!", "corrections": []})
+        json!({"status": "no_mistakes", "corrected_text": "See you at six!", "corrections": [], "unchecked_sentences": []})
     );
     assert_eq!(body["quota"]["used"], 2);
+}
+
+#[tokio::test]
+async fn each_sentence_is_checked_alone_and_one_that_fails_leaves_the_others_checked() {
+    let llm = FakeLlm::start(Mode::Answer("unused".into())).await;
+    llm.set_check(CheckMode::PerSentence(vec![
+        ("I has a cat.".into(), json!({"corrected": "I have a cat."}).to_string()),
+        ("It are black.".into(), "{\"corrected\": ".into()),
+    ]));
+    let app = spawn_app_with_bot(&llm, |_| {}).await;
+    let user = app.signup("sentences").await;
+    let text = "I has a cat. It are black. She sleep a lot!";
+    let body = check(&app, &user, text).await.expect(200);
+    let f = &body["feedback"];
+    assert_eq!(f["status"], "corrected");
+    // The first sentence from the model; the second only by the rules (the
+    // model's answer was cut off); the third echoed by the model, fixed by the rules.
+    assert_eq!(f["corrected_text"], "I have a cat. It is black. She sleeps a lot!");
+    assert_eq!(f["unchecked_sentences"], json!(["It are black."]));
+    let originals: Vec<&str> = f["corrections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["original"].as_str().unwrap())
+        .collect();
+    assert_eq!(originals, ["has", "are", "sleep"]);
+    let asked: Vec<String> = llm
+        .check_requests()
+        .iter()
+        .map(|r| {
+            r["messages"].as_array().unwrap().last().unwrap()["content"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(asked, ["I has a cat.", "It are black.", "She sleep a lot!"]);
+    assert_eq!(body["quota"]["used"], 1, "one check, one request");
+
+    // Checked again: the two sentences the model answered come from the
+    // cache; only the one that failed is asked again.
+    check(&app, &user, text).await.expect(200);
+    assert_eq!(llm.check_requests().len(), 4);
+    // Another learner's check of the same text is not answered from this one's cache.
+    let other = app.signup("other_learner").await;
+    check(&app, &other, text).await.expect(200);
+    assert_eq!(llm.check_requests().len(), 7);
+}
+
+#[tokio::test]
+async fn the_corrected_sentence_is_kept_whatever_follows_it_and_rules_fix_what_the_model_missed() {
+    let llm = FakeLlm::start(Mode::Answer("unused".into())).await;
+    // Keys repeated inside a note and the answer cut off (seen from a 1.5B model).
+    llm.set_check(CheckMode::Answer(
+        r#"{"corrected": "Yesterday I goed to the cinema with my friend.", "notes": [{"wrong": "freind", "right": "friend", "why": "x", "wrong": "#.into(),
+    ));
+    let app = spawn_app_with_bot(&llm, |_| {}).await;
+    let user = app.signup("robust").await;
+    let body = check(&app, &user, "Yesterday I goed to the cinema with my freind.")
+        .await
+        .expect(200);
+    assert_eq!(
+        body["feedback"]["corrected_text"],
+        "Yesterday I went to the cinema with my friend."
+    );
+    let corrections = body["feedback"]["corrections"].as_array().unwrap();
+    assert_eq!(corrections.len(), 2, "{body}");
+    assert_eq!(
+        corrections[0]["explanation"],
+        "‘go’ is irregular: its past tense is ‘went’."
+    );
+    assert_eq!(corrections[1]["explanation"], "‘freind’ is spelt ‘friend’.");
 }
 
 #[tokio::test]
@@ -87,7 +154,7 @@ async fn a_failed_or_unusable_check_is_an_error_and_not_counted() {
 async fn a_server_without_json_mode_is_asked_again_with_a_plain_prompt_and_remembered() {
     let llm = FakeLlm::start(Mode::Answer("unused".into())).await;
     llm.set_check(CheckMode::NoJsonMode(
-        "```json\n{\"corrected\": \"I have a cat.\", \"notes\": []}\n```".into(),
+        "```json\n{\"corrected\": \"I have a cat.\"}\n```".into(),
     ));
     let app = spawn_app_with_bot(&llm, |_| {}).await;
     let user = app.signup("oldserver").await;

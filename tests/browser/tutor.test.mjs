@@ -114,12 +114,12 @@ describe('the tutor in the browser', () => {
     await alice.getByRole('list', { name: 'Friends' }).getByRole('button', { name: 'Message' }).click();
 
     const check = llm.check;
-    llm.check = (text) => ({ corrected: text.replace("don't", "doesn't"), notes: [{ wrong: "don't", right: "doesn't", why: 'he/she/it: does not' }] });
+    llm.check = (text) => ({ corrected: text.replace("don't", "doesn't") });
     const composer = alice.getByLabel('Message to checker_b');
     await composer.fill("She don't like apples.");
     await alice.getByRole('button', { name: 'Check' }).click();
     const panel = alice.locator('.check-panel');
-    await panel.getByText('he/she/it: does not').waitFor();
+    await panel.getByText("With he, she and it, use ‘doesn't’ (not ‘don't’).").waitFor();
     await shot(alice, '17-check-before-sending');
     await panel.getByRole('button', { name: 'Use correction' }).click();
     assert.equal(await composer.inputValue(), "She doesn't like apples.");
@@ -132,6 +132,41 @@ describe('the tutor in the browser', () => {
     llm.check = check;
     await context.close();
     await bobContext.close();
+  });
+
+  test('mistakes are underlined as you type, explained, and fixed with Apply without sending anything', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signUp(page, server.base, 'typist');
+    await practice(page, 'Free talk');
+    const composer = page.getByLabel('Message to the bot');
+    const checksBefore = llm.checks;
+    const callsBefore = llm.calls;
+    await composer.pressSequentially('Yesterday I goed to the park with my freind.', { delay: 5 });
+    const marks = page.locator('.lint-layer mark');
+    await marks.nth(1).waitFor();
+    assert.deepEqual(await marks.allTextContents(), ['goed', 'freind']);
+    const card = page.locator('.lint-card');
+    await card.getByText('‘go’ is irregular: its past tense is ‘went’.').waitFor();
+    assert.match(await card.textContent(), /goed → went/);
+    assert.match(await card.textContent(), /1 of 2/);
+    await shot(page, '18-check-as-you-type');
+    await card.getByRole('button', { name: 'Apply' }).click();
+    assert.equal(await composer.inputValue(), 'Yesterday I went to the park with my freind.');
+    // The other mistake is found again after the change, under the cursor or not.
+    await page.locator('.lint-layer mark', { hasText: 'freind' }).waitFor();
+    await card.getByText('‘freind’ is spelt ‘friend’.').waitFor();
+    await card.getByRole('button', { name: 'Apply' }).click();
+    assert.equal(await composer.inputValue(), 'Yesterday I went to the park with my friend.');
+    await page.waitForTimeout(800);
+    assert.equal(await page.locator('.lint-layer mark').count(), 0, 'nothing left to underline');
+    assert.equal(await page.locator('.lint-card').count(), 0);
+    // Nothing was sent and no practice message was used.
+    assert.equal(llm.checks, checksBefore);
+    assert.equal(llm.calls, callsBefore);
+    assert.equal(await page.locator('.msg.mine').count(), 0);
+    await page.getByText('20 of 20 practice messages left today').waitFor();
+    await context.close();
   });
 
   test('the progress screen charts practice and lists past corrections', async () => {

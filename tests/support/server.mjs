@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 export const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** The tutor's check prompt starts with this (see src/bot/check.rs). */
-const CHECK_PROMPT = 'You correct English.';
+const CHECK_PROMPT = "You are an English teacher. Correct the learner's sentence";
 
 /**
  * A fake chat-completions server: streams `answer(messages)` in small chunks,
@@ -23,10 +23,7 @@ export async function fakeLlm() {
   // many reply requests with a 500.
   const llm = { calls: 0, checks: 0, delayMs: 40, firstDelayMs: 0, failNext: 0 };
   llm.answer = () => 'That sounds interesting! Tell me more about your day at work.';
-  llm.check = (text) => ({
-    corrected: text.replace(/\bgoed\b/g, 'went'),
-    notes: [{ wrong: 'goed', right: 'went', why: "'go' is irregular: go, went, gone." }],
-  });
+  llm.check = (text) => ({ corrected: text.replace(/\bgoed\b/g, 'went') });
   llm.summary = () => ({
     went_well: 'You ordered politely and answered every question.',
     phrases: ['Could I have the bill, please?', 'What do you recommend?', 'I would like the soup.'],

@@ -67,7 +67,7 @@ fn main() -> anyhow::Result<()> {
     let sampler = if args.exact { Sampler::EXACT } else { Sampler::CHAT };
     for run in 0..args.runs {
         let mut out = Collect(String::new());
-        let stats = engine.generate(&prompt, args.tokens, &sampler, &mut out)?;
+        let stats = engine.generate(&prompt, args.tokens, &sampler, None, &mut out)?;
         println!(
             "{}",
             json!({

@@ -3,25 +3,26 @@
 use std::{
     collections::HashSet,
     fs::File,
-    io::{Cursor, Read, Seek},
     path::{Path, PathBuf},
     time::{Duration, Instant},
 };
 
 use anyhow::{bail, Context};
 use candle_core::{
-    quantized::{gguf_file, tokenizer::TokenizerFromGguf, GgmlDType, QTensor},
-    Device, Tensor,
+    quantized::{gguf_file, tokenizer::TokenizerFromGguf},
+    Tensor,
 };
 use candle_transformers::{
     generation::{LogitsProcessor, Sampling},
-    models::{quantized_llama, quantized_qwen2},
     utils::apply_repeat_penalty,
 };
 use serde_json::Value;
 use tokenizers::{pre_tokenizers::byte_level::ByteLevel, Tokenizer};
 
-use super::{Generator, Job, Output};
+use super::{
+    transformer::{Cache, Transformer, MAX_POSITIONS},
+    Generator, Job, Output,
+};
 
 /// Architectures whose quantized weights candle reads (SmolLM2 and Llama 3 are
 /// `llama`, Qwen2.5 is `qwen2`).
@@ -32,13 +33,18 @@ const KNOWN_PRE_TOKENIZERS: [&str; 4] = ["qwen2", "llama3", "smaug-bpe", "lfm2"]
 /// Tokens that end a turn in the common chat templates.
 const END_OF_TURN: [&str; 4] = ["<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end|>"];
 /// The prompt is read in slices of this many tokens, so a request cancelled
-/// during a long prompt stops after the current slice.
+/// during a long prompt stops after the current slice; the model's state after
+/// each slice is kept for prompts that start the same way.
 const PREFILL_CHUNK: usize = 64;
-/// Model states kept after reading the start of recent prompts. A chat's next
-/// prompt starts with the last one (same instructions, history plus one
-/// turn), and every check starts with the same instructions and examples, so
-/// most of a prompt is usually read already.
-const SNAPSHOTS: usize = 16;
+/// Memory for those states. A chat's next prompt starts with the last one
+/// (same instructions, history plus one turn), and every check starts with the
+/// same instructions and examples, so most of a prompt is usually read
+/// already. The least recently used go first.
+const SNAPSHOT_BYTES: usize = 256 << 20;
+/// Tokens guessed at once when an answer copies its input (a check's
+/// corrected sentence is mostly the learner's): one pass over a dozen tokens
+/// costs about what one token costs, as reading is bound by memory.
+const GUESS_TOKENS: usize = 10;
 /// Recent tokens the repeat penalty looks at.
 const REPEAT_WINDOW: usize = 64;
 /// The template used when a file carries none: ChatML, which most small
@@ -105,98 +111,6 @@ pub fn describe(path: &Path) -> anyhow::Result<ModelInfo> {
     Ok(info_of(path, &file, &content))
 }
 
-/// Quantizations candle has SIMD kernels for. Others (Q4_1, Q5_0, Q5_1, ...)
-/// run scalar code, several times slower; they are converted to Q8_0 when the
-/// model loads, which keeps their values (8 bits hold 4 or 5) for more memory.
-fn fast(dtype: GgmlDType) -> bool {
-    use GgmlDType::*;
-    matches!(
-        dtype,
-        F32 | F16 | BF16 | Q4_0 | Q8_0 | Q2K | Q3K | Q4K | Q5K | Q6K | Q8K
-    )
-}
-
-/// The model file with slow quantizations converted, in memory; `None` when
-/// every tensor already has a fast kernel.
-fn converted(
-    content: &gguf_file::Content,
-    file: &mut File,
-) -> anyhow::Result<Option<(gguf_file::Content, Cursor<Vec<u8>>)>> {
-    let slow = |t: &gguf_file::TensorInfo| !fast(t.ggml_dtype) && t.shape.dims().last().is_some_and(|d| d % 32 == 0);
-    let count = content.tensor_infos.values().filter(|t| slow(t)).count();
-    if count == 0 {
-        return Ok(None);
-    }
-    let started = Instant::now();
-    let mut tensors = Vec::with_capacity(content.tensor_infos.len());
-    for (name, info) in &content.tensor_infos {
-        let tensor = content.tensor(file, name, &Device::Cpu)?;
-        let tensor = if slow(info) {
-            QTensor::quantize(&tensor.dequantize(&Device::Cpu)?, GgmlDType::Q8_0)?
-        } else {
-            tensor
-        };
-        tensors.push((name.as_str(), tensor));
-    }
-    let metadata: Vec<_> = content.metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
-    let tensors: Vec<_> = tensors.iter().map(|(n, t)| (*n, t)).collect();
-    let mut buffer = Cursor::new(Vec::new());
-    gguf_file::write(&mut buffer, &metadata, &tensors)?;
-    buffer.rewind()?;
-    let content = gguf_file::Content::read(&mut buffer)?;
-    tracing::info!(
-        tensors = count,
-        ms = started.elapsed().as_millis() as u64,
-        "converted the model's slow quantizations to Q8_0"
-    );
-    Ok(Some((content, buffer)))
-}
-
-fn weights<R: Read + Seek>(
-    architecture: &str,
-    content: gguf_file::Content,
-    reader: &mut R,
-) -> candle_core::Result<Weights> {
-    let device = Device::Cpu;
-    Ok(match architecture {
-        "llama" => Weights::Llama(quantized_llama::ModelWeights::from_gguf(content, reader, &device)?),
-        _ => Weights::Qwen2(quantized_qwen2::ModelWeights::from_gguf(content, reader, &device)?),
-    })
-}
-
-enum Weights {
-    Llama(quantized_llama::ModelWeights),
-    Qwen2(quantized_qwen2::ModelWeights),
-}
-
-impl Weights {
-    /// Logits for the token after `tokens`, which start at position `pos`.
-    fn forward(&mut self, tokens: &[u32], pos: usize) -> candle_core::Result<Tensor> {
-        let input = Tensor::new(tokens, &Device::Cpu)?.unsqueeze(0)?;
-        let logits = match self {
-            Self::Llama(m) => m.forward(&input, pos)?,
-            Self::Qwen2(m) => m.forward(&input, pos)?,
-        };
-        logits.squeeze(0)
-    }
-
-    /// A copy sharing the weights, for resuming later; candle's qwen2 cannot
-    /// be copied (its prompts are read faster anyway: Q4_K has a batched kernel).
-    fn snapshot(&self) -> Option<Self> {
-        match self {
-            Self::Llama(m) => Some(Self::Llama(m.clone())),
-            Self::Qwen2(_) => None,
-        }
-    }
-
-    fn clear(&mut self) {
-        match self {
-            Self::Llama(m) => m.clear_kv_cache(),
-            Self::Qwen2(m) => m.clear_kv_cache(),
-        }
-    }
-}
-
 /// How one request is sampled.
 #[derive(Clone, Debug)]
 pub struct Sampler {
@@ -245,6 +159,9 @@ pub struct Stats {
     pub tokens: usize,
     pub prefill: Duration,
     pub decode: Duration,
+    /// Tokens guessed from the guide, and how many of them were right.
+    pub guessed: usize,
+    pub guessed_right: usize,
 }
 
 impl Stats {
@@ -253,17 +170,63 @@ impl Stats {
     }
 }
 
+/// Model states after reading the start of recent prompts, most recently
+/// used last, within `SNAPSHOT_BYTES`.
+#[derive(Default)]
+struct Snapshots {
+    entries: Vec<(Vec<u32>, Cache)>,
+}
+
+impl Snapshots {
+    /// A copy of the state that has read the longest start of `ids` (leaving
+    /// at least one token to read), or an empty one.
+    fn resume(&mut self, ids: &[u32]) -> Cache {
+        let best = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, (read, _))| read.len() < ids.len() && ids.starts_with(read))
+            .max_by_key(|(_, (read, _))| read.len())
+            .map(|(i, _)| i);
+        match best {
+            Some(i) => {
+                let entry = self.entries.remove(i);
+                let cache = entry.1.clone();
+                self.entries.push(entry);
+                cache
+            }
+            None => Cache::default(),
+        }
+    }
+
+    /// Keeps `cache` (which has read `read`); cheap, as the copy shares its
+    /// tensors until the next token is read.
+    fn keep(&mut self, read: &[u32], cache: &Cache) {
+        if let Some(i) = self.entries.iter().position(|(r, _)| r == read) {
+            let entry = self.entries.remove(i);
+            self.entries.push(entry);
+            return;
+        }
+        self.entries.push((read.to_vec(), cache.clone()));
+        while self.bytes() > SNAPSHOT_BYTES && self.entries.len() > 1 {
+            self.entries.remove(0);
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.entries.iter().map(|(_, c)| c.bytes()).sum()
+    }
+}
+
 pub struct Engine {
-    weights: Weights,
+    model: Transformer,
     tokenizer: Tokenizer,
     templates: minijinja::Environment<'static>,
     bos: String,
     eos: String,
     stop: HashSet<u32>,
     context: usize,
-    /// The model after reading `tokens` (a multiple of `PREFILL_CHUNK`), most
-    /// recently used last.
-    snapshots: Vec<(Vec<u32>, Weights)>,
+    snapshots: Snapshots,
     pub info: ModelInfo,
 }
 
@@ -313,24 +276,17 @@ impl Engine {
         templates
             .add_template_owned("chat", template)
             .context("the model's chat template does not parse")?;
-        let context = match info.architecture.as_str() {
-            // candle's llama precomputes rotary tables for this many positions.
-            "llama" => info.context.min(quantized_llama::MAX_SEQ_LEN),
-            _ => info.context,
-        };
-        let weights = match converted(&content, &mut file)? {
-            Some((content, mut buffer)) => weights(&info.architecture, content, &mut buffer)?,
-            None => weights(&info.architecture, content, &mut file)?,
-        };
+        let context = info.context.min(MAX_POSITIONS);
+        let model = Transformer::load(&content, &mut file, &info.architecture)?;
         Ok(Self {
-            weights,
+            model,
             tokenizer,
             templates,
             bos,
             eos,
             stop,
             context,
-            snapshots: Vec::new(),
+            snapshots: Snapshots::default(),
             info,
         })
     }
@@ -347,21 +303,28 @@ impl Engine {
         Ok(rendered + prefill)
     }
 
+    fn encode(&self, text: &str) -> anyhow::Result<Vec<u32>> {
+        Ok(self
+            .tokenizer
+            .encode(text, false)
+            .map_err(|e| anyhow::anyhow!("tokenizing failed: {e}"))?
+            .get_ids()
+            .to_vec())
+    }
+
     /// Generates after `prompt` until the model ends its turn, `max_tokens`
-    /// are out, or `output` says stop.
+    /// are out, or `output` says stop. With a `guide` (greedy sampling only),
+    /// runs of its tokens are guessed as the answer's next tokens and checked
+    /// in one pass; the answer is the same as without one, only sooner.
     pub fn generate(
         &mut self,
         prompt: &str,
         max_tokens: usize,
         sampler: &Sampler,
+        guide: Option<&str>,
         output: &mut dyn Output,
     ) -> anyhow::Result<Stats> {
-        let ids = self
-            .tokenizer
-            .encode(prompt, false)
-            .map_err(|e| anyhow::anyhow!("tokenizing the prompt failed: {e}"))?
-            .get_ids()
-            .to_vec();
+        let ids = self.encode(prompt)?;
         if ids.is_empty() || ids.len() + 1 >= self.context {
             bail!(
                 "the prompt has {} tokens; the model reads at most {}",
@@ -369,109 +332,240 @@ impl Engine {
                 self.context
             );
         }
-        let max_tokens = max_tokens.min(self.context - ids.len());
+        let guide = match guide.filter(|_| sampler.temperature <= 0.0) {
+            Some(text) => self.encode(text)?,
+            None => Vec::new(),
+        };
+        let max_tokens = max_tokens.min(self.context - ids.len() - 1);
         let mut stats = Stats {
             prompt_tokens: ids.len(),
             ..Stats::default()
         };
         let started = Instant::now();
-        let mut pos = self.resume(&ids);
+        let mut cache = self.snapshots.resume(&ids);
         let mut logits = None;
-        while pos < ids.len() {
+        while cache.len() < ids.len() {
             if output.cancelled() {
                 return Ok(stats);
             }
+            let pos = cache.len();
             let end = ((pos / PREFILL_CHUNK + 1) * PREFILL_CHUNK).min(ids.len());
-            logits = Some(self.weights.forward(&ids[pos..end], pos)?);
-            pos = end;
-            if pos % PREFILL_CHUNK == 0 && pos < ids.len() {
-                self.keep(&ids[..pos]);
+            logits = Some(self.model.forward(&ids[pos..end], &mut cache, false)?);
+            if end % PREFILL_CHUNK == 0 && end < ids.len() {
+                self.snapshots.keep(&ids[..end], &cache);
             }
         }
-        let mut logits = logits.context("no logits after the prompt")?;
+        let logits = logits.context("no logits after the prompt")?;
         stats.prefill = started.elapsed();
         let decoding = Instant::now();
-        let mut processor = sampler.processor();
-        let mut tokens: Vec<u32> = Vec::with_capacity(max_tokens);
-        let mut shown = 0;
-        while tokens.len() < max_tokens {
-            if sampler.repeat_penalty != 1.0 {
+        let mut answer = Answer {
+            tokens: Vec::with_capacity(max_tokens),
+            shown: 0,
+        };
+        let tokenizer = &self.tokenizer;
+        let mut emit = |token| answer.push(token, tokenizer, output);
+        let step = Step {
+            model: &self.model,
+            stop: &self.stop,
+            sampler,
+            guide: &guide,
+            max_tokens,
+        };
+        let (tokens, guessed, right) = step.decode(&mut cache, logits, &mut emit)?;
+        stats.tokens = tokens;
+        (stats.guessed, stats.guessed_right) = (guessed, right);
+        stats.decode = decoding.elapsed();
+        Ok(stats)
+    }
+}
+
+/// Decoding after the prompt: one token at a time, or with a guide, the
+/// guessed run of tokens checked in one pass.
+struct Step<'a> {
+    model: &'a Transformer,
+    stop: &'a HashSet<u32>,
+    sampler: &'a Sampler,
+    guide: &'a [u32],
+    max_tokens: usize,
+}
+
+impl Step<'_> {
+    /// Generates from `logits` (after what `cache` read), passing each token
+    /// to `emit` until it says stop; returns the tokens made, guessed and
+    /// guessed right.
+    fn decode(
+        &self,
+        cache: &mut Cache,
+        mut logits: Tensor,
+        emit: &mut dyn FnMut(u32) -> anyhow::Result<bool>,
+    ) -> anyhow::Result<(usize, usize, usize)> {
+        let mut processor = self.sampler.processor();
+        let mut tokens: Vec<u32> = Vec::with_capacity(self.max_tokens);
+        let (mut guessed, mut right) = (0, 0);
+        'generation: while tokens.len() < self.max_tokens {
+            if self.sampler.repeat_penalty != 1.0 {
                 let recent = &tokens[tokens.len().saturating_sub(REPEAT_WINDOW)..];
-                logits = apply_repeat_penalty(&logits, sampler.repeat_penalty, recent)?;
+                logits = apply_repeat_penalty(&logits, self.sampler.repeat_penalty, recent)?;
             }
             let next = processor.sample(&logits)?;
             if self.stop.contains(&next) {
                 break;
             }
             tokens.push(next);
-            stats.tokens = tokens.len();
-            // Decoding the whole reply each time keeps characters that span
-            // tokens whole; an unfinished one shows as U+FFFD until complete.
-            let text = self
-                .tokenizer
-                .decode(&tokens, true)
-                .map_err(|e| anyhow::anyhow!("decoding failed: {e}"))?;
-            if text.len() > shown && text.is_char_boundary(shown) && !text.ends_with('\u{FFFD}') {
-                if !output.text(&text[shown..]) {
+            if !emit(next)? {
+                break;
+            }
+            let room = self.max_tokens - tokens.len();
+            let guess = guess(self.guide, &tokens, GUESS_TOKENS.min(room));
+            if guess.is_empty() {
+                logits = self.model.forward(&[next], cache, false)?;
+                continue;
+            }
+            // Read the token and the guess in one pass; keep the guessed
+            // tokens greedy decoding would have chosen, up to the first it
+            // would not.
+            let base = cache.len();
+            let mut read = Vec::with_capacity(guess.len() + 1);
+            read.push(next);
+            read.extend_from_slice(&guess);
+            let rows = self.model.forward(&read, cache, true)?;
+            guessed += guess.len();
+            let mut kept = 0;
+            for (i, &token) in guess.iter().enumerate() {
+                if processor.sample(&rows.get(i)?)? != token {
                     break;
                 }
-                shown = text.len();
+                kept += 1;
+                right += 1;
+                if self.stop.contains(&token) {
+                    break 'generation;
+                }
+                tokens.push(token);
+                if !emit(token)? {
+                    break 'generation;
+                }
             }
-            logits = self.weights.forward(&[next], ids.len() + tokens.len() - 1)?;
+            cache.truncate(base + 1 + kept)?;
+            logits = rows.get(kept)?;
         }
-        stats.decode = decoding.elapsed();
-        Ok(stats)
+        Ok((tokens.len(), guessed, right))
     }
 }
 
-impl Engine {
-    /// Restores the model state that has read the longest start of `ids`
-    /// (leaving at least one token to read); returns how many tokens that is.
-    fn resume(&mut self, ids: &[u32]) -> usize {
-        let best = self
-            .snapshots
-            .iter()
-            .enumerate()
-            .filter(|(_, (read, _))| read.len() < ids.len() && ids.starts_with(read))
-            .max_by_key(|(_, (read, _))| read.len())
-            .map(|(i, _)| i);
-        match best {
-            Some(i) => {
-                let snapshot = self.snapshots.remove(i);
-                if let Some(weights) = snapshot.1.snapshot() {
-                    self.weights = weights;
-                }
-                let read = snapshot.0.len();
-                self.snapshots.push(snapshot);
-                read
-            }
-            None => {
-                self.weights.clear();
-                0
-            }
-        }
-    }
+/// The answer so far, and how much of its text was passed on.
+struct Answer {
+    tokens: Vec<u32>,
+    shown: usize,
+}
 
-    /// Keeps the current state (after reading `read`) for later prompts that
-    /// start the same way. Cheap: weights are shared, the cache is copied on write.
-    fn keep(&mut self, read: &[u32]) {
-        if self.snapshots.iter().any(|(r, _)| r == read) {
-            return;
+impl Answer {
+    /// Adds a token and passes on any new text; `false` when the output says stop.
+    fn push(&mut self, token: u32, tokenizer: &Tokenizer, output: &mut dyn Output) -> anyhow::Result<bool> {
+        self.tokens.push(token);
+        // Decoding the whole answer each time keeps characters that span
+        // tokens whole; an unfinished one shows as U+FFFD until complete.
+        let text = tokenizer
+            .decode(&self.tokens, true)
+            .map_err(|e| anyhow::anyhow!("decoding failed: {e}"))?;
+        if text.len() > self.shown && text.is_char_boundary(self.shown) && !text.ends_with('\u{FFFD}') {
+            let keep_going = output.text(&text[self.shown..]);
+            self.shown = text.len();
+            return Ok(keep_going);
         }
-        let Some(weights) = self.weights.snapshot() else {
-            return;
-        };
-        if self.snapshots.len() == SNAPSHOTS {
-            self.snapshots.remove(0);
-        }
-        self.snapshots.push((read.to_vec(), weights));
+        Ok(true)
     }
+}
+
+/// The tokens that followed the answer's last words where they occur in
+/// `guide` (the longest match of its last three, two or one tokens, the latest
+/// occurrence first), at most `n`.
+fn guess(guide: &[u32], answer: &[u32], n: usize) -> Vec<u32> {
+    for size in (1..=3).rev() {
+        if answer.len() < size || guide.len() <= size {
+            continue;
+        }
+        let tail = &answer[answer.len() - size..];
+        if let Some(at) = (0..=guide.len() - size).rev().find(|&i| &guide[i..i + size] == tail) {
+            let from = at + size;
+            return guide[from..(from + n).min(guide.len())].to_vec();
+        }
+    }
+    Vec::new()
 }
 
 impl Generator for Engine {
     fn run(&mut self, job: &Job, output: &mut dyn Output) -> anyhow::Result<Stats> {
         let prompt = self.prompt(&job.messages, &job.prefill)?;
-        let sampler = if job.exact { Sampler::EXACT } else { Sampler::CHAT };
-        self.generate(&prompt, job.max_tokens, &sampler, output)
+        let sampler = if job.shape.is_free() {
+            Sampler::CHAT
+        } else {
+            Sampler::EXACT
+        };
+        self.generate(&prompt, job.max_tokens, &sampler, job.guide.as_deref(), output)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use super::*;
+    use crate::bot::local::transformer::tests::tiny_model;
+
+    fn greedy(model: &Transformer, prompt: &[u32], guide: &[u32], max_tokens: usize) -> (Vec<u32>, usize) {
+        let mut cache = Cache::default();
+        let logits = model.forward(prompt, &mut cache, false).unwrap();
+        let step = Step {
+            model,
+            stop: &HashSet::new(),
+            sampler: &Sampler::EXACT,
+            guide,
+            max_tokens,
+        };
+        let mut out = Vec::new();
+        let (n, _, right) = step
+            .decode(&mut cache, logits, &mut |t| {
+                out.push(t);
+                Ok(true)
+            })
+            .unwrap();
+        assert_eq!(n, out.len());
+        (out, right)
+    }
+
+    #[test]
+    fn guided_decoding_gives_exactly_what_token_by_token_greedy_decoding_gives() {
+        for architecture in ["llama", "qwen2"] {
+            let file = tiny_model(architecture, 11);
+            let mut reader = Cursor::new(&file);
+            let content = gguf_file::Content::read(&mut reader).unwrap();
+            let model = Transformer::load(&content, &mut reader, architecture).unwrap();
+            for prompt in [vec![1u32, 2, 3, 4, 5], vec![40, 41, 7, 7, 7, 90], vec![17]] {
+                let (plain, _) = greedy(&model, &prompt, &[], 24);
+                // A perfect guide, one with mistakes, and one unrelated.
+                let mut wrong = plain.clone();
+                for i in (3..wrong.len()).step_by(5) {
+                    wrong[i] = (wrong[i] + 1) % 96;
+                }
+                let unrelated: Vec<u32> = (0..30).collect();
+                for guide in [&plain, &wrong, &unrelated] {
+                    let (guided, _) = greedy(&model, &prompt, guide, 24);
+                    assert_eq!(guided, plain, "{architecture} {prompt:?}");
+                }
+                let (_, right) = greedy(&model, &prompt, &plain, 24);
+                assert!(right > 0, "a perfect guide is used");
+            }
+        }
+    }
+
+    #[test]
+    fn guesses_continue_the_guide_where_the_answer_left_it() {
+        let guide = [10, 11, 12, 13, 14, 11, 12, 15];
+        // The last two tokens' latest match wins over an earlier one.
+        assert_eq!(guess(&guide, &[1, 11, 12], 3), vec![15]);
+        assert_eq!(guess(&guide, &[1, 13], 2), vec![14, 11]);
+        assert_eq!(guess(&guide, &[99], 4), Vec::<u32>::new());
+        assert_eq!(guess(&[], &[1], 4), Vec::<u32>::new());
+        assert_eq!(guess(&guide, &[10], 0), Vec::<u32>::new());
     }
 }

@@ -8,6 +8,7 @@
 //! request whose client left stops at the next token (or is skipped if it was
 //! still waiting).
 pub mod engine;
+pub mod transformer;
 
 use std::{
     panic::AssertUnwindSafe,
@@ -40,6 +41,24 @@ pub trait Generator: Send + 'static {
     fn run(&mut self, job: &Job, output: &mut dyn Output) -> anyhow::Result<Stats>;
 }
 
+/// What an answer looks like, and so how it is sampled and where it ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// Conversation: sampled, until the model ends its turn.
+    Free,
+    /// A JSON object: most likely tokens only, until the object closes.
+    Json,
+    /// The first string of a JSON object (the prefill opens it): most likely
+    /// tokens only, until the string closes; nothing after it can go wrong.
+    JsonString,
+}
+
+impl Shape {
+    pub fn is_free(self) -> bool {
+        self == Self::Free
+    }
+}
+
 /// One request waiting for, or being answered by, the model.
 pub struct Job {
     pub messages: Vec<Value>,
@@ -47,27 +66,33 @@ pub struct Job {
     /// JSON object for structured answers).
     pub prefill: String,
     pub max_tokens: usize,
-    /// Structured answer: most likely tokens only, stop when the object closes.
-    pub exact: bool,
+    pub shape: Shape,
+    /// Text the answer is expected to copy much of (the learner's sentence
+    /// for a check): guessed ahead, so the answer comes sooner.
+    pub guide: Option<String>,
     tx: mpsc::Sender<Result<String, UpstreamError>>,
 }
 
-/// Finds where the top-level JSON object (or array) of an answer ends.
+/// Finds where the top-level JSON object (or array) of an answer ends, or
+/// (`string_only`) where the string being written ends.
 #[derive(Default)]
 struct JsonEnd {
     depth: u32,
     in_string: bool,
     escaped: bool,
+    string_only: bool,
 }
 
 impl JsonEnd {
-    /// The byte offset just past the closing bracket, once `piece` closes it.
+    /// The byte offset just past the closing bracket (or quote), once `piece`
+    /// closes it.
     fn feed(&mut self, piece: &str) -> Option<usize> {
         for (i, c) in piece.char_indices() {
             if self.in_string {
                 match (self.escaped, c) {
                     (true, _) => self.escaped = false,
                     (false, '\\') => self.escaped = true,
+                    (false, '"') if self.string_only => return Some(i + 1),
                     (false, '"') => self.in_string = false,
                     _ => {}
                 }
@@ -183,14 +208,16 @@ impl LocalModel {
         messages: Vec<Value>,
         prefill: String,
         max_tokens: u32,
-        exact: bool,
+        shape: Shape,
+        guide: Option<String>,
     ) -> Result<mpsc::Receiver<Result<String, UpstreamError>>, UpstreamError> {
         let (tx, rx) = mpsc::channel(256);
         let job = Job {
             messages,
             prefill,
             max_tokens: max_tokens as usize,
-            exact,
+            shape,
+            guide,
             tx,
         };
         let sent = self.shared.jobs.try_send(job);
@@ -206,7 +233,7 @@ impl LocalModel {
 
     /// A streamed reply. Dropping the stream stops the generation.
     pub fn stream(&self, messages: Vec<Value>, max_tokens: u32) -> Result<TextStream, UpstreamError> {
-        let rx = self.submit(messages, String::new(), max_tokens, false)?;
+        let rx = self.submit(messages, String::new(), max_tokens, Shape::Free, None)?;
         Ok(Box::pin(ReceiverStream::new(rx)))
     }
 
@@ -219,8 +246,32 @@ impl LocalModel {
         schema: &Value,
         max_tokens: u32,
     ) -> Result<String, UpstreamError> {
+        self.answer(messages, schema, max_tokens, Shape::Json, None).await
+    }
+
+    /// The first field of `schema`'s object, a string, likely to copy much of
+    /// `guide`: the answer ends with that string (`{"field": "..."`).
+    pub async fn complete_string(
+        &self,
+        messages: Vec<Value>,
+        schema: &Value,
+        max_tokens: u32,
+        guide: &str,
+    ) -> Result<String, UpstreamError> {
+        self.answer(messages, schema, max_tokens, Shape::JsonString, Some(guide.to_owned()))
+            .await
+    }
+
+    async fn answer(
+        &self,
+        messages: Vec<Value>,
+        schema: &Value,
+        max_tokens: u32,
+        shape: Shape,
+        guide: Option<String>,
+    ) -> Result<String, UpstreamError> {
         let prefill = prefill(schema);
-        let mut rx = self.submit(messages, prefill.clone(), max_tokens, true)?;
+        let mut rx = self.submit(messages, prefill.clone(), max_tokens, shape, guide)?;
         let mut answer = prefill;
         while let Some(piece) = rx.recv().await {
             answer.push_str(&piece?);
@@ -256,7 +307,10 @@ fn serve(mut generator: impl Generator, mut jobs: mpsc::Receiver<Job>, shared: s
             continue;
         }
         let started = Instant::now();
-        let mut json = job.exact.then(JsonEnd::default);
+        let mut json = (!job.shape.is_free()).then(|| JsonEnd {
+            string_only: job.shape == Shape::JsonString,
+            ..JsonEnd::default()
+        });
         if let Some(scanner) = json.as_mut() {
             scanner.feed(&job.prefill);
         }
@@ -490,7 +544,7 @@ mod tests {
         struct Json;
         impl Generator for Json {
             fn run(&mut self, job: &Job, output: &mut dyn Output) -> anyhow::Result<Stats> {
-                assert!(job.exact);
+                assert_eq!(job.shape, Shape::Json);
                 for piece in [
                     "I {went} \\\"home\\\".\"",
                     ", \"notes\": []}",

@@ -4,6 +4,7 @@
 import { api, ApiError } from '../api.js';
 import { refreshQuota, setUnread, showQuota, store } from '../app.js';
 import { notificationOffer, rememberTitles } from '../notify.js';
+import { lintField } from '../lint.js';
 import { canDictate, canSpeak, dictate, speak, voicePrefs } from '../speech.js';
 import { h, initials, time } from '../ui.js';
 
@@ -219,6 +220,7 @@ class Conversation {
       class: 'input',
       placeholder: this.bot ? 'Write to your practice partner…' : 'Write a message…',
     });
+    this.lint = lintField(this.input);
     this.count = h('div', { class: 'count', id: 'composer-count', 'aria-live': 'off' }, `0 / ${MAX_LEN}`);
     this.sendButton = h('button', { class: 'btn primary', type: 'submit' }, 'Send');
     this.checkButton = this.bot ? null : h('button', {
@@ -238,11 +240,11 @@ class Conversation {
     this.form = h('form', { onsubmit: (e) => { e.preventDefault(); this.send(); } },
       h('div', {},
         h('label', { for: 'composer', class: 'sr-only' }, this.bot ? 'Message to the bot' : `Message to ${chat.title}`),
-        this.input, this.count),
+        this.lint.field, this.count),
       h('div', { class: 'composer-buttons' }, this.micButton, this.checkButton, this.sendButton));
     pane.replaceChildren(h('div', { class: 'conversation' },
       head, this.extra, h('div', { class: 'body' }, this.notice, this.list, this.typingLine),
-      h('div', { class: 'composer' }, this.checkPanel, this.form)));
+      h('div', { class: 'composer' }, this.lint.panel, this.checkPanel, this.form)));
     this.presence(chat.peer?.online);
     this.onVisible = () => { if (document.visibilityState === 'visible') this.markRead(); };
     document.addEventListener('visibilitychange', this.onVisible);
@@ -253,6 +255,7 @@ class Conversation {
   close() {
     document.removeEventListener('visibilitychange', this.onVisible);
     clearTimeout(this.typingTimer);
+    this.lint.close();
   }
 
   levelPicker() {
@@ -352,6 +355,7 @@ class Conversation {
   }
 
   onInput() {
+    if (!this.input.value) this.lint.clear();
     const len = this.input.value.trim().length;
     this.count.textContent = `${len} / ${MAX_LEN}`;
     this.count.style.color = len > MAX_LEN ? 'var(--danger)' : '';
@@ -734,7 +738,7 @@ function feedbackPanel(feedback) {
       h('p', { style: 'margin:0' }, 'The tutor could not check this message, so mistakes may have been missed.'));
   }
   if (!feedback.corrections.length) {
-    return h('aside', { class: 'feedback good', ...label }, h('h3', {}, '✓ Looks good!'));
+    return h('aside', { class: 'feedback good', ...label }, h('h3', {}, '✓ Looks good!'), partly(feedback));
   }
   const count = feedback.corrections.length;
   return h('aside', { class: 'feedback', ...label },
@@ -744,7 +748,17 @@ function feedbackPanel(feedback) {
       h('ins', { 'aria-label': `Better: ${c.corrected}` }, c.corrected),
       ' ', h('span', { class: 'kind' }, KIND_LABELS[c.kind] || c.kind),
       c.explanation ? h('div', { class: 'why' }, c.explanation) : null))),
-    feedback.corrected_text ? h('p', { class: 'better' }, h('strong', {}, 'Better: '), feedback.corrected_text) : null);
+    feedback.corrected_text ? h('p', { class: 'better' }, h('strong', {}, 'Better: '), feedback.corrected_text) : null,
+    partly(feedback));
+}
+
+/** Sentences only the rules looked at, when the model could not check them. */
+function partly(feedback) {
+  const missed = feedback.unchecked_sentences || [];
+  if (!missed.length) return null;
+  return h('p', { class: 'why' }, missed.length === 1
+    ? `The tutor could not check “${missed[0]}”; only basic rules looked at it.`
+    : `The tutor could not check ${missed.length} of your sentences; only basic rules looked at them.`);
 }
 
 export { feedbackPanel, KIND_LABELS };

@@ -1,34 +1,24 @@
 //! Corrections derived from a word-level diff of what the learner wrote and the
 //! corrected sentence the model returned. Every `original` is a slice of the
-//! learner's own text, whatever the model said; the model's notes only supply
-//! explanations, and only where they match a change the diff found.
+//! learner's own text, whatever the model said.
 use std::ops::Range;
 
 use similar::{capture_diff_slices, Algorithm, DiffOp};
 
-use crate::api::types::{Correction, MistakeKind};
+use super::explain::{self, Change};
 
-/// One explanation the model offered: the wrong words, the right ones, and why.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-pub struct Note {
-    #[serde(default)]
-    pub wrong: String,
-    #[serde(default)]
-    pub right: String,
-    #[serde(default)]
-    pub why: String,
-}
+use crate::domain::feedback::{Correction, MistakeKind};
 
 /// A word or a single punctuation mark, with where it sits in its text.
-struct Token<'a> {
-    text: &'a str,
-    span: Range<usize>,
+pub struct Token<'a> {
+    pub text: &'a str,
+    pub span: Range<usize>,
     /// Compared form: typographic apostrophes and quotes made plain.
-    key: String,
+    pub key: String,
 }
 
 impl Token<'_> {
-    fn is_word(&self) -> bool {
+    pub fn is_word(&self) -> bool {
         self.text.chars().any(char::is_alphanumeric)
     }
 }
@@ -37,7 +27,9 @@ fn joins_word(c: char) -> bool {
     matches!(c, '\'' | '\u{2019}' | '-')
 }
 
-fn tokenize(text: &str) -> Vec<Token<'_>> {
+/// Words (with inner apostrophes and hyphens: don't, well-known) and single
+/// punctuation marks.
+pub fn tokenize(text: &str) -> Vec<Token<'_>> {
     let mut tokens = Vec::new();
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut i = 0;
@@ -88,9 +80,11 @@ fn slice<'a>(text: &'a str, tokens: &[Token<'_>], range: &Range<usize>) -> &'a s
     &text[tokens[range.start].span.start..tokens[range.end - 1].span.end]
 }
 
-struct Hunk {
-    old: Range<usize>,
-    new: Range<usize>,
+/// A changed run of tokens: `old` in the learner's text, `new` in the correction.
+#[derive(Debug, Clone)]
+pub struct Hunk {
+    pub old: Range<usize>,
+    pub new: Range<usize>,
 }
 
 /// Changed runs of tokens; neighbouring changes form one hunk.
@@ -210,45 +204,6 @@ fn is_chat_style(old: &[Token<'_>], new: &[Token<'_>], h: &Hunk) -> bool {
     h.old.start == 0 && h.new.start == 0 && !h.old.is_empty() && lower(old, &h.old) == lower(new, &h.new)
 }
 
-fn explain(kind: MistakeKind, original: &str, corrected: &str) -> String {
-    match kind {
-        MistakeKind::Spelling => format!("Spelling: write \u{201C}{corrected}\u{201D}."),
-        MistakeKind::Punctuation => format!("Punctuation: write \u{201C}{corrected}\u{201D}."),
-        MistakeKind::Capitalization => format!("Capital letters: write \u{201C}{corrected}\u{201D}."),
-        MistakeKind::MissingWord => format!("A word is missing: \u{201C}{corrected}\u{201D}."),
-        MistakeKind::ExtraWord => {
-            format!("Leave a word out: \u{201C}{corrected}\u{201D}, not \u{201C}{original}\u{201D}.")
-        }
-        MistakeKind::WordOrder => format!("Word order: \u{201C}{corrected}\u{201D}."),
-        MistakeKind::Grammar => format!("Say \u{201C}{corrected}\u{201D}, not \u{201C}{original}\u{201D}."),
-    }
-}
-
-fn norm(s: &str) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .trim_matches(|c: char| c.is_ascii_punctuation())
-        .to_lowercase()
-}
-
-/// The model's explanation for this change, if one of its notes is about it.
-fn matching_note<'n>(notes: &'n [Note], used: &mut [bool], texts: [&str; 4]) -> Option<&'n str> {
-    let texts = texts.map(norm);
-    let (i, note) = notes.iter().enumerate().find(|(i, note)| {
-        let (wrong, right, why) = (norm(&note.wrong), norm(&note.right), note.why.trim());
-        !used[*i]
-            && !why.is_empty()
-            && wrong != right
-            && norm(why) != wrong
-            && norm(why) != right
-            && ((!wrong.is_empty() && (wrong == texts[0] || wrong == texts[1]))
-                || (!right.is_empty() && (right == texts[2] || right == texts[3])))
-    })?;
-    used[i] = true;
-    Some(note.why.trim())
-}
-
 /// Why a corrected sentence was not used.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Rejected {
@@ -260,7 +215,7 @@ pub enum Rejected {
 
 /// The learner's mistakes: each change between `learner` and `corrected`, quoted
 /// from the learner's text. Empty when the sentence needed no change.
-pub fn corrections(learner: &str, corrected: &str, notes: &[Note]) -> Result<Vec<Correction>, Rejected> {
+pub fn corrections(learner: &str, corrected: &str) -> Result<Vec<Correction>, Rejected> {
     let old = tokenize(learner);
     let new = tokenize(corrected);
     if new.is_empty() {
@@ -273,14 +228,12 @@ pub fn corrections(learner: &str, corrected: &str, notes: &[Note]) -> Result<Vec
     if (learner_words >= 3 && kept_words * 2 < learner_words) || corrected_words > learner_words * 2 + 4 {
         return Err(Rejected::NotACorrection);
     }
-    let mut used = vec![false; notes.len()];
     let mut out = Vec::new();
     for h in hunks {
         if is_chat_style(&old, &new, &h) {
             continue;
         }
         let kind = classify(&old, &new, &h);
-        let bare = (slice(learner, &old, &h.old), slice(corrected, &new, &h.new));
         // An insertion or a deletion is shown with the word before it (or after
         // it, at the start), so `original` is never empty.
         let mut wide = Hunk {
@@ -301,9 +254,8 @@ pub fn corrections(learner: &str, corrected: &str, notes: &[Note]) -> Result<Vec
         if original.is_empty() || fixed.is_empty() {
             continue;
         }
-        let explanation = matching_note(notes, &mut used, [bare.0, original, bare.1, fixed])
-            .map(str::to_owned)
-            .unwrap_or_else(|| explain(kind, original, fixed));
+        let change = Change::new(&old, &new, &h, slice(corrected, &new, &h.new));
+        let explanation = explain::explain(&change).unwrap_or_default();
         out.push(Correction {
             original: original.to_owned(),
             corrected: fixed.to_owned(),
@@ -319,7 +271,7 @@ mod tests {
     use super::*;
 
     fn pairs(learner: &str, corrected: &str) -> Vec<(String, String, MistakeKind)> {
-        corrections(learner, corrected, &[])
+        corrections(learner, corrected)
             .unwrap()
             .into_iter()
             .map(|c| (c.original, c.corrected, c.kind))
@@ -416,7 +368,7 @@ mod tests {
     fn every_original_is_a_substring_of_the_learners_text() {
         let learner = "me and him goes to  the park yesterday , it were fun!!";
         let fixed = "He and I went to the park yesterday; it was fun!";
-        for c in corrections(learner, fixed, &[]).unwrap() {
+        for c in corrections(learner, fixed).unwrap() {
             assert!(learner.contains(&c.original), "{c:?}");
             assert!(!c.original.is_empty() && !c.corrected.is_empty());
         }
@@ -425,47 +377,14 @@ mod tests {
     #[test]
     fn answers_and_rambling_are_rejected() {
         assert_eq!(
-            corrections(
-                "What do you do at weekends?",
-                "I usually play football with friends.",
-                &[]
-            ),
+            corrections("What do you do at weekends?", "I usually play football with friends."),
             Err(Rejected::NotACorrection)
         );
         let looped = "I went to the cinema yesterday. ".repeat(6);
         assert_eq!(
-            corrections("Yesterday I goed to the cinema.", &looped, &[]),
+            corrections("Yesterday I goed to the cinema.", &looped),
             Err(Rejected::NotACorrection)
         );
-        assert_eq!(corrections("Hi", "  ", &[]), Err(Rejected::Empty));
-    }
-
-    #[test]
-    fn notes_explain_only_the_changes_they_are_about() {
-        let notes = vec![
-            Note {
-                wrong: "go".into(),
-                right: "goes".into(),
-                why: "he/she/it takes -s".into(),
-            },
-            Note {
-                wrong: "goed".into(),
-                right: "went".into(),
-                why: "'go' is irregular: go, went, gone".into(),
-            },
-        ];
-        let got = corrections("I goed home", "I went home", &notes).unwrap();
-        assert_eq!(got[0].explanation, "'go' is irregular: go, went, gone");
-        // A note that repeats the words instead of explaining is not used.
-        let echo = vec![Note {
-            wrong: "goed".into(),
-            right: "went".into(),
-            why: "went".into(),
-        }];
-        let got = corrections("I goed home", "I went home", &echo).unwrap();
-        assert_eq!(
-            got[0].explanation,
-            "Say \u{201C}went\u{201D}, not \u{201C}goed\u{201D}."
-        );
+        assert_eq!(corrections("Hi", "  "), Err(Rejected::Empty));
     }
 }

@@ -1,0 +1,526 @@
+//! A decoder-only transformer over quantized GGUF weights: the llama family
+//! (Llama 3, SmolLM2) and qwen2 (Qwen2.5), which differ only in attention
+//! biases and how rotary positions pair up.
+//!
+//! Unlike candle's models, the attention cache lives outside the model
+//! (`Cache`), so one model serves several sequences, a cache can be copied to
+//! resume a prompt that starts the same way (the copy shares its tensors), and
+//! a cache can be cut back after a guess of several tokens was checked in one
+//! pass. The maths follows candle's `quantized_llama` and `quantized_qwen2`,
+//! and the tests hold it to their output.
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use candle_core::{
+    quantized::{gguf_file, GgmlDType, QMatMul, QTensor},
+    DType, Device, IndexOp, Module, Tensor,
+};
+use candle_transformers::quantized_nn::RmsNorm;
+
+/// Positions the rotary tables cover: the longest prompt and answer read.
+pub const MAX_POSITIONS: usize = 4096;
+
+struct Layer {
+    q: QMatMul,
+    k: QMatMul,
+    v: QMatMul,
+    /// qwen2 has biases on q, k and v; llama has none.
+    biases: Option<(Tensor, Tensor, Tensor)>,
+    o: QMatMul,
+    attention_norm: RmsNorm,
+    gate: QMatMul,
+    up: QMatMul,
+    down: QMatMul,
+    ffn_norm: RmsNorm,
+}
+
+/// What was read so far: each layer's keys and values, `[1, kv_heads,
+/// positions, head_dim]`. Cloning shares the tensors (copy on append).
+#[derive(Clone, Default)]
+pub struct Cache {
+    layers: Vec<(Tensor, Tensor)>,
+    len: usize,
+}
+
+impl Cache {
+    /// Tokens read.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Forgets everything after the first `len` tokens.
+    pub fn truncate(&mut self, len: usize) -> candle_core::Result<()> {
+        if len >= self.len {
+            return Ok(());
+        }
+        for (k, v) in &mut self.layers {
+            *k = k.narrow(2, 0, len)?;
+            *v = v.narrow(2, 0, len)?;
+        }
+        self.len = len;
+        Ok(())
+    }
+
+    /// Memory the keys and values take.
+    pub fn bytes(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|(k, _)| k.elem_count() * 2 * k.dtype().size_in_bytes())
+            .sum()
+    }
+}
+
+pub struct Transformer {
+    embeddings: Arc<QTensor>,
+    layers: Vec<Layer>,
+    norm: RmsNorm,
+    output: QMatMul,
+    cos: Tensor,
+    sin: Tensor,
+    heads: usize,
+    kv_heads: usize,
+    head_dim: usize,
+    /// Rotary pairs (i, i + d/2) as in qwen2, not (2i, 2i + 1) as in llama.
+    neox: bool,
+}
+
+/// Quantizations candle has fast kernels for; others (Q4_1, Q5_0, Q5_1, ...)
+/// run scalar code several times slower and are converted to Q8_0, tensor by
+/// tensor as they load (8 bits hold 4 or 5 exactly).
+fn fast(dtype: GgmlDType) -> bool {
+    use GgmlDType::*;
+    matches!(
+        dtype,
+        F32 | F16 | BF16 | Q4_0 | Q8_0 | Q2K | Q3K | Q4K | Q5K | Q6K | Q8K
+    )
+}
+
+struct Loader<'a, R> {
+    content: &'a gguf_file::Content,
+    reader: &'a mut R,
+    architecture: &'a str,
+}
+
+impl<R: std::io::Read + std::io::Seek> Loader<'_, R> {
+    fn tensor(&mut self, name: &str) -> anyhow::Result<QTensor> {
+        let info = self
+            .content
+            .tensor_infos
+            .get(name)
+            .with_context(|| format!("the model file has no tensor {name}"))?;
+        let tensor = self
+            .content
+            .tensor(self.reader, name, &Device::Cpu)
+            .with_context(|| format!("cannot read tensor {name}"))?;
+        let convertible = info.shape.dims().last().is_some_and(|d| d % 32 == 0);
+        Ok(if !fast(tensor.dtype()) && convertible {
+            QTensor::quantize(&tensor.dequantize(&Device::Cpu)?, GgmlDType::Q8_0)?
+        } else {
+            tensor
+        })
+    }
+
+    fn matmul(&mut self, name: &str) -> anyhow::Result<QMatMul> {
+        Ok(QMatMul::from_qtensor(self.tensor(name)?)?)
+    }
+
+    fn dense(&mut self, name: &str) -> anyhow::Result<Tensor> {
+        Ok(self.tensor(name)?.dequantize(&Device::Cpu)?)
+    }
+
+    fn number(&self, key: &str) -> anyhow::Result<f64> {
+        let key = format!("{}.{key}", self.architecture);
+        let value = self
+            .content
+            .metadata
+            .get(&key)
+            .with_context(|| format!("the model file has no {key}"))?;
+        value
+            .to_f32()
+            .map(f64::from)
+            .or_else(|_| value.to_u32().map(f64::from))
+            .or_else(|_| value.to_u64().map(|v| v as f64))
+            .map_err(|e| anyhow::anyhow!("{key}: {e}"))
+    }
+}
+
+impl Transformer {
+    /// Reads the weights of a `llama` or `qwen2` model.
+    pub fn load<R: std::io::Read + std::io::Seek>(
+        content: &gguf_file::Content,
+        reader: &mut R,
+        architecture: &str,
+    ) -> anyhow::Result<Self> {
+        if !["llama", "qwen2"].contains(&architecture) {
+            bail!("unsupported architecture {architecture}");
+        }
+        let mut l = Loader {
+            content,
+            reader,
+            architecture,
+        };
+        let heads = l.number("attention.head_count")? as usize;
+        let kv_heads = l.number("attention.head_count_kv")? as usize;
+        let embedding = l.number("embedding_length")? as usize;
+        let blocks = l.number("block_count")? as usize;
+        let eps = l.number("attention.layer_norm_rms_epsilon")?;
+        let rope_base = l.number("rope.freq_base").unwrap_or(10_000.0);
+        let head_dim = embedding / heads;
+        let rope_dim = l.number("rope.dimension_count").map_or(head_dim, |d| d as usize);
+        // Kept quantized: only the rows of the tokens read are expanded.
+        let embeddings = Arc::new(l.tensor("token_embd.weight")?);
+        let output = if content.tensor_infos.contains_key("output.weight") {
+            l.matmul("output.weight")?
+        } else {
+            // Tied embeddings: the output layer is the embedding table, shared.
+            QMatMul::from_arc(embeddings.clone())?
+        };
+        let norm = RmsNorm::from_qtensor(l.tensor("output_norm.weight")?, eps)?;
+        let mut layers = Vec::with_capacity(blocks);
+        for i in 0..blocks {
+            let p = format!("blk.{i}");
+            let biases = if architecture == "qwen2" {
+                Some((
+                    l.dense(&format!("{p}.attn_q.bias"))?,
+                    l.dense(&format!("{p}.attn_k.bias"))?,
+                    l.dense(&format!("{p}.attn_v.bias"))?,
+                ))
+            } else {
+                None
+            };
+            layers.push(Layer {
+                q: l.matmul(&format!("{p}.attn_q.weight"))?,
+                k: l.matmul(&format!("{p}.attn_k.weight"))?,
+                v: l.matmul(&format!("{p}.attn_v.weight"))?,
+                biases,
+                o: l.matmul(&format!("{p}.attn_output.weight"))?,
+                attention_norm: RmsNorm::from_qtensor(l.tensor(&format!("{p}.attn_norm.weight"))?, eps)?,
+                gate: l.matmul(&format!("{p}.ffn_gate.weight"))?,
+                up: l.matmul(&format!("{p}.ffn_up.weight"))?,
+                down: l.matmul(&format!("{p}.ffn_down.weight"))?,
+                ffn_norm: RmsNorm::from_qtensor(l.tensor(&format!("{p}.ffn_norm.weight"))?, eps)?,
+            });
+        }
+        let (cos, sin) = rotary_tables(rope_dim, rope_base as f32)?;
+        Ok(Self {
+            embeddings,
+            layers,
+            norm,
+            output,
+            cos,
+            sin,
+            heads,
+            kv_heads,
+            head_dim,
+            neox: architecture == "qwen2",
+        })
+    }
+
+    /// Reads `tokens` after what `cache` holds and returns the logits of the
+    /// next token after each of them (`[tokens, vocabulary]`), or after the
+    /// last one only (`[vocabulary]`) unless `every` is set.
+    pub fn forward(&self, tokens: &[u32], cache: &mut Cache, every: bool) -> anyhow::Result<Tensor> {
+        let (n, at) = (tokens.len(), cache.len);
+        if n == 0 {
+            bail!("nothing to read");
+        }
+        if at + n > MAX_POSITIONS {
+            bail!("the sequence is longer than {MAX_POSITIONS} tokens");
+        }
+        let ids = Tensor::new(tokens, &Device::Cpu)?;
+        let mut x = self.embeddings.embedding(&ids)?.unsqueeze(0)?;
+        let mask = (n > 1).then(|| causal_mask(n, at)).transpose()?;
+        let (cos, sin) = (self.cos.narrow(0, at, n)?, self.sin.narrow(0, at, n)?);
+        let first = cache.layers.is_empty();
+        for (i, layer) in self.layers.iter().enumerate() {
+            let residual = x.clone();
+            let h = layer.attention_norm.forward(&x)?;
+            let (mut q, mut k, mut v) = (layer.q.forward(&h)?, layer.k.forward(&h)?, layer.v.forward(&h)?);
+            if let Some((bq, bk, bv)) = &layer.biases {
+                q = q.broadcast_add(bq)?;
+                k = k.broadcast_add(bk)?;
+                v = v.broadcast_add(bv)?;
+            }
+            let split = |t: Tensor, heads: usize| -> candle_core::Result<Tensor> {
+                t.reshape((1, n, heads, self.head_dim))?.transpose(1, 2)?.contiguous()
+            };
+            let (q, k, v) = (
+                split(q, self.heads)?,
+                split(k, self.kv_heads)?,
+                split(v, self.kv_heads)?,
+            );
+            let (q, k) = (self.rotate(&q, &cos, &sin)?, self.rotate(&k, &cos, &sin)?);
+            let (k, v) = if first {
+                (k, v)
+            } else {
+                let (ck, cv) = &cache.layers[i];
+                (Tensor::cat(&[ck, &k], 2)?, Tensor::cat(&[cv, &v], 2)?)
+            };
+            if first {
+                cache.layers.push((k.clone(), v.clone()));
+            } else {
+                cache.layers[i] = (k.clone(), v.clone());
+            }
+            let repeat = self.heads / self.kv_heads;
+            let (k, v) = (
+                candle_transformers::utils::repeat_kv(k, repeat)?,
+                candle_transformers::utils::repeat_kv(v, repeat)?,
+            );
+            let mut scores = (q.matmul(&k.t()?)? / (self.head_dim as f64).sqrt())?;
+            if let Some(mask) = &mask {
+                scores = scores.broadcast_add(mask)?;
+            }
+            let weights = candle_nn::ops::softmax_last_dim(&scores)?;
+            let attended =
+                weights
+                    .matmul(&v.contiguous()?)?
+                    .transpose(1, 2)?
+                    .reshape((1, n, self.heads * self.head_dim))?;
+            x = (layer.o.forward(&attended)? + residual)?;
+            let residual = x.clone();
+            let h = layer.ffn_norm.forward(&x)?;
+            let mlp = layer
+                .down
+                .forward(&(candle_nn::ops::silu(&layer.gate.forward(&h)?)? * layer.up.forward(&h)?)?)?;
+            x = (mlp + residual)?;
+        }
+        cache.len = at + n;
+        let x = self.norm.forward(&x)?;
+        let x = if every { x.i(0)? } else { x.i((0, n - 1))?.unsqueeze(0)? };
+        let logits = self.output.forward(&x)?;
+        Ok(if every { logits } else { logits.squeeze(0)? })
+    }
+
+    fn rotate(&self, x: &Tensor, cos: &Tensor, sin: &Tensor) -> candle_core::Result<Tensor> {
+        if self.neox {
+            candle_nn::rotary_emb::rope(x, cos, sin)
+        } else {
+            candle_nn::rotary_emb::rope_i(x, cos, sin)
+        }
+    }
+}
+
+fn rotary_tables(dim: usize, base: f32) -> candle_core::Result<(Tensor, Tensor)> {
+    let theta: Vec<f32> = (0..dim)
+        .step_by(2)
+        .map(|i| 1.0 / base.powf(i as f32 / dim as f32))
+        .collect();
+    let theta = Tensor::new(theta.as_slice(), &Device::Cpu)?;
+    let angles = Tensor::arange(0, MAX_POSITIONS as u32, &Device::Cpu)?
+        .to_dtype(DType::F32)?
+        .reshape((MAX_POSITIONS, 1))?
+        .matmul(&theta.reshape((1, theta.elem_count()))?)?;
+    Ok((angles.cos()?, angles.sin()?))
+}
+
+/// `[n, at + n]`: 0 where query `i` (at position `at + i`) may look, -inf after.
+fn causal_mask(n: usize, at: usize) -> candle_core::Result<Tensor> {
+    let values: Vec<f32> = (0..n)
+        .flat_map(|i| (0..at + n).map(move |j| if j > at + i { f32::NEG_INFINITY } else { 0.0 }))
+        .collect();
+    Tensor::from_vec(values, (n, at + n), &Device::Cpu)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::io::Cursor;
+
+    use candle_core::quantized::gguf_file::Value;
+    use candle_transformers::models::{quantized_llama, quantized_qwen2};
+
+    use super::*;
+
+    /// A small model with random weights in a GGUF file, for `architecture`.
+    pub fn tiny_model(architecture: &str, seed: u64) -> Vec<u8> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let (embedding, heads, kv_heads, blocks, vocab, ffn) = (64usize, 4u32, 2u32, 2u32, 96usize, 128usize);
+        let mut random = |shape: &[usize], scale: f32| {
+            let n: usize = shape.iter().product();
+            let values: Vec<f32> = (0..n).map(|_| rng.random_range(-scale..scale)).collect();
+            Tensor::from_vec(values, shape, &Device::Cpu).unwrap()
+        };
+        let q = |t: Tensor, dtype| QTensor::quantize(&t, dtype).unwrap();
+        let mut tensors: Vec<(String, QTensor)> = vec![
+            (
+                "token_embd.weight".into(),
+                q(random(&[vocab, embedding], 1.0), GgmlDType::Q8_0),
+            ),
+            (
+                "output_norm.weight".into(),
+                q(random(&[embedding], 1.0).abs().unwrap(), GgmlDType::F32),
+            ),
+            (
+                "output.weight".into(),
+                q(random(&[vocab, embedding], 0.3), GgmlDType::Q4_0),
+            ),
+        ];
+        let kv = embedding / heads as usize * kv_heads as usize;
+        for i in 0..blocks {
+            let p = format!("blk.{i}");
+            let mut add = |name: &str, t: QTensor| tensors.push((format!("{p}.{name}"), t));
+            add(
+                "attn_q.weight",
+                q(random(&[embedding, embedding], 0.3), GgmlDType::Q8_0),
+            );
+            add("attn_k.weight", q(random(&[kv, embedding], 0.3), GgmlDType::Q8_0));
+            add("attn_v.weight", q(random(&[kv, embedding], 0.3), GgmlDType::Q4_1));
+            add(
+                "attn_output.weight",
+                q(random(&[embedding, embedding], 0.3), GgmlDType::Q8_0),
+            );
+            add(
+                "attn_norm.weight",
+                q(random(&[embedding], 1.0).abs().unwrap(), GgmlDType::F32),
+            );
+            add("ffn_gate.weight", q(random(&[ffn, embedding], 0.3), GgmlDType::Q8_0));
+            add("ffn_up.weight", q(random(&[ffn, embedding], 0.3), GgmlDType::Q8_0));
+            add("ffn_down.weight", q(random(&[embedding, ffn], 0.3), GgmlDType::Q8_0));
+            add(
+                "ffn_norm.weight",
+                q(random(&[embedding], 1.0).abs().unwrap(), GgmlDType::F32),
+            );
+            if architecture == "qwen2" {
+                add("attn_q.bias", q(random(&[embedding], 0.5), GgmlDType::F32));
+                add("attn_k.bias", q(random(&[kv], 0.5), GgmlDType::F32));
+                add("attn_v.bias", q(random(&[kv], 0.5), GgmlDType::F32));
+            }
+        }
+        let a = architecture;
+        let metadata: Vec<(String, Value)> = vec![
+            ("general.architecture".into(), Value::String(a.into())),
+            (format!("{a}.attention.head_count"), Value::U32(heads)),
+            (format!("{a}.attention.head_count_kv"), Value::U32(kv_heads)),
+            (format!("{a}.embedding_length"), Value::U32(embedding as u32)),
+            (format!("{a}.block_count"), Value::U32(blocks)),
+            (format!("{a}.context_length"), Value::U32(4096)),
+            (format!("{a}.attention.layer_norm_rms_epsilon"), Value::F32(1e-5)),
+            (format!("{a}.rope.freq_base"), Value::F32(10_000.0)),
+            (
+                format!("{a}.rope.dimension_count"),
+                Value::U32(embedding as u32 / heads),
+            ),
+            (format!("{a}.feed_forward_length"), Value::U32(ffn as u32)),
+        ];
+        let metadata: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        let tensors: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        let mut buffer = Cursor::new(Vec::new());
+        gguf_file::write(&mut buffer, &metadata, &tensors).unwrap();
+        buffer.into_inner()
+    }
+
+    fn ours(file: &[u8], architecture: &str) -> Transformer {
+        let mut reader = Cursor::new(file);
+        let content = gguf_file::Content::read(&mut reader).unwrap();
+        Transformer::load(&content, &mut reader, architecture).unwrap()
+    }
+
+    type Forward = Box<dyn FnMut(&[u32], usize) -> Vec<f32>>;
+
+    /// candle's own model on the same file (with Q4_1 converted as ours does,
+    /// so both read the same numbers).
+    fn candles(file: &[u8], architecture: &str) -> Forward {
+        let mut reader = Cursor::new(file);
+        let content = gguf_file::Content::read(&mut reader).unwrap();
+        let mut tensors = Vec::new();
+        for name in content.tensor_infos.keys() {
+            let t = content.tensor(&mut reader, name, &Device::Cpu).unwrap();
+            let t = if fast(t.dtype()) {
+                t
+            } else {
+                QTensor::quantize(&t.dequantize(&Device::Cpu).unwrap(), GgmlDType::Q8_0).unwrap()
+            };
+            tensors.push((name.clone(), t));
+        }
+        let metadata: Vec<(&str, &Value)> = content.metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        let refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        let mut converted = Cursor::new(Vec::new());
+        gguf_file::write(&mut converted, &metadata, &refs).unwrap();
+        converted.set_position(0);
+        let content = gguf_file::Content::read(&mut converted).unwrap();
+        let run = |out: candle_core::Result<Tensor>| out.unwrap().squeeze(0).unwrap().to_vec1::<f32>().unwrap();
+        if architecture == "llama" {
+            let mut m = quantized_llama::ModelWeights::from_gguf(content, &mut converted, &Device::Cpu).unwrap();
+            Box::new(move |tokens, pos| {
+                run(m.forward(&Tensor::new(tokens, &Device::Cpu).unwrap().unsqueeze(0).unwrap(), pos))
+            })
+        } else {
+            let mut m = quantized_qwen2::ModelWeights::from_gguf(content, &mut converted, &Device::Cpu).unwrap();
+            Box::new(move |tokens, pos| {
+                run(m.forward(&Tensor::new(tokens, &Device::Cpu).unwrap().unsqueeze(0).unwrap(), pos))
+            })
+        }
+    }
+
+    fn close(a: &[f32], b: &[f32]) {
+        assert_eq!(a.len(), b.len());
+        let worst = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+        assert!(worst < 1e-3, "logits differ by up to {worst}");
+    }
+
+    #[test]
+    fn logits_match_candles_models_for_both_architectures() {
+        for architecture in ["llama", "qwen2"] {
+            let file = tiny_model(architecture, 7);
+            let model = ours(&file, architecture);
+            let mut reference = candles(&file, architecture);
+            let mut cache = Cache::default();
+            // A prompt in one pass, then token by token, as generation reads them.
+            let prompt = [1u32, 5, 9, 33, 70, 2];
+            close(
+                &model.forward(&prompt, &mut cache, false).unwrap().to_vec1().unwrap(),
+                &reference(&prompt, 0),
+            );
+            for (i, token) in [11u32, 42, 95].into_iter().enumerate() {
+                let ours = model.forward(&[token], &mut cache, false).unwrap().to_vec1().unwrap();
+                close(&ours, &reference(&[token], prompt.len() + i));
+            }
+            assert_eq!(cache.len(), 9);
+        }
+    }
+
+    #[test]
+    fn a_copied_or_cut_back_cache_reads_on_exactly_like_a_fresh_one() {
+        for architecture in ["llama", "qwen2"] {
+            let model = ours(&tiny_model(architecture, 3), architecture);
+            let all = [3u32, 8, 13, 21, 34, 55, 89, 1];
+            let mut fresh = Cache::default();
+            let expected: Vec<f32> = model.forward(&all, &mut fresh, false).unwrap().to_vec1().unwrap();
+            // Resumed from a copy after the first five tokens.
+            let mut start = Cache::default();
+            model.forward(&all[..5], &mut start, false).unwrap();
+            let mut resumed = start.clone();
+            let got: Vec<f32> = model
+                .forward(&all[5..], &mut resumed, false)
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            close(&got, &expected);
+            // The copy was not changed by reading on from it.
+            assert_eq!(start.len(), 5);
+            // A guess of three wrong tokens read and cut back.
+            let mut guessed = start.clone();
+            let every = model.forward(&[all[5], 0, 0, 0], &mut guessed, true).unwrap();
+            assert_eq!(every.dims(), [4, 96]);
+            guessed.truncate(6).unwrap();
+            let got: Vec<f32> = model
+                .forward(&all[6..], &mut guessed, false)
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            close(&got, &expected);
+            // Each row of a pass over several tokens is the next-token logits after it.
+            let mut one_by_one = start.clone();
+            let row0: Vec<f32> = model
+                .forward(&[all[5]], &mut one_by_one, false)
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            close(&every.get(0).unwrap().to_vec1().unwrap(), &row0);
+        }
+    }
+}
