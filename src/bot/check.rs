@@ -15,8 +15,9 @@ learner's words and meaning wherever they are right. If it is already correct, c
 explain or continue it. Reply with one JSON object: {\"corrected\": \"...\"}.";
 
 /// Worked examples, one or more for each common kind of learner mistake:
-/// small models follow examples far better than rules. Each makes minimal edits.
-const EXAMPLES: [(&str, &str); 11] = [
+/// small models follow examples far better than rules. Each makes minimal edits;
+/// the last three are written like an essay, as learners write for exams.
+const EXAMPLES: [(&str, &str); 14] = [
     (
         "Yesterday I goed to the park and buyed a ice cream.",
         "Yesterday I went to the park and bought an ice cream.",
@@ -56,6 +57,20 @@ const EXAMPLES: [(&str, &str); 11] = [
     (
         "In my opinion people should to travel more for learn other cultures.",
         "In my opinion, people should travel more to learn about other cultures.",
+    ),
+    (
+        "In my country the goverment dont care about the people who lives in the villages and this is a big problem \
+for everyone.",
+        "In my country, the government doesn't care about the people who live in the villages, and this is a big \
+problem for everyone.",
+    ),
+    (
+        "Nowadays many young people prefers to spend there free time with watching TV instead to do sports.",
+        "Nowadays, many young people prefer to spend their free time watching TV instead of doing sports.",
+    ),
+    (
+        "Although it have many advantage, but I think that the disadvantages are more important.",
+        "Although it has many advantages, I think that the disadvantages are more important.",
     ),
     ("Where is the nearest station?", "Where is the nearest station?"),
 ];

@@ -103,8 +103,9 @@ impl BotClient {
             let Some(path) = super::local::find(settings.bot_local_model.as_deref(), &dir)? else {
                 return Ok(None);
             };
-            let (queue, metrics) = (settings.bot_local_queue, metrics.clone());
-            let model = tokio::task::spawn_blocking(move || LocalModel::load(&path, queue, metrics)).await??;
+            let (queue, parallel, metrics) = (settings.bot_local_queue, settings.bot_local_parallel, metrics.clone());
+            let model =
+                tokio::task::spawn_blocking(move || LocalModel::load(&path, queue, parallel, metrics)).await??;
             Provider::Local(model)
         };
         Ok(Some(Self {

@@ -289,3 +289,101 @@ fn lint(rules: &Rules, text: &str) -> Lint {
         suggestions,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The regression set: one or more learner sentences for each kind of
+    /// mistake the rules know, with the fix and the explanation a learner sees.
+    #[test]
+    fn learner_sentences_get_their_fix_and_a_true_explanation() {
+        let rules = Rules::default();
+        let cases: [(&str, &str, &[&str]); 24] = [
+            ("I buyed a new phone.", "I bought a new phone.", &["‘buy’ is irregular: its past tense and past participle are ‘bought’."]),
+            ("She has already ate.", "She has already eaten.", &["After ‘have’, use the past participle: ‘eaten’, not ‘ate’ (eat, ate, eaten)."]),
+            ("He go to work by bus.", "He goes to work by bus.", &["With he, she and it, a verb in the present simple takes -s: ‘he goes’."]),
+            ("She don't eat meat.", "She doesn't eat meat.", &["With he, she and it, use ‘doesn't’ (not ‘don't’)."]),
+            ("The childs are happy.", "The children are happy.", &["‘child’ has an irregular plural: ‘children’."]),
+            ("I ate a apple.", "I ate an apple.", &["Use ‘an’ before a vowel sound: ‘an apple’."]),
+            ("I need an advice.", "I need advice.", &["‘advice’ is uncountable: it has no plural and takes no ‘a’ or ‘an’ (say ‘some advice’)."]),
+            ("My brother is more taller than me.", "My brother is taller than me.", &["‘taller’ is already a comparative: leave out ‘more’."]),
+            ("See you in monday.", "See you on Monday.", &["Use ‘on’ with days: ‘on Monday’."]),
+            ("I was born on 1999.", "I was born in 1999.", &["Use ‘in’ with months, seasons and years: ‘in 1999’."]),
+            ("I am good in math.", "I am good at math.", &["We say ‘good at’, not ‘good in’."]),
+            ("We discussed about the plan.", "We discussed the plan.", &["‘discuss’ takes no ‘about’: you discuss something."]),
+            ("Can you explain me this?", "Can you explain to me this?", &["‘explain’ needs ‘to’ before the person: ‘explain to me’."]),
+            ("He said me the answer.", "He told me the answer.", &["Use ‘tell’ with the person you speak to (‘told me’), and ‘say’ without one (‘said that’, ‘said to me’)."]),
+            ("I have seen him yesterday.", "I saw him yesterday.", &["‘yesterday’ is a finished time, so use the past simple (‘saw’), not the present perfect (‘have’ + past participle)."]),
+            ("I have went there two years ago.", "I went there two years ago.", &["‘two years ago’ is a finished time, so use the past simple (‘went’), not the present perfect (‘have’ + past participle)."]),
+            ("If I will have time, I will call you.", "If I have time, I will call you.", &["After ‘if’ about the future, use the present simple, not ‘will’: ‘if I have’."]),
+            ("I enjoy to swim.", "I enjoy swimming.", &["‘enjoy’ is followed by the -ing form: ‘enjoy swimming’."]),
+            ("We decided going home.", "We decided to go home.", &["‘decide’ is followed by ‘to’ + verb: ‘decided to go’."]),
+            ("You should to rest.", "You should rest.", &["After ‘should’, use the verb without ‘to’: ‘should rest’."]),
+            ("I have to make my homework.", "I have to do my homework.", &["We ‘do’ tasks and work (‘do homework’, ‘do exercise’) and ‘make’ what we create or cause (‘make a mistake’, ‘make a decision’)."]),
+            ("Where you are going?", "Where are you going?", &["In a question the verb comes before the subject: ‘are you’."]),
+            ("She can swims.", "She can swim.", &["After ‘can’, use the base form of the verb: ‘swim’, not ‘swims’."]),
+            ("I am agree with you.", "I agree with you.", &["‘agree’ is a verb, not an adjective: ‘I agree’, not ‘I am agree’."]),
+        ];
+        for (text, fixed, explanations) in cases {
+            let found = lint(&rules, text);
+            assert_eq!(found.corrected_text, fixed, "{text}");
+            let got: Vec<&str> = found.suggestions.iter().map(|s| s.explanation.as_str()).collect();
+            assert_eq!(got, explanations, "{text}");
+        }
+    }
+
+    fn answers(text: &str, corrected: &[Option<&str>]) -> ModelAnswers {
+        let ranges = sentences::split(text);
+        assert_eq!(ranges.len(), corrected.len());
+        ModelAnswers {
+            ranges,
+            corrected: corrected.iter().map(|c| c.map(Arc::from)).collect(),
+        }
+    }
+
+    #[test]
+    fn the_merge_keeps_clean_model_sentences_and_lets_the_rules_fix_the_rest() {
+        let rules = Rules::default();
+        let text = "I need an information.  He go home. She can swims!";
+        let f = merge(
+            &rules,
+            text,
+            answers(
+                text,
+                // The model's own (clean) fix stands, though the rules would
+                // have fixed it differently; it failed on the second sentence
+                // and missed the third one's mistake.
+                &[Some("I need some information."), None, Some("She can swims!")],
+            ),
+        );
+        assert_eq!(
+            f.corrected_text.as_deref(),
+            Some("I need some information.  He goes home. She can swim!")
+        );
+        assert_eq!(f.unchecked_sentences, ["He go home."]);
+        let found: Vec<(&str, &str)> = f
+            .corrections
+            .iter()
+            .map(|c| (c.original.as_str(), c.corrected.as_str()))
+            .collect();
+        assert_eq!(found, [("an", "some"), ("go", "goes"), ("swims", "swim")]);
+        assert_eq!(
+            f.corrections[2].explanation,
+            "After ‘can’, use the base form of the verb: ‘swim’, not ‘swims’."
+        );
+        // Every original is the learner's own words.
+        assert!(f.corrections.iter().all(|c| text.contains(&c.original)));
+    }
+
+    #[test]
+    fn a_sentence_the_rules_saw_is_not_linted_again_and_places_stay_right() {
+        let rules = Rules::default();
+        let first = lint(&rules, "I goed home. She don't know.");
+        let second = lint(&rules, "I goed home. She don't know. Then I eated.");
+        assert_eq!(second.suggestions[..2], first.suggestions[..]);
+        assert_eq!(second.corrected_text, "I went home. She doesn't know. Then I ate.");
+        let third = &second.suggestions[2];
+        assert_eq!((third.offset, third.length, third.original.as_str()), (36, 5, "eated"));
+    }
+}

@@ -33,7 +33,8 @@ pub struct Edit {
 /// that misfire on learners' sentences ("Where you are going?" is not a typo
 /// for "Were"). Spelling is checked by `spelling` instead: Harper's own
 /// search widens to four edits and can take seconds on one long odd word.
-const HARPER_IGNORED: [&str; 17] = [
+const HARPER_IGNORED: [&str; 18] = [
+    "ModalBeAdjective",
     "SpellCheck",
     "SentenceCapitalization",
     "LongSentences",
@@ -86,32 +87,110 @@ pub const UNCOUNTABLE: [&str; 22] = [
     "vocabulary",
 ];
 
+/// Sentences whose fixes are kept, by total length: as a learner types, only
+/// the sentence being written changes.
+const CACHE_BYTES: u64 = 4 << 20;
+
 /// Harper's linters, built on first use (about half a second each) and kept
-/// for reuse; each check takes one, so checks run side by side.
-#[derive(Clone, Default)]
+/// for reuse; each check takes one, so checks run side by side. The fixes of
+/// recent sentences are kept too.
+#[derive(Clone)]
 pub struct Rules {
     idle: Arc<Mutex<Vec<LintGroup>>>,
+    cache: moka::sync::Cache<String, Arc<Vec<Edit>>>,
+    threads: usize,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Self {
+            idle: Arc::default(),
+            cache: moka::sync::Cache::builder()
+                .max_capacity(CACHE_BYTES)
+                .weigher(|k: &String, v: &Arc<Vec<Edit>>| (k.len() + v.len() * 64).try_into().unwrap_or(u32::MAX))
+                .build(),
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
 }
 
 impl Rules {
     /// The fixes the rules find in `text`, in order and never overlapping.
-    /// CPU work (about 2 ms a sentence): call it off the async runtime.
+    /// CPU work (about 2 ms a new sentence, on all cores for a long text):
+    /// call it off the async runtime.
     pub fn edits(&self, text: &str) -> Vec<Edit> {
-        let mut edits = Vec::new();
-        for sentence in sentences::split(text) {
-            edits.extend(patterns::edits(&text[sentence.clone()]).into_iter().map(|e| Edit {
-                span: e.span.start + sentence.start..e.span.end + sentence.start,
-                ..e
-            }));
+        let ranges = sentences::split(text);
+        let mut found: Vec<Option<Arc<Vec<Edit>>>> = ranges.iter().map(|r| self.cache.get(&text[r.clone()])).collect();
+        let missing: Vec<usize> = (0..ranges.len()).filter(|&i| found[i].is_none()).collect();
+        let threads = self.threads.min(missing.len() / 4).max(1);
+        let work = |part: &[usize]| -> Vec<(usize, Arc<Vec<Edit>>)> {
+            let texts: Vec<&str> = part.iter().map(|&i| &text[ranges[i].clone()]).collect();
+            part.iter().copied().zip(self.sentences(&texts)).collect()
+        };
+        let done: Vec<(usize, Arc<Vec<Edit>>)> = if threads == 1 {
+            work(&missing)
+        } else {
+            let size = missing.len().div_ceil(threads);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = missing
+                    .chunks(size)
+                    .map(|part| scope.spawn(move || work(part)))
+                    .collect();
+                handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+            })
+        };
+        for (i, edits) in done {
+            found[i] = Some(edits);
         }
-        let others = self.harper(text).into_iter().chain(spelling(text));
-        for edit in others {
-            if !edits.iter().any(|e| overlaps(&e.span, &edit.span)) {
-                edits.push(edit);
+        ranges
+            .iter()
+            .zip(found)
+            .flat_map(|(range, edits)| {
+                edits
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|e| Edit {
+                        span: e.span.start + range.start..e.span.end + range.start,
+                        ..e.clone()
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// The fixes in each of `sentences` (spans within it): the patterns
+    /// first, then Harper's and the spelling where they do not overlap those.
+    /// Harper reads them as one text (each text it reads costs a few
+    /// milliseconds however short), one sentence a line.
+    fn sentences(&self, sentences: &[&str]) -> Vec<Arc<Vec<Edit>>> {
+        let joined = sentences.join("\n");
+        let mut harper = self.harper(&joined).into_iter().peekable();
+        let mut at = 0;
+        let mut out = Vec::with_capacity(sentences.len());
+        for sentence in sentences {
+            let range = at..at + sentence.len();
+            at = range.end + 1;
+            let mut edits = patterns::edits(sentence);
+            let mut others = Vec::new();
+            while let Some(e) = harper.next_if(|e| e.span.start < range.end) {
+                if e.span.start >= range.start && e.span.end <= range.end {
+                    others.push(Edit {
+                        span: e.span.start - range.start..e.span.end - range.start,
+                        ..e
+                    });
+                }
             }
+            for edit in others.into_iter().chain(spelling(sentence)) {
+                if !edits.iter().any(|e| overlaps(&e.span, &edit.span)) {
+                    edits.push(edit);
+                }
+            }
+            edits.sort_by_key(|e| e.span.start);
+            let edits = Arc::new(edits);
+            self.cache.insert((*sentence).to_owned(), edits.clone());
+            out.push(edits);
         }
-        edits.sort_by_key(|e| e.span.start);
-        edits
+        out
     }
 
     /// `text` with every fix the rules find applied.
@@ -187,7 +266,7 @@ fn harper_edit(text: &str, offsets: &CharOffsets, rule: &str, lint: Lint) -> Opt
     use LintKind::*;
     if matches!(
         lint.lint_kind,
-        Enhancement | Style | Readability | Regionalism | Miscellaneous | Formatting
+        Enhancement | Style | Readability | Regionalism | Formatting
     ) {
         return None;
     }
@@ -249,33 +328,30 @@ fn plausible(text: &str, span: &Range<usize>, replacement: &str, kind: LintKind)
 }
 
 /// The likeliest word meant by `word` (lower-cased), at most two edits away:
-/// learners keep the first letter and swap or double letters far more often
-/// than they change words, and a common word is likelier than a rare one.
-/// Never a word that only drops a negative prefix ("unmeaningful" is not
-/// "meaningful").
+/// a contraction missing its apostrophe ("dont"), else the fewest edits
+/// (a swap of two letters is one), Harper's order breaking ties. Never a word
+/// with another first letter (learners get it right; "cigarrets" is not
+/// "garrets") unless the first two letters were swapped ("hte"), nor one that
+/// only drops a negative prefix ("unmeaningful" is not "meaningful").
 fn best_spelling(word: &str, dictionary: &FstDictionary) -> Option<String> {
-    let first = word.chars().next()?;
-    let mut candidates: Vec<String> = suggest_correct_spelling_str(word, 100, 2, dictionary)
+    let first: Vec<char> = word.chars().take(2).collect();
+    suggest_correct_spelling_str(word, 100, 2, dictionary)
         .into_iter()
         .map(|c| c.to_lowercase())
-        .filter(|c| {
-            !["un", "non", "in", "im", "dis", "ir", "il", "mis"]
+        .enumerate()
+        .filter(|(_, c)| {
+            let start: Vec<char> = c.chars().take(2).collect();
+            let same_start = start.first() == first.first()
+                || (start.len() == 2 && first.len() == 2 && start[0] == first[1] && start[1] == first[0]);
+            let drops_prefix = ["un", "non", "in", "im", "dis", "ir", "il", "mis"]
                 .iter()
-                .any(|prefix| word.strip_prefix(prefix) == Some(c.as_str()))
+                .any(|prefix| word.strip_prefix(prefix) == Some(c.as_str()));
+            // "doens't" is "doesn't"; "don'ts" is not "don's".
+            let same_ending = word.rfind('\'').is_none_or(|at| c.ends_with(&word[at..]));
+            same_start && !drops_prefix && same_ending
         })
-        .collect();
-    candidates.dedup();
-    candidates.into_iter().min_by_key(|c| {
-        let common = dictionary.get_word_metadata_str(c).is_some_and(|m| m.common);
-        (
-            // "dont" is "don't": a contraction missing its apostrophe.
-            c.replace('\'', "") != word,
-            !c.starts_with(first),
-            strsim::osa_distance(word, c),
-            !common,
-            word.len().abs_diff(c.len()),
-        )
-    })
+        .min_by_key(|(order, c)| (c.replace('\'', "") != word, strsim::osa_distance(word, c), *order))
+        .map(|(_, c)| c)
 }
 
 /// Words not in the dictionary, each with the closest word (at most two edits
@@ -296,12 +372,12 @@ fn spelling(text: &str) -> Vec<Edit> {
             || word.chars().count() > 30
             || proper
             || acronym
-            // Words with an apostrophe are contractions or possessives the
-            // dictionary may lack ("don'ts"); a missing apostrophe is still found.
-            || word.chars().any(|c| !(c.is_alphabetic() || c == '-'))
+            || word.chars().any(|c| !(c.is_alphabetic() || c == '-' || c == '\''))
             || CHAT_WORDS.contains(&lower.as_str())
             || dictionary.contains_word_str(word)
             || dictionary.contains_word_str(&lower)
+            // A possessive or contraction of a known word ("do's").
+            || lower.split_once('\'').is_some_and(|(stem, _)| dictionary.contains_word_str(stem) && stem.len() > 1)
             || word.contains('-') && word.split('-').all(|part| dictionary.contains_word_str(part))
         {
             continue;
@@ -356,6 +432,7 @@ mod tests {
                 "It is a non-stop trip with school teachers, etc.",
             ),
             ("The do's and don'ts.", "The do's and don'ts."),
+            ("Most people doens't know.", "Most people doesn't know."),
         ] {
             assert_eq!(rules.fix(text), fixed, "{text}");
         }

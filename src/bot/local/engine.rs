@@ -20,6 +20,7 @@ use serde_json::Value;
 use tokenizers::{pre_tokenizers::byte_level::ByteLevel, Tokenizer};
 
 use super::{
+    batch::Batcher,
     transformer::{Cache, Transformer, MAX_POSITIONS},
     Generator, Job, Output,
 };
@@ -219,14 +220,14 @@ impl Snapshots {
 }
 
 pub struct Engine {
-    model: Transformer,
+    model: Batcher,
     tokenizer: Tokenizer,
     templates: minijinja::Environment<'static>,
     bos: String,
     eos: String,
     stop: HashSet<u32>,
     context: usize,
-    snapshots: Snapshots,
+    snapshots: std::sync::Mutex<Snapshots>,
     pub info: ModelInfo,
 }
 
@@ -279,14 +280,14 @@ impl Engine {
         let context = info.context.min(MAX_POSITIONS);
         let model = Transformer::load(&content, &mut file, &info.architecture)?;
         Ok(Self {
-            model,
+            model: Batcher::start(model)?,
             tokenizer,
             templates,
             bos,
             eos,
             stop,
             context,
-            snapshots: Snapshots::default(),
+            snapshots: std::sync::Mutex::default(),
             info,
         })
     }
@@ -317,7 +318,7 @@ impl Engine {
     /// runs of its tokens are guessed as the answer's next tokens and checked
     /// in one pass; the answer is the same as without one, only sooner.
     pub fn generate(
-        &mut self,
+        &self,
         prompt: &str,
         max_tokens: usize,
         sampler: &Sampler,
@@ -342,7 +343,9 @@ impl Engine {
             ..Stats::default()
         };
         let started = Instant::now();
-        let mut cache = self.snapshots.resume(&ids);
+        let _running = self.model.running();
+        let snapshots = || self.snapshots.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = snapshots().resume(&ids);
         let mut logits = None;
         while cache.len() < ids.len() {
             if output.cancelled() {
@@ -352,7 +355,7 @@ impl Engine {
             let end = ((pos / PREFILL_CHUNK + 1) * PREFILL_CHUNK).min(ids.len());
             logits = Some(self.model.forward(&ids[pos..end], &mut cache, false)?);
             if end % PREFILL_CHUNK == 0 && end < ids.len() {
-                self.snapshots.keep(&ids[..end], &cache);
+                snapshots().keep(&ids[..end], &cache);
             }
         }
         let logits = logits.context("no logits after the prompt")?;
@@ -382,7 +385,7 @@ impl Engine {
 /// Decoding after the prompt: one token at a time, or with a guide, the
 /// guessed run of tokens checked in one pass.
 struct Step<'a> {
-    model: &'a Transformer,
+    model: &'a Batcher,
     stop: &'a HashSet<u32>,
     sampler: &'a Sampler,
     guide: &'a [u32],
@@ -494,7 +497,7 @@ fn guess(guide: &[u32], answer: &[u32], n: usize) -> Vec<u32> {
 }
 
 impl Generator for Engine {
-    fn run(&mut self, job: &Job, output: &mut dyn Output) -> anyhow::Result<Stats> {
+    fn run(&self, job: &Job, output: &mut dyn Output) -> anyhow::Result<Stats> {
         let prompt = self.prompt(&job.messages, &job.prefill)?;
         let sampler = if job.shape.is_free() {
             Sampler::CHAT
@@ -512,7 +515,7 @@ mod tests {
     use super::*;
     use crate::bot::local::transformer::tests::tiny_model;
 
-    fn greedy(model: &Transformer, prompt: &[u32], guide: &[u32], max_tokens: usize) -> (Vec<u32>, usize) {
+    fn greedy(model: &Batcher, prompt: &[u32], guide: &[u32], max_tokens: usize) -> (Vec<u32>, usize) {
         let mut cache = Cache::default();
         let logits = model.forward(prompt, &mut cache, false).unwrap();
         let step = Step {
@@ -539,7 +542,7 @@ mod tests {
             let file = tiny_model(architecture, 11);
             let mut reader = Cursor::new(&file);
             let content = gguf_file::Content::read(&mut reader).unwrap();
-            let model = Transformer::load(&content, &mut reader, architecture).unwrap();
+            let model = Batcher::start(Transformer::load(&content, &mut reader, architecture).unwrap()).unwrap();
             for prompt in [vec![1u32, 2, 3, 4, 5], vec![40, 41, 7, 7, 7, 90], vec![17]] {
                 let (plain, _) = greedy(&model, &prompt, &[], 24);
                 // A perfect guide, one with mistakes, and one unrelated.

@@ -7,6 +7,7 @@
 //! queue; a full queue is refused at once with a time to come back, and a
 //! request whose client left stops at the next token (or is skipped if it was
 //! still waiting).
+pub mod batch;
 pub mod engine;
 pub mod transformer;
 
@@ -36,9 +37,10 @@ pub trait Output {
     fn text(&mut self, piece: &str) -> bool;
 }
 
-/// Something that turns a job into text (the model, or a stand-in in tests).
-pub trait Generator: Send + 'static {
-    fn run(&mut self, job: &Job, output: &mut dyn Output) -> anyhow::Result<Stats>;
+/// Something that turns a job into text (the model, or a stand-in in tests);
+/// several jobs may run at once.
+pub trait Generator: Send + Sync + 'static {
+    fn run(&self, job: &Job, output: &mut dyn Output) -> anyhow::Result<Stats>;
 }
 
 /// What an answer looks like, and so how it is sampled and where it ends.
@@ -137,6 +139,7 @@ impl Output for Sink<'_> {
 struct Shared {
     jobs: mpsc::Sender<Job>,
     capacity: usize,
+    parallel: usize,
     /// Moving average of how long one job takes, for `Retry-After`.
     job_millis: AtomicU64,
     info: ModelInfo,
@@ -152,7 +155,7 @@ pub struct LocalModel {
 impl LocalModel {
     /// Loads `path` (this takes a while: call it off the async runtime) and
     /// starts its generation thread.
-    pub fn load(path: &Path, queue: usize, metrics: Metrics) -> anyhow::Result<Self> {
+    pub fn load(path: &Path, queue: usize, parallel: usize, metrics: Metrics) -> anyhow::Result<Self> {
         let started = Instant::now();
         let engine = Engine::load(path)?;
         tracing::info!(
@@ -162,24 +165,37 @@ impl LocalModel {
             "local model loaded"
         );
         let info = engine.info.clone();
-        Self::start(engine, info, queue, metrics)
+        Self::start(engine, info, queue, parallel, metrics)
     }
 
-    /// Serves jobs with `generator`, at most `queue` of them waiting.
-    pub fn start(generator: impl Generator, info: ModelInfo, queue: usize, metrics: Metrics) -> anyhow::Result<Self> {
+    /// Serves jobs with `generator`, `parallel` at a time (a practice reply
+    /// and its check), at most `queue` more waiting.
+    pub fn start(
+        generator: impl Generator,
+        info: ModelInfo,
+        queue: usize,
+        parallel: usize,
+        metrics: Metrics,
+    ) -> anyhow::Result<Self> {
         let capacity = queue.max(1);
+        let parallel = parallel.max(1);
         let (jobs, rx) = mpsc::channel(capacity);
         let shared = Arc::new(Shared {
             jobs,
             capacity,
+            parallel,
             job_millis: AtomicU64::new(5_000),
             info,
             metrics,
         });
-        let weak = Arc::downgrade(&shared);
-        std::thread::Builder::new()
-            .name("chattconnect-model".into())
-            .spawn(move || serve(generator, rx, weak))?;
+        let generator = Arc::new(generator);
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..parallel {
+            let (generator, rx, weak) = (generator.clone(), rx.clone(), Arc::downgrade(&shared));
+            std::thread::Builder::new()
+                .name(format!("chattconnect-model-{i}"))
+                .spawn(move || serve(&*generator, &rx, &weak))?;
+        }
         Ok(Self { shared })
     }
 
@@ -187,7 +203,7 @@ impl LocalModel {
         &self.shared.info
     }
 
-    /// Jobs waiting for the model (not counting the one it is answering).
+    /// Jobs waiting for the model (not counting the ones it is answering).
     pub fn waiting(&self) -> usize {
         self.shared.capacity - self.shared.jobs.capacity()
     }
@@ -195,7 +211,8 @@ impl LocalModel {
     /// When a refused request should come back: the queue's expected wait.
     pub fn retry_after(&self) -> u64 {
         let per_job = self.shared.job_millis.load(Ordering::Relaxed);
-        ((self.waiting() as u64 + 1) * per_job).div_ceil(1000).clamp(1, 120)
+        let rounds = (self.waiting() / self.shared.parallel) as u64 + 1;
+        (rounds * per_job).div_ceil(1000).clamp(1, 120)
     }
 
     /// `Some(retry_after)` when the queue is full.
@@ -296,12 +313,19 @@ fn prefill(schema: &Value) -> String {
     format!("{{{}: {quote}", Value::from(key.as_str()))
 }
 
-/// The generation thread: one job at a time, in order of arrival, until the
-/// last handle is gone.
-fn serve(mut generator: impl Generator, mut jobs: mpsc::Receiver<Job>, shared: std::sync::Weak<Shared>) {
-    while let Some(job) = jobs.blocking_recv() {
+/// One of the generation threads: takes the next job in order of arrival
+/// and answers it, until the last handle is gone.
+fn serve(generator: &impl Generator, jobs: &std::sync::Mutex<mpsc::Receiver<Job>>, shared: &std::sync::Weak<Shared>) {
+    loop {
+        let (job, waiting) = {
+            let mut jobs = jobs.lock().unwrap_or_else(|e| e.into_inner());
+            match jobs.blocking_recv() {
+                Some(job) => (job, jobs.len()),
+                None => break,
+            }
+        };
         let Some(shared) = shared.upgrade() else { break };
-        shared.metrics.bot_local_waiting.set(jobs.len() as i64);
+        shared.metrics.bot_local_waiting.set(waiting as i64);
         if job.tx.is_closed() {
             // The client left while the job waited.
             continue;
@@ -410,7 +434,7 @@ mod tests {
     }
 
     impl Generator for Counting {
-        fn run(&mut self, job: &Job, output: &mut dyn Output) -> anyhow::Result<Stats> {
+        fn run(&self, job: &Job, output: &mut dyn Output) -> anyhow::Result<Stats> {
             if let Some(gate) = &self.gate {
                 gate.lock().unwrap().recv()?;
             }
@@ -446,7 +470,7 @@ mod tests {
     #[tokio::test]
     async fn a_stream_yields_the_generated_text_in_order() {
         let (generator, _, _) = counting(Duration::ZERO, false);
-        let model = LocalModel::start(generator, info(), 2, Metrics::new()).unwrap();
+        let model = LocalModel::start(generator, info(), 2, 1, Metrics::new()).unwrap();
         let pieces: Vec<String> = model.stream(hello(), 3).unwrap().map(|p| p.unwrap()).collect().await;
         assert_eq!(pieces.concat(), "tok tok tok ");
     }
@@ -455,7 +479,7 @@ mod tests {
     async fn a_full_queue_is_refused_with_a_time_to_come_back() {
         let (generator, _, go) = counting(Duration::ZERO, true);
         let go = go.unwrap();
-        let model = LocalModel::start(generator, info(), 1, Metrics::new()).unwrap();
+        let model = LocalModel::start(generator, info(), 1, 1, Metrics::new()).unwrap();
         let first = model.stream(hello(), 1).unwrap();
         // The worker takes the first job and waits at the gate; the second waits in the queue.
         while model.waiting() > 0 {
@@ -479,9 +503,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn two_requests_are_answered_at_once_and_a_third_waits() {
+        /// Holds each job until two are inside at the same time.
+        struct Meet(std::sync::Barrier, AtomicUsize);
+        impl Generator for Meet {
+            fn run(&self, _: &Job, output: &mut dyn Output) -> anyhow::Result<Stats> {
+                let n = self.1.fetch_add(1, Ordering::SeqCst);
+                if n < 2 {
+                    self.0.wait();
+                }
+                output.text(&format!("job {n}"));
+                Ok(Stats::default())
+            }
+        }
+        let model = LocalModel::start(
+            Meet(std::sync::Barrier::new(2), AtomicUsize::new(0)),
+            info(),
+            2,
+            2,
+            Metrics::new(),
+        )
+        .unwrap();
+        let (a, b) = (model.stream(hello(), 1).unwrap(), model.stream(hello(), 1).unwrap());
+        // Both finish only if they ran at the same time.
+        let (a, b): (Vec<_>, Vec<_>) = tokio::time::timeout(Duration::from_secs(10), async {
+            tokio::join!(a.collect(), b.collect())
+        })
+        .await
+        .expect("the two requests ran side by side");
+        let mut got = vec![a[0].clone().unwrap(), b[0].clone().unwrap()];
+        got.sort();
+        assert_eq!(got, ["job 0", "job 1"]);
+        let third: Vec<_> = model.stream(hello(), 1).unwrap().collect().await;
+        assert_eq!(third, vec![Ok("job 2".to_owned())]);
+    }
+
+    #[tokio::test]
     async fn a_dropped_stream_stops_the_generation_at_the_next_token() {
         let (generator, produced, _) = counting(Duration::from_millis(5), false);
-        let model = LocalModel::start(generator, info(), 2, Metrics::new()).unwrap();
+        let model = LocalModel::start(generator, info(), 2, 1, Metrics::new()).unwrap();
         let mut stream = model.stream(hello(), 100_000).unwrap();
         assert_eq!(stream.next().await.unwrap().unwrap(), "tok ");
         drop(stream);
@@ -499,7 +559,7 @@ mod tests {
     async fn a_job_whose_client_left_while_waiting_is_skipped() {
         let (generator, produced, go) = counting(Duration::ZERO, true);
         let go = go.unwrap();
-        let model = LocalModel::start(generator, info(), 2, Metrics::new()).unwrap();
+        let model = LocalModel::start(generator, info(), 2, 1, Metrics::new()).unwrap();
         let first = model.stream(hello(), 1).unwrap();
         drop(model.stream(hello(), 50).unwrap());
         go.send(()).unwrap();
@@ -516,11 +576,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_failing_or_panicking_model_fails_the_request_and_keeps_serving() {
-        struct Flaky(usize);
+        struct Flaky(AtomicUsize);
         impl Generator for Flaky {
-            fn run(&mut self, _: &Job, output: &mut dyn Output) -> anyhow::Result<Stats> {
-                self.0 += 1;
-                match self.0 {
+            fn run(&self, _: &Job, output: &mut dyn Output) -> anyhow::Result<Stats> {
+                match self.0.fetch_add(1, Ordering::SeqCst) + 1 {
                     1 => anyhow::bail!("out of memory"),
                     2 => panic!("a bug"),
                     _ => {
@@ -530,7 +589,7 @@ mod tests {
                 }
             }
         }
-        let model = LocalModel::start(Flaky(0), info(), 2, Metrics::new()).unwrap();
+        let model = LocalModel::start(Flaky(AtomicUsize::new(0)), info(), 2, 1, Metrics::new()).unwrap();
         for _ in 0..2 {
             let items: Vec<_> = model.stream(hello(), 5).unwrap().collect().await;
             assert_eq!(items, vec![Err(UpstreamError::Failed)]);
@@ -543,7 +602,7 @@ mod tests {
     async fn a_structured_answer_starts_with_the_first_field_and_ends_with_the_object() {
         struct Json;
         impl Generator for Json {
-            fn run(&mut self, job: &Job, output: &mut dyn Output) -> anyhow::Result<Stats> {
+            fn run(&self, job: &Job, output: &mut dyn Output) -> anyhow::Result<Stats> {
                 assert_eq!(job.shape, Shape::Json);
                 for piece in [
                     "I {went} \\\"home\\\".\"",
@@ -557,7 +616,7 @@ mod tests {
                 Ok(Stats::default())
             }
         }
-        let model = LocalModel::start(Json, info(), 2, Metrics::new()).unwrap();
+        let model = LocalModel::start(Json, info(), 2, 1, Metrics::new()).unwrap();
         let schema = json!({"type": "object", "required": ["corrected", "notes"], "properties": {"corrected": {"type": "string"}}});
         assert_eq!(prefill(&schema), r#"{"corrected": ""#);
         assert_eq!(
@@ -569,6 +628,33 @@ mod tests {
         assert_eq!(answer, r#"{"corrected": "I {went} \"home\".", "notes": []}"#);
         let value: Value = serde_json::from_str(&answer).unwrap();
         assert_eq!(value["corrected"], "I {went} \"home\".");
+    }
+
+    #[tokio::test]
+    async fn a_check_answer_ends_with_its_string_so_no_key_can_follow_or_repeat() {
+        /// A model that goes on after the sentence, repeating the key.
+        struct Rambling;
+        impl Generator for Rambling {
+            fn run(&self, job: &Job, output: &mut dyn Output) -> anyhow::Result<Stats> {
+                assert_eq!(job.shape, Shape::JsonString);
+                assert_eq!(job.guide.as_deref(), Some("I goed home."));
+                for piece in ["I went \\\"home\\\".", "\", \"corrected\": \"again", "\"}"] {
+                    if !output.text(piece) {
+                        break;
+                    }
+                }
+                Ok(Stats::default())
+            }
+        }
+        let model = LocalModel::start(Rambling, info(), 2, 1, Metrics::new()).unwrap();
+        let schema =
+            json!({"type": "object", "required": ["corrected"], "properties": {"corrected": {"type": "string"}}});
+        let answer = model
+            .complete_string(hello(), &schema, 50, "I goed home.")
+            .await
+            .unwrap();
+        assert_eq!(answer, r#"{"corrected": "I went \"home\".""#);
+        assert_eq!(crate::bot::check::read(&answer).as_deref(), Some("I went \"home\"."));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use candle_core::{
     quantized::{gguf_file, GgmlDType, QMatMul, QTensor},
-    DType, Device, IndexOp, Module, Tensor,
+    DType, Device, Module, Tensor,
 };
 use candle_transformers::quantized_nn::RmsNorm;
 
@@ -72,6 +72,14 @@ impl Cache {
             .map(|(k, _)| k.elem_count() * 2 * k.dtype().size_in_bytes())
             .sum()
     }
+}
+
+/// Tokens to read after what `cache` holds; `every`: the logits after each
+/// of them, not only after the last.
+pub struct Read<'a> {
+    pub tokens: &'a [u32],
+    pub cache: &'a mut Cache,
+    pub every: bool,
 }
 
 pub struct Transformer {
@@ -224,18 +232,35 @@ impl Transformer {
     /// next token after each of them (`[tokens, vocabulary]`), or after the
     /// last one only (`[vocabulary]`) unless `every` is set.
     pub fn forward(&self, tokens: &[u32], cache: &mut Cache, every: bool) -> anyhow::Result<Tensor> {
-        let (n, at) = (tokens.len(), cache.len);
-        if n == 0 {
-            bail!("nothing to read");
+        let mut logits = self.forward_many(&mut [Read { tokens, cache, every }])?;
+        Ok(logits.remove(0))
+    }
+
+    /// `forward` for several sequences in one pass: their rows go through
+    /// every weight together (each weight is read from memory once for all of
+    /// them, which is most of a step's cost), and each attends to its own cache.
+    pub fn forward_many(&self, reads: &mut [Read<'_>]) -> anyhow::Result<Vec<Tensor>> {
+        let mut all = Vec::new();
+        for r in reads.iter() {
+            if r.tokens.is_empty() {
+                bail!("nothing to read");
+            }
+            if r.cache.len + r.tokens.len() > MAX_POSITIONS {
+                bail!("the sequence is longer than {MAX_POSITIONS} tokens");
+            }
+            all.extend_from_slice(r.tokens);
         }
-        if at + n > MAX_POSITIONS {
-            bail!("the sequence is longer than {MAX_POSITIONS} tokens");
-        }
-        let ids = Tensor::new(tokens, &Device::Cpu)?;
+        let rows = all.len();
+        let ids = Tensor::new(all.as_slice(), &Device::Cpu)?;
         let mut x = self.embeddings.embedding(&ids)?.unsqueeze(0)?;
-        let mask = (n > 1).then(|| causal_mask(n, at)).transpose()?;
-        let (cos, sin) = (self.cos.narrow(0, at, n)?, self.sin.narrow(0, at, n)?);
-        let first = cache.layers.is_empty();
+        let tables = reads
+            .iter()
+            .map(|r| {
+                let (n, at) = (r.tokens.len(), r.cache.len);
+                let mask = (n > 1).then(|| causal_mask(n, at)).transpose()?;
+                Ok((mask, self.cos.narrow(0, at, n)?, self.sin.narrow(0, at, n)?))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         for (i, layer) in self.layers.iter().enumerate() {
             let residual = x.clone();
             let h = layer.attention_norm.forward(&x)?;
@@ -245,41 +270,26 @@ impl Transformer {
                 k = k.broadcast_add(bk)?;
                 v = v.broadcast_add(bv)?;
             }
-            let split = |t: Tensor, heads: usize| -> candle_core::Result<Tensor> {
-                t.reshape((1, n, heads, self.head_dim))?.transpose(1, 2)?.contiguous()
-            };
-            let (q, k, v) = (
-                split(q, self.heads)?,
-                split(k, self.kv_heads)?,
-                split(v, self.kv_heads)?,
-            );
-            let (q, k) = (self.rotate(&q, &cos, &sin)?, self.rotate(&k, &cos, &sin)?);
-            let (k, v) = if first {
-                (k, v)
-            } else {
-                let (ck, cv) = &cache.layers[i];
-                (Tensor::cat(&[ck, &k], 2)?, Tensor::cat(&[cv, &v], 2)?)
-            };
-            if first {
-                cache.layers.push((k.clone(), v.clone()));
-            } else {
-                cache.layers[i] = (k.clone(), v.clone());
+            let mut attended = Vec::with_capacity(reads.len());
+            let mut row = 0;
+            for (r, (mask, cos, sin)) in reads.iter_mut().zip(&tables) {
+                let n = r.tokens.len();
+                let part = |t: &Tensor, heads: usize| -> candle_core::Result<Tensor> {
+                    t.narrow(1, row, n)?
+                        .reshape((1, n, heads, self.head_dim))?
+                        .transpose(1, 2)?
+                        .contiguous()
+                };
+                let (q, k, v) = (
+                    part(&q, self.heads)?,
+                    part(&k, self.kv_heads)?,
+                    part(&v, self.kv_heads)?,
+                );
+                let (q, k) = (self.rotate(&q, cos, sin)?, self.rotate(&k, cos, sin)?);
+                attended.push(self.attend(&q, k, v, mask.as_ref(), r.cache, i)?);
+                row += n;
             }
-            let repeat = self.heads / self.kv_heads;
-            let (k, v) = (
-                candle_transformers::utils::repeat_kv(k, repeat)?,
-                candle_transformers::utils::repeat_kv(v, repeat)?,
-            );
-            let mut scores = (q.matmul(&k.t()?)? / (self.head_dim as f64).sqrt())?;
-            if let Some(mask) = &mask {
-                scores = scores.broadcast_add(mask)?;
-            }
-            let weights = candle_nn::ops::softmax_last_dim(&scores)?;
-            let attended =
-                weights
-                    .matmul(&v.contiguous()?)?
-                    .transpose(1, 2)?
-                    .reshape((1, n, self.heads * self.head_dim))?;
+            let attended = Tensor::cat(&attended, 1)?;
             x = (layer.o.forward(&attended)? + residual)?;
             let residual = x.clone();
             let h = layer.ffn_norm.forward(&x)?;
@@ -288,11 +298,69 @@ impl Transformer {
                 .forward(&(candle_nn::ops::silu(&layer.gate.forward(&h)?)? * layer.up.forward(&h)?)?)?;
             x = (mlp + residual)?;
         }
-        cache.len = at + n;
-        let x = self.norm.forward(&x)?;
-        let x = if every { x.i(0)? } else { x.i((0, n - 1))?.unsqueeze(0)? };
-        let logits = self.output.forward(&x)?;
-        Ok(if every { logits } else { logits.squeeze(0)? })
+        let x = self.norm.forward(&x)?.squeeze(0)?;
+        // The rows whose logits are wanted: every row, or each sequence's last.
+        let mut wanted = Vec::new();
+        let mut row = 0;
+        for r in reads.iter_mut() {
+            let n = r.tokens.len();
+            r.cache.len += n;
+            if r.every {
+                wanted.extend((row..row + n).map(|i| i as u32));
+            } else {
+                wanted.push((row + n - 1) as u32);
+            }
+            row += n;
+        }
+        debug_assert_eq!(row, rows);
+        let picked = x.index_select(&Tensor::new(wanted.as_slice(), &Device::Cpu)?, 0)?;
+        let logits = self.output.forward(&picked)?;
+        let mut out = Vec::with_capacity(reads.len());
+        let mut at = 0;
+        for r in reads.iter() {
+            let n = if r.every { r.tokens.len() } else { 1 };
+            let l = logits.narrow(0, at, n)?;
+            out.push(if r.every { l } else { l.squeeze(0)? });
+            at += n;
+        }
+        Ok(out)
+    }
+
+    /// Attention of one sequence's queries over its cache plus its new keys
+    /// and values (which join the cache of layer `layer`).
+    fn attend(
+        &self,
+        q: &Tensor,
+        k: Tensor,
+        v: Tensor,
+        mask: Option<&Tensor>,
+        cache: &mut Cache,
+        layer: usize,
+    ) -> anyhow::Result<Tensor> {
+        let n = q.dim(2)?;
+        let (k, v) = match cache.layers.get(layer) {
+            Some((ck, cv)) => (Tensor::cat(&[ck, &k], 2)?, Tensor::cat(&[cv, &v], 2)?),
+            None => (k, v),
+        };
+        if layer < cache.layers.len() {
+            cache.layers[layer] = (k.clone(), v.clone());
+        } else {
+            cache.layers.push((k.clone(), v.clone()));
+        }
+        let repeat = self.heads / self.kv_heads;
+        let (k, v) = (
+            candle_transformers::utils::repeat_kv(k, repeat)?,
+            candle_transformers::utils::repeat_kv(v, repeat)?,
+        );
+        let mut scores = (q.matmul(&k.t()?)? / (self.head_dim as f64).sqrt())?;
+        if let Some(mask) = mask {
+            scores = scores.broadcast_add(mask)?;
+        }
+        let weights = candle_nn::ops::softmax_last_dim(&scores)?;
+        Ok(weights
+            .matmul(&v.contiguous()?)?
+            .transpose(1, 2)?
+            .reshape((1, n, self.heads * self.head_dim))?)
     }
 
     fn rotate(&self, x: &Tensor, cos: &Tensor, sin: &Tensor) -> candle_core::Result<Tensor> {
@@ -480,6 +548,62 @@ pub(crate) mod tests {
                 close(&ours, &reference(&[token], prompt.len() + i));
             }
             assert_eq!(cache.len(), 9);
+        }
+    }
+
+    #[test]
+    fn sequences_read_together_get_what_each_gets_alone() {
+        for architecture in ["llama", "qwen2"] {
+            let model = ours(&tiny_model(architecture, 5), architecture);
+            let (a, b) = ([4u32, 9, 16, 25], [7u32, 14]);
+            let (mut alone_a, mut alone_b) = (Cache::default(), Cache::default());
+            let la: Vec<f32> = model.forward(&a, &mut alone_a, false).unwrap().to_vec1().unwrap();
+            let lb = model.forward(&b, &mut alone_b, true).unwrap();
+            // Then one more token each, together.
+            let (mut ca, mut cb) = (Cache::default(), Cache::default());
+            let first = model
+                .forward_many(&mut [
+                    Read {
+                        tokens: &a,
+                        cache: &mut ca,
+                        every: false,
+                    },
+                    Read {
+                        tokens: &b,
+                        cache: &mut cb,
+                        every: true,
+                    },
+                ])
+                .unwrap();
+            close(&first[0].to_vec1().unwrap(), &la);
+            assert_eq!(first[1].dims(), lb.dims());
+            close(
+                &first[1].flatten_all().unwrap().to_vec1().unwrap(),
+                &lb.flatten_all().unwrap().to_vec1().unwrap(),
+            );
+            let next = model
+                .forward_many(&mut [
+                    Read {
+                        tokens: &[1],
+                        cache: &mut ca,
+                        every: false,
+                    },
+                    Read {
+                        tokens: &[2, 3],
+                        cache: &mut cb,
+                        every: false,
+                    },
+                ])
+                .unwrap();
+            close(
+                &next[0].to_vec1().unwrap(),
+                &model.forward(&[1], &mut alone_a, false).unwrap().to_vec1().unwrap(),
+            );
+            close(
+                &next[1].to_vec1().unwrap(),
+                &model.forward(&[2, 3], &mut alone_b, false).unwrap().to_vec1().unwrap(),
+            );
+            assert_eq!((ca.len(), cb.len()), (5, 4));
         }
     }
 

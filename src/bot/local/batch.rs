@@ -1,0 +1,209 @@
+//! Several sequences through the model together. Each running request asks
+//! for its next pass from its own thread; the model's thread gathers the
+//! passes asked for at about the same time into one `forward_many`, so a
+//! practice reply and the tutor's check of the same message advance side by
+//! side for about the cost of one (reading the weights is most of a step).
+use std::{
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        mpsc, Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::{anyhow, Context};
+use candle_core::Tensor;
+
+use super::transformer::{Cache, Read, Transformer, MAX_POSITIONS};
+
+/// How long a pass waits for the other running sequences to ask for theirs
+/// (sampling between passes takes well under a millisecond).
+const GATHER: Duration = Duration::from_millis(3);
+
+struct Pass {
+    tokens: Vec<u32>,
+    cache: Cache,
+    every: bool,
+    done: mpsc::SyncSender<anyhow::Result<(Tensor, Cache)>>,
+}
+
+/// A handle on the model's thread; cheap to clone.
+#[derive(Clone)]
+pub struct Batcher {
+    passes: mpsc::Sender<Pass>,
+    running: Arc<AtomicUsize>,
+    /// Passes through the model so far.
+    made: Arc<AtomicUsize>,
+}
+
+/// A sequence being generated: counted while alive, so a pass waits for the
+/// others only while there are others.
+pub struct Running {
+    running: Arc<AtomicUsize>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.running.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Batcher {
+    /// Starts the model's thread; it ends when the last handle is gone.
+    pub fn start(model: Transformer) -> anyhow::Result<Self> {
+        let (passes, rx) = mpsc::channel::<Pass>();
+        let running = Arc::new(AtomicUsize::new(0));
+        let made = Arc::new(AtomicUsize::new(0));
+        let (others, count) = (running.clone(), made.clone());
+        std::thread::Builder::new()
+            .name("chattconnect-model-pass".into())
+            .spawn(move || serve(&model, &rx, &others, &count))?;
+        Ok(Self { passes, running, made })
+    }
+
+    /// Passes through the model so far.
+    pub fn passes(&self) -> usize {
+        self.made.load(Ordering::SeqCst)
+    }
+
+    /// Marks a sequence as running until the guard is dropped.
+    pub fn running(&self) -> Running {
+        self.running.fetch_add(1, Ordering::SeqCst);
+        Running {
+            running: self.running.clone(),
+        }
+    }
+
+    /// `Transformer::forward`, in a pass shared with whatever else runs.
+    pub fn forward(&self, tokens: &[u32], cache: &mut Cache, every: bool) -> anyhow::Result<Tensor> {
+        // Checked here, so one sequence's mistake never fails the others' pass.
+        anyhow::ensure!(!tokens.is_empty(), "nothing to read");
+        anyhow::ensure!(
+            cache.len() + tokens.len() <= MAX_POSITIONS,
+            "the sequence is longer than {MAX_POSITIONS} tokens"
+        );
+        let (done, result) = mpsc::sync_channel(1);
+        self.passes
+            .send(Pass {
+                tokens: tokens.to_vec(),
+                cache: std::mem::take(cache),
+                every,
+                done,
+            })
+            .map_err(|_| anyhow!("the model's thread has stopped"))?;
+        let (logits, read) = result.recv().context("the model's thread has stopped")??;
+        *cache = read;
+        Ok(logits)
+    }
+}
+
+fn serve(model: &Transformer, passes: &mpsc::Receiver<Pass>, running: &AtomicUsize, made: &AtomicUsize) {
+    while let Ok(first) = passes.recv() {
+        made.fetch_add(1, Ordering::SeqCst);
+        let mut batch = vec![first];
+        let deadline = Instant::now() + GATHER;
+        while batch.len() < running.load(Ordering::SeqCst) {
+            match passes.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(pass) => batch.push(pass),
+                Err(_) => break,
+            }
+        }
+        let mut caches: Vec<Cache> = batch.iter_mut().map(|p| std::mem::take(&mut p.cache)).collect();
+        let result = {
+            let mut reads: Vec<Read<'_>> = batch
+                .iter()
+                .zip(caches.iter_mut())
+                .map(|(p, cache)| Read {
+                    tokens: &p.tokens,
+                    cache,
+                    every: p.every,
+                })
+                .collect();
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.forward_many(&mut reads)))
+        };
+        match result {
+            Ok(Ok(logits)) => {
+                for ((pass, logits), cache) in batch.into_iter().zip(logits).zip(caches) {
+                    let _ = pass.done.send(Ok((logits, cache)));
+                }
+            }
+            Ok(Err(e)) => {
+                let message = format!("{e:#}");
+                for pass in batch {
+                    let _ = pass.done.send(Err(anyhow!("{message}")));
+                }
+            }
+            Err(_) => {
+                for pass in batch {
+                    let _ = pass.done.send(Err(anyhow!("the model panicked")));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use candle_core::quantized::gguf_file;
+
+    use super::*;
+    use crate::bot::local::transformer::tests::tiny_model;
+
+    #[test]
+    fn sequences_running_at_once_share_their_passes() {
+        let file = tiny_model("qwen2", 9);
+        let mut reader = Cursor::new(&file);
+        let content = gguf_file::Content::read(&mut reader).unwrap();
+        let batcher = Batcher::start(Transformer::load(&content, &mut reader, "qwen2").unwrap()).unwrap();
+        let steps = 12;
+        let alone: Vec<Vec<f32>> = {
+            let _running = batcher.running();
+            let mut cache = Cache::default();
+            (0..steps)
+                .map(|i| {
+                    batcher
+                        .forward(&[i as u32], &mut cache, false)
+                        .unwrap()
+                        .to_vec1()
+                        .unwrap()
+                })
+                .collect()
+        };
+        let before = batcher.passes();
+        let guards: Vec<Running> = (0..2).map(|_| batcher.running()).collect();
+        let together: Vec<Vec<Vec<f32>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..2)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut cache = Cache::default();
+                        (0..steps)
+                            .map(|i| {
+                                batcher
+                                    .forward(&[i as u32], &mut cache, false)
+                                    .unwrap()
+                                    .to_vec1()
+                                    .unwrap()
+                            })
+                            .collect::<Vec<Vec<f32>>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        drop(guards);
+        // Each got what it gets alone, and most passes served both.
+        for got in &together {
+            for (a, b) in got.iter().zip(&alone) {
+                let worst = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+                assert!(worst < 1e-3, "{worst}");
+            }
+        }
+        let passes = batcher.passes() - before;
+        assert!(passes < steps * 2 * 3 / 4, "{passes} passes for {} steps", steps * 2);
+        // A sequence too long for the model fails alone.
+        let mut cache = Cache::default();
+        assert!(batcher.forward(&vec![1; MAX_POSITIONS + 1], &mut cache, false).is_err());
+    }
+}
