@@ -155,7 +155,9 @@ impl Task {
         let outcome = self
             .stream(turns, started, &mut reply, check.as_mut(), &mut checked)
             .await;
-        let wanted = matches!(outcome, Outcome::Finished) && !reply.trim().is_empty();
+        // Once the reply has started, the request counts, so the learner gets
+        // the check too: also when they stopped the reply or it broke off.
+        let wanted = !reply.trim().is_empty();
         if wanted && checked.is_none() {
             checked = tokio::time::timeout_at(total_deadline, check).await.ok();
         }

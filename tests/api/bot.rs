@@ -450,6 +450,8 @@ async fn a_client_that_disconnects_mid_stream_cancels_upstream_and_the_partial_r
         "a prefix of the answer: {content}"
     );
     assert!(content.len() < 200, "only part of the answer: {content}");
+    // The request counts, so the learner's message was still checked.
+    assert_eq!(stored["feedback"]["status"], "no_mistakes", "{stored}");
     for _ in 0..30 {
         if llm.abandoned() {
             break;

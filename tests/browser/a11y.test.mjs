@@ -89,6 +89,19 @@ describe('accessibility', () => {
           const overflow = await page.evaluate(() => [document.documentElement, ...document.querySelectorAll('main, .conversation, .messages')]
             .filter((el) => el.scrollWidth > el.clientWidth + 1).map((el) => el.className || el.tagName));
           if (overflow.length) failures.push(`${name} ${theme} ${width}px: wider than the screen: ${overflow.join(', ')}`);
+          // While the live connection is down the header says so; it must still fit.
+          const reconnecting = await page.evaluate(() => {
+            const conn = document.getElementById('conn');
+            const before = conn.textContent;
+            conn.textContent = 'Reconnecting…';
+            conn.classList.add('down');
+            const wide = document.documentElement.scrollWidth > document.documentElement.clientWidth + 1;
+            const cut = [...document.querySelectorAll('header.top button')].some((b) => b.getBoundingClientRect().right > innerWidth + 1);
+            conn.textContent = before;
+            conn.classList.remove('down');
+            return wide || cut;
+          });
+          if (reconnecting) failures.push(`${name} ${theme} ${width}px: the header overflows while reconnecting`);
           await page.screenshot({ path: join(shots, `screen-${name.replace(' ', '-')}-${theme}-${width}.png`) });
         }
       }

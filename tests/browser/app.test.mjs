@@ -41,6 +41,10 @@ describe('ChattConnect in the browser', () => {
     await signUp(alice, server.base, 'alice_w');
     await signUp(bob, server.base, 'bob_w');
     await shot(alice, '02-chats-empty');
+    // The first screen reads as a sentence with two links, not one word a line.
+    const empty = alice.locator('.chat-list .empty-state');
+    assert.equal(await empty.locator('a').first().evaluate((a) => getComputedStyle(a).display), 'inline');
+    assert.ok((await empty.boundingBox()).height < 120, 'the empty chat list is a line or two high');
 
     // Alice finds Bob and sends a request.
     await nav(alice, 'Friends').click();

@@ -117,8 +117,19 @@ describe('the tutor in the browser', () => {
     llm.check = (text) => ({ corrected: text.replace("don't", "doesn't") });
     const composer = alice.getByLabel('Message to checker_b');
     await composer.fill("She don't like apples.");
+    // A failed check says the tutor could not check the draft; Retry checks
+    // again and never sends the draft to the friend.
+    llm.failChecks = 1;
+    const checksBefore = llm.checks;
     await alice.getByRole('button', { name: 'Check' }).click();
+    const notice = alice.locator('.notice');
+    await notice.getByText("The tutor couldn't check your draft this time. It didn't count.").waitFor();
+    await notice.getByRole('button', { name: 'Retry' }).click();
     const panel = alice.locator('.check-panel');
+    await panel.locator('.feedback').waitFor();
+    assert.equal(llm.checks, checksBefore + 2, 'Retry ran the check again');
+    assert.equal(await alice.locator('.msg.mine').count(), 0, 'nothing was sent to the friend');
+    assert.equal(await composer.inputValue(), "She don't like apples.");
     await panel.getByText("With he, she and it, use ‘doesn't’ (not ‘don't’).").waitFor();
     await shot(alice, '17-check-before-sending');
     await panel.getByRole('button', { name: 'Use correction' }).click();
@@ -210,6 +221,8 @@ describe('the tutor in the browser', () => {
       await page.getByText('Stopped. The part of the reply you saw has been saved.').waitFor();
       const kept = await page.locator('.msg.bot .bubble').last().textContent();
       assert.ok(kept.startsWith('That sou') && kept.length < 60, `partial reply kept: ${kept}`);
+      // Stopping still uses the practice message, so the tutor's check of it arrives too.
+      await page.locator('.msg.mine').first().locator('.feedback', { hasText: 'Looks good!' }).waitFor();
       await page.getByRole('button', { name: 'Send' }).waitFor();
     } finally {
       llm.firstDelayMs = 0;

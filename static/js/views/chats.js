@@ -255,6 +255,7 @@ class Conversation {
   close() {
     document.removeEventListener('visibilitychange', this.onVisible);
     clearTimeout(this.typingTimer);
+    clearTimeout(this.stoppedTimer);
     this.lint.close();
   }
 
@@ -320,6 +321,7 @@ class Conversation {
   }
 
   add(message) {
+    if (message.role === 'assistant' && this.stopped) { this.stopped = null; clearTimeout(this.stoppedTimer); }
     const follow = this.atBottom() || isMine(message);
     this.messages.set(message.id, message);
     if (!isMine(message) && message.sender_id) this.typingLine.textContent = '';
@@ -394,6 +396,7 @@ class Conversation {
         items.push(h('li', { class: 'seen' }, 'Seen'));
       }
     });
+    if (this.stopped) items.push(this.stopped);
     if (this.streaming) items.push(this.streaming);
     if (!ordered.length && !this.bot) items.push(h('li', { class: 'empty-state' }, 'Say hello!'));
     this.list.replaceChildren(...items);
@@ -451,9 +454,9 @@ class Conversation {
     this.notice.replaceChildren(text ? h('div', { class: 'notice' }, text) : '');
   }
 
-  /** A failure the learner can retry: the same draft and key, so it is never stored twice. */
-  retryNotice(text) {
-    const retry = h('button', { class: 'btn small primary', type: 'button', onclick: () => this.send() }, 'Retry');
+  /** A failure the learner can retry (sending: the same draft and key, so it is never stored twice). */
+  retryNotice(text, action = () => this.send()) {
+    const retry = h('button', { class: 'btn small primary', type: 'button', onclick: () => { this.showNotice(''); action(); } }, 'Retry');
     this.notice.replaceChildren(h('div', { class: 'notice' }, text, ' ', retry));
   }
 
@@ -500,7 +503,12 @@ class Conversation {
   }
 
   /** A friendly sentence for each way a bot request can fail. */
-  explain(err, text) {
+  /**
+   * Says why sending (or, with `checking`, checking a draft) failed, with a
+   * Retry that does the same thing again.
+   */
+  explain(err, text, { checking = false } = {}) {
+    const retry = checking ? () => this.checkDraft() : () => this.send();
     if (!(err instanceof ApiError)) { this.showNotice('Something went wrong. Please try again.'); return; }
     if (err.code === 'daily_quota_exceeded') {
       showQuota({ limit: err.body.limit, used: err.body.limit, remaining: 0, resets_at: err.body.resets_at });
@@ -508,14 +516,18 @@ class Conversation {
     } else if (err.code === 'rate_limited') {
       this.showNotice(`You're sending messages very quickly. Please wait ${err.body.retry_after || 'a few'} seconds.`);
     } else if (err.code === 'bot_unavailable') {
+      const who = checking ? 'The tutor' : 'Your practice partner';
       this.showNotice(/BOT_BASE_URL/.test(err.message)
-        ? 'Practice with the bot is not set up on this server yet. You can still chat with your friends.'
-        : "Your practice partner can't be reached right now. This message didn't count — please try again in a moment.");
-    } else if (err.code === 'bot_upstream_error' || err.code === 'bot_upstream_timeout') {
-      if (/partial/.test(err.message)) this.showNotice('The reply was cut short. What arrived has been saved.');
-      else this.retryNotice("Your practice partner couldn't answer this time. This message didn't count.");
+        ? `${checking ? 'Checking drafts' : 'Practice with the bot'} is not set up on this server yet. You can still chat with your friends.`
+        : `${who} can't be reached right now. This didn't count — please try again in a moment.`);
+    } else if (err.code === 'bot_upstream_error' || err.code === 'bot_upstream_timeout' || err.code === 'bot_busy') {
+      if (checking) this.retryNotice("The tutor couldn't check your draft this time. It didn't count.", retry);
+      else if (/partial/.test(err.message)) this.showNotice('The reply was cut short. What arrived has been saved.');
+      else this.retryNotice("Your practice partner couldn't answer this time. This message didn't count.", retry);
     } else if (err.code === 'network') {
-      this.retryNotice('Your message was not sent: the server cannot be reached.');
+      this.retryNotice(checking
+        ? 'Your draft was not checked: the server cannot be reached.'
+        : 'Your message was not sent: the server cannot be reached.', retry);
     } else {
       this.showNotice(err.message);
     }
@@ -629,7 +641,7 @@ class Conversation {
         h('div', { class: 'check-actions' }, f.status === 'corrected' ? use : null, dismiss));
     } catch (err) {
       this.checkPanel.replaceChildren();
-      this.explain(err, '');
+      this.explain(err, '', { checking: true });
     } finally {
       this.busy = false;
       this.checkButton.disabled = false;
@@ -701,11 +713,20 @@ class Conversation {
     } catch (err) {
       if (err.name !== 'AbortError') throw err;
       // Stopped: the server keeps what was said (or refunds if nothing was).
+      if (started) {
+        // The server stores the partial reply once the tutor has checked the
+        // message (it counts, so the check is not thrown away): keep showing
+        // it until the stored reply arrives on the socket.
+        this.streaming.classList.remove('streaming');
+        this.streaming.setAttribute('aria-busy', 'false');
+        this.stopped = this.streaming;
+        clearTimeout(this.stoppedTimer);
+        this.stoppedTimer = setTimeout(() => { this.stopped = null; this.catchUp(); }, 30000);
+      }
       this.streaming = null;
       await new Promise((r) => setTimeout(r, 300));
       if (!started && turn) this.remove(turn);
-      if (!started) { this.input.value = text; this.onInput(); }
-      await this.catchUp();
+      if (!started) { this.input.value = text; this.onInput(); await this.catchUp(); }
       refreshQuota();
       this.showNotice(started ? 'Stopped. The part of the reply you saw has been saved.' : "Stopped before the reply began. This message didn't count.");
       return;
