@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # POST /lint (the tutor's rules as the learner types) on a release build: p50 and
 # p99 of one request at a time, for a short draft and for a 2,000-character text
-# (the longest message). Usage: bash bench/lint.sh
+# (the longest message) where every sentence is new, and for the same length
+# as a learner types it (only the last sentence changes). Usage: bash bench/lint.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/chattconnect-target}"
@@ -19,3 +20,4 @@ TOKEN=$(curl -fs http://127.0.0.1:3993/api/v1/auth/register -H 'content-type: ap
 for chars in 60 2000; do
   "$BIN/lint_latency" --url http://127.0.0.1:3993 --token "$TOKEN" --chars "$chars"
 done
+"$BIN/lint_latency" --url http://127.0.0.1:3993 --token "$TOKEN" --chars 2000 --typing

@@ -10,8 +10,9 @@
 #              OpenAI-compatible server (http://127.0.0.1:8090/v1)
 #   SPLIT      dev (default; tune on this) or test (report only)
 #   LIMIT      only the first N sentences
-# Prints one line per mode and a Markdown table. Needs numpy and scipy for
-# gleu.py (installed with pip when missing).
+# Prints one line per mode and a Markdown table; KEEP=DIR keeps the corrected
+# sentences there (rules, model, both). Needs numpy and scipy for gleu.py
+# (installed with pip when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JFLEG="${1:?JFLEG_DIR}"
@@ -25,7 +26,7 @@ python3 -c "import numpy, scipy" 2>/dev/null \
 cargo build --release --quiet -p bench --bin tutor_quality
 BIN="$CARGO_TARGET_DIR/release/tutor_quality"
 WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+trap 'if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && cp "$WORK"/rules "$WORK"/model "$WORK"/both "$KEEP"/ 2>/dev/null; fi; rm -rf "$WORK"' EXIT
 
 SRC="$JFLEG/$SPLIT/$SPLIT.src"
 REFS=("$JFLEG/$SPLIT/$SPLIT.ref0" "$JFLEG/$SPLIT/$SPLIT.ref1" "$JFLEG/$SPLIT/$SPLIT.ref2" "$JFLEG/$SPLIT/$SPLIT.ref3")

@@ -112,6 +112,14 @@ pub struct Settings {
     pub rate_lint_per_user: u32,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// The service is reached over HTTPS (directly or through a proxy): send
+    /// `Strict-Transport-Security`, so browsers never use plain HTTP for it again.
+    pub behind_https: bool,
+    /// Web origins (e.g. `https://app.example.com`) whose pages may call the
+    /// API from a browser (CORS). None by default. In the environment, a
+    /// comma-separated list.
+    #[serde(deserialize_with = "origins")]
+    pub cors_allowed_origins: Vec<String>,
 
     /// Redis for WebSocket events across instances, e.g. `redis://127.0.0.1:6379`.
     /// Unset: events stay within this instance.
@@ -182,6 +190,8 @@ impl Default for Settings {
             rate_messages_per_user: 120,
             rate_lint_per_user: 300,
             trust_forwarded_for: false,
+            behind_https: false,
+            cors_allowed_origins: Vec::new(),
             redis_url: None,
             redis_prefix: "chattconnect".into(),
             ws_queue_capacity: 256,
@@ -192,6 +202,25 @@ impl Default for Settings {
             session_cache_secs: 10,
         }
     }
+}
+
+/// A list of origins, written as a TOML list or as one comma-separated string.
+fn origins<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Origins {
+        List(Vec<String>),
+        Text(String),
+    }
+    let list = match Origins::deserialize(d)? {
+        Origins::List(list) => list,
+        Origins::Text(text) => text.split(',').map(str::to_owned).collect(),
+    };
+    Ok(list
+        .into_iter()
+        .map(|o| o.trim().to_owned())
+        .filter(|o| !o.is_empty())
+        .collect())
 }
 
 /// The file read when `--config` is not given; it is optional.

@@ -385,6 +385,16 @@ impl ApiResponse for BotError {
     }
 }
 
+/// At most the first 40 characters of a value a client sent, for an error
+/// message: enough to recognise it, never a whole 10,000-character echo.
+pub fn excerpt(value: &str) -> String {
+    const SHOWN: usize = 40;
+    match value.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("{}…", &value[..end]),
+        None => value.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ pub mod models;
 pub mod presence;
 pub mod ratelimit;
 pub mod realtime;
+pub mod security;
 pub mod server;
 pub mod startup;
 pub mod state;

@@ -62,8 +62,14 @@ pub async fn pull(settings: &Settings, repo: &str, file: &str) -> anyhow::Result
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let target = dir.join(&name);
     if target.exists() {
-        println!("{} is already there.", target.display());
-        return Ok(target);
+        match local::engine::describe(&target).map(|info| info.damage) {
+            Ok(None) => {
+                println!("{} is already there.", target.display());
+                return Ok(target);
+            }
+            Ok(Some(problem)) => println!("{} is damaged ({problem}); downloading it again.", target.display()),
+            Err(e) => println!("{} cannot be read ({e:#}); downloading it again.", target.display()),
+        }
     }
     let url = format!(
         "{}/{repo}/resolve/main/{file}",
@@ -113,7 +119,7 @@ pub async fn pull(settings: &Settings, repo: &str, file: &str) -> anyhow::Result
     let part = partial(&target);
     let mut hasher = Sha256::new();
     let mut have = 0u64;
-    if let Ok(mut existing) = std::fs::File::open(&part) {
+    if let Ok(mut existing) = open_part(&part, false)? {
         let mut buffer = vec![0; 1 << 20];
         loop {
             let n = existing.read(&mut buffer)?;
@@ -146,13 +152,16 @@ pub async fn pull(settings: &Settings, repo: &str, file: &str) -> anyhow::Result
     );
     progress.set_message(name.clone());
     progress.set_position(have);
-    let mut out = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .append(resumed)
-        .truncate(!resumed)
-        .open(&part)
-        .with_context(|| format!("cannot write {}", part.display()))?;
+    if !resumed {
+        // Started afresh: a new file of our own, never one a link points to.
+        match std::fs::remove_file(&part) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("cannot remove {}", part.display()))
+            }
+            _ => {}
+        }
+    }
+    let mut out = open_part(&part, true)?.with_context(|| format!("cannot write {}", part.display()))?;
     let mut body = response.bytes_stream();
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| {
@@ -176,9 +185,16 @@ pub async fn pull(settings: &Settings, repo: &str, file: &str) -> anyhow::Result
         Some(_) => {}
         None => println!("The Hub published no checksum for {file}; SHA-256 of the download: {got}"),
     }
-    let info = local::engine::describe(&part).inspect_err(|_| {
-        let _ = std::fs::remove_file(&part);
-    })?;
+    // Checked before it takes the model's name: the server never finds a
+    // file it cannot load where it looks for models.
+    let info = local::engine::describe(&part)
+        .and_then(|info| match &info.damage {
+            Some(problem) => bail!("the download is not a usable model: {problem}"),
+            None => Ok(info),
+        })
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&part);
+        })?;
     std::fs::rename(&part, &target)?;
     println!(
         "Saved {} ({}, {}{}).",
@@ -198,6 +214,36 @@ pub async fn pull(settings: &Settings, repo: &str, file: &str) -> anyhow::Result
         );
     }
     Ok(target)
+}
+
+/// Opens the partial download without following a symbolic link (someone
+/// who can write to the models folder must not redirect the download into
+/// another file): to append (created exclusively when new), or to read back.
+/// The outer error is a refusal; the inner one is the file's own (absent, say).
+fn open_part(part: &Path, write: bool) -> anyhow::Result<std::io::Result<std::fs::File>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if std::fs::symlink_metadata(part).is_ok_and(|m| !m.file_type().is_file()) {
+        bail!(
+            "{} is not a plain file (a link?); remove it and run the command again",
+            part.display()
+        );
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.custom_flags(libc::O_NOFOLLOW);
+    if write {
+        options.append(true).create(true);
+    } else {
+        options.read(true);
+    }
+    match options.open(part) {
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            bail!(
+                "{} is a symbolic link; remove it and run the command again",
+                part.display()
+            )
+        }
+        opened => Ok(opened),
+    }
 }
 
 fn size(bytes: u64) -> String {
@@ -222,9 +268,10 @@ pub fn list(settings: &Settings) -> anyhow::Result<String> {
         Some(_) => None,
         None => local::find(settings.bot_local_model.as_deref(), &dir)?,
     };
-    if let Some(path) = chosen.as_ref().filter(|p| !models.iter().any(|m| &m.path == *p)) {
-        models.push(local::engine::describe(path)?);
+    if let Some(info) = chosen.as_ref().filter(|c| !models.iter().any(|m| m.path == c.path)) {
+        models.push(info.clone());
     }
+    let chosen = chosen.filter(ModelInfo::usable).map(|m| m.path);
     let mut out = String::new();
     if models.is_empty() {
         out.push_str(&format!(
@@ -236,11 +283,10 @@ pub fn list(settings: &Settings) -> anyhow::Result<String> {
     }
     for m in &models {
         let mark = if chosen.as_ref() == Some(&m.path) { "*" } else { " " };
-        let note = if m.supported() {
-            ""
-        } else {
-            "  (not supported by this build)"
-        };
+        let note = m
+            .problem()
+            .map(|p| format!("  (cannot be used: {p})"))
+            .unwrap_or_default();
         out.push_str(&format!(
             "{mark} {:<44} {:<36} {:<6} {:>6} params {:>9}{note}\n",
             m.path.file_name().unwrap_or_default().to_string_lossy(),
@@ -255,7 +301,7 @@ pub fn list(settings: &Settings) -> anyhow::Result<String> {
             out.push_str("BOT_BASE_URL is set: the server uses that remote model, not these.\n")
         }
         (_, Some(_)) => out.push_str("* the server uses this one.\n"),
-        _ if !models.is_empty() => out.push_str("None of these can run in this build.\n"),
+        _ if !models.is_empty() => out.push_str("None of these can be used: bot endpoints answer 503.\n"),
         _ => {}
     }
     Ok(out)

@@ -22,13 +22,13 @@ use crate::{
         quota::{Clock, QuotaService},
     },
     config::Settings,
-    db::Db,
+    db::{lease::Lease, Db},
     error::{ApiError, BotError},
     metrics::Metrics,
     middleware,
     ratelimit::RateLimits,
     realtime::Realtime,
-    server,
+    security, server,
     state::AppState,
     tutor::Tutor,
 };
@@ -52,14 +52,16 @@ impl Application {
         let secret = jwt_secret(&settings)?;
         let db = Db::connect(&settings).await?;
         db.migrate(&settings).await?;
+        let lease = Lease::acquire(&settings).await?;
         tokio::task::spawn_blocking(password::warm_up).await?;
         let counters = Metrics::new();
         let bot = BotClient::from_settings(&settings, &counters).await?;
         match &bot {
-            Some(bot) => tracing::info!(model = %bot.describe(), "bot configured"),
-            None => tracing::warn!(
+            Ok(bot) => tracing::info!(model = %bot.describe(), "bot configured"),
+            Err(reason) => tracing::warn!(
                 models = %settings.models_dir().display(),
-                "no bot configured (no BOT_BASE_URL, no GGUF model): bot endpoints answer 503; `chattconnect model pull` gets one"
+                %reason,
+                "no bot: bot endpoints answer 503, everything else works"
             ),
         }
         let state = AppState {
@@ -78,6 +80,7 @@ impl Application {
             limits: RateLimits::new(&settings),
             realtime: Realtime::start(&settings)?,
             tutor: Tutor::new(),
+            lease,
             settings: Arc::new(settings),
         };
         // Sessions ended on another instance reach this one through the bus.
@@ -140,14 +143,31 @@ impl Application {
                 }
             }
         });
+        // Bot work left in flight by a process that died is ended at once (at
+        // start: this process's own predecessor) and then within seconds.
+        let recovering = state.clone();
+        let recovery = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(RECOVERY_EVERY);
+            loop {
+                tick.tick().await;
+                if let Err(e) = crate::bot::recovery::sweep(&recovering).await {
+                    tracing::warn!(error = %e, "ending bot requests of stopped processes failed");
+                }
+            }
+        });
         tracing::info!(port = self.port, "listening");
         let result = server::serve(self.listener, routes(self.state), self.limits, signal).await;
         janitor.abort();
+        recovery.abort();
         state.realtime.shutdown().await;
+        state.lease.release().await;
         state.db.clone().close().await;
         result
     }
 }
+
+/// How often bot work of processes that died is looked for.
+const RECOVERY_EVERY: Duration = Duration::from_secs(3);
 
 /// Every route of the service, with its middleware.
 pub fn routes(state: AppState) -> impl Endpoint {
@@ -156,6 +176,8 @@ pub fn routes(state: AppState) -> impl Endpoint {
     let docs = api::swagger_ui_html();
     let max_body = state.settings.max_body_bytes;
     let body_deadline = Duration::from_secs(state.settings.http_body_timeout_secs.max(1));
+    let headers = Arc::new(security::Headers::new(&docs, state.settings.behind_https));
+    let cors = security::OptInCors::new(&state.settings.cors_allowed_origins);
     Route::new()
         .nest_no_strip("/api/v1", api)
         .at(
@@ -175,6 +197,10 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .around(uniform_errors)
         .around(log_request)
         .with(CatchPanic::new())
+        // A box keeps the type of the whole stack short enough for the compiler.
+        .boxed()
+        .with(cors)
+        .around(move |ep, req| security::with_headers(ep, req, headers.clone()))
         .data(state)
 }
 

@@ -4,7 +4,7 @@ use crate::{
     auth::{jwt::JwtKeys, profiles::Profiles, sessions::Sessions},
     bot::{client::BotClient, quota::QuotaService},
     config::Settings,
-    db::Db,
+    db::{lease::Lease, Db},
     metrics::Metrics,
     ratelimit::RateLimits,
     realtime::Realtime,
@@ -20,11 +20,13 @@ pub struct AppState {
     pub sessions: Sessions,
     pub profiles: Profiles,
     pub metrics: Metrics,
-    /// `None` when no bot is configured.
-    pub bot: Option<BotClient>,
+    /// The bot, or why there is none (bot endpoints answer 503 with it).
+    pub bot: Result<BotClient, String>,
     pub quota: QuotaService,
     pub limits: RateLimits,
     pub realtime: Realtime,
     /// The tutor's rules and its recent corrections.
     pub tutor: Tutor,
+    /// This process's lease: work it claims in the database names it.
+    pub lease: Lease,
 }

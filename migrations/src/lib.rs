@@ -14,6 +14,7 @@ mod m20261122_000010_practice;
 mod m20261122_000011_idempotency_keys;
 mod m20261202_000012_message_trigger;
 mod m20261202_000013_chat_list_order;
+mod m20261206_000014_leases;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000011_idempotency_keys::Migration),
             Box::new(m20261202_000012_message_trigger::Migration),
             Box::new(m20261202_000013_chat_list_order::Migration),
+            Box::new(m20261206_000014_leases::Migration),
         ]
     }
 }

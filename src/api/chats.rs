@@ -109,7 +109,10 @@ fn validate_scenario(id: &str) -> ApiResult<String> {
     scenarios::find(id).map(|s| s.id.to_owned()).ok_or_else(|| {
         ApiError::validation(
             "scenario_id",
-            format!("unknown scenario '{id}'; see GET /api/v1/bot/scenarios"),
+            format!(
+                "unknown scenario '{}'; see GET /api/v1/bot/scenarios",
+                crate::error::excerpt(id)
+            ),
         )
     })
 }

@@ -3,19 +3,22 @@
 use uuid::Uuid;
 
 use crate::{
+    bot::recovery,
     db::{idempotency, messages},
     entity::message,
     error::{ApiError, ApiResult},
     state::AppState,
 };
 
-/// How long a claim without a stored message counts as in progress.
+/// How long a claim from before leases existed (no owner, no message) counts
+/// as in progress.
 const IN_PROGRESS_FOR: chrono::Duration = chrono::Duration::minutes(2);
 
 /// What a request with a key finds.
 pub enum Prior {
-    /// Nothing (or nothing that lasted): go ahead and post.
-    Fresh,
+    /// Nothing (or nothing that lasted): go ahead and post, storing the
+    /// message under this id (the key already names it).
+    Fresh(Uuid),
     /// The message the first request stored.
     Stored(message::Model),
 }
@@ -42,20 +45,40 @@ pub fn key<'a>(headers: &poem::http::HeaderMap, declared: &'a Option<String>) ->
     Ok(declared.as_deref())
 }
 
-/// Claims `key` for this post, or finds what an earlier request with it stored.
-pub async fn begin(state: &AppState, me: Uuid, key: Option<&str>, chat_id: Uuid, content: &str) -> ApiResult<Prior> {
-    let Some(key) = key else { return Ok(Prior::Fresh) };
+/// Claims `key` for this post, or finds what an earlier request with it
+/// stored. The message's id is chosen here and recorded with the key before
+/// the message is stored, so no crash can leave a stored message whose key
+/// does not name it. A claim whose process died (its lease is gone) and that
+/// stored nothing is taken over at once; for a bot turn, one that stored the
+/// learner's turn but never its reply has that turn removed and refunded
+/// first, and the retry runs anew.
+pub async fn begin(
+    state: &AppState,
+    me: Uuid,
+    key: Option<&str>,
+    chat_id: Uuid,
+    content: &str,
+    bot: bool,
+) -> ApiResult<Prior> {
+    let planned = Uuid::now_v7();
+    let Some(key) = key else {
+        return Ok(Prior::Fresh(planned));
+    };
     valid(key)?;
     let db = state.db.w();
-    let Some(prior) = idempotency::claim(db, me, key, chat_id).await? else {
-        return Ok(Prior::Fresh);
+    let owner = state.lease.id();
+    let Some(prior) = idempotency::claim(db, me, key, chat_id, planned, owner).await? else {
+        return Ok(Prior::Fresh(planned));
+    };
+    let take_over = || async {
+        match idempotency::take_over(db, &prior, chat_id, planned, owner).await? {
+            true => Ok(Prior::Fresh(planned)),
+            false => Err(in_progress()),
+        }
     };
     // A key older than a day is forgotten: this request uses it anew.
     if idempotency::expired(&prior) {
-        return match idempotency::take_over(db, &prior, chat_id).await? {
-            true => Ok(Prior::Fresh),
-            false => Err(in_progress()),
-        };
+        return take_over().await;
     }
     if prior.chat_id != chat_id {
         return Err(ApiError::Conflict(
@@ -65,29 +88,40 @@ pub async fn begin(state: &AppState, me: Uuid, key: Option<&str>, chat_id: Uuid,
     }
     let stored = match prior.message_id {
         Some(id) => messages::find_in_chat(db, chat_id, id).await?,
-        None if prior.created_at > crate::db::now() - IN_PROGRESS_FOR => return Err(in_progress()),
         None => None,
+    };
+    let alive = match prior.owner {
+        Some(owner) => state.lease.alive(db, owner).await?,
+        None => prior.message_id.is_none() && prior.created_at > crate::db::now() - IN_PROGRESS_FOR,
     };
     match stored {
         Some(m) if m.content != content => Err(ApiError::Conflict(
             "this Idempotency-Key was already used for a different message; use a new key for each new message".into(),
         )),
-        Some(m) => Ok(Prior::Stored(m)),
-        // The first request failed and left nothing (a refunded bot turn is
-        // removed), or died: this one takes its place.
-        None if idempotency::take_over(db, &prior, chat_id).await? => Ok(Prior::Fresh),
-        None => Err(in_progress()),
+        Some(m) if !bot || alive => Ok(Prior::Stored(m)),
+        Some(m) => {
+            if messages::reply_after(db, chat_id, m.id).await?.is_some() {
+                return Ok(Prior::Stored(m));
+            }
+            // The learner's turn, stored by a process that died before the
+            // reply: removed, and its key with it, so this request is new.
+            recovery::abandon_turn(state, &m).await?;
+            match idempotency::claim(db, me, key, chat_id, planned, owner).await? {
+                None => Ok(Prior::Fresh(planned)),
+                Some(_) => Err(in_progress()),
+            }
+        }
+        None if alive => Err(in_progress()),
+        // Nothing stored and nobody working on it: this request takes its place.
+        None => take_over().await,
     }
 }
 
-/// Records how the post went: the stored message, or nothing (the key is
-/// forgotten so a retry is new).
-pub async fn finish(state: &AppState, me: Uuid, key: Option<&str>, stored: Option<Uuid>) -> ApiResult<()> {
-    let Some(key) = key else { return Ok(()) };
-    let db = state.db.w();
-    match stored {
-        Some(id) => idempotency::stored(db, me, key, id).await?,
-        None => idempotency::release(db, me, key).await?,
+/// After a post that failed before storing its message `planned`: the key is
+/// forgotten, so a retry is new.
+pub async fn failed(state: &AppState, me: Uuid, key: Option<&str>, planned: Uuid) -> ApiResult<()> {
+    if let Some(key) = key {
+        idempotency::release(state.db.w(), me, key, planned).await?;
     }
     Ok(())
 }

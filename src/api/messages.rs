@@ -212,15 +212,18 @@ impl MessagesApi {
         if chat.kind == chats::BOT {
             let result = async {
                 let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
-                let (message, reply, quota) = match idempotency::begin(&state, me, key, chat.id, &content).await? {
+                let (message, reply, quota) = match idempotency::begin(&state, me, key, chat.id, &content, true).await?
+                {
                     Prior::Stored(message) => {
                         let reply = idempotency::reply_to(&state, &message).await?;
                         let quota = state.quota.status(state.db.r(), me).await?;
                         (message.into(), reply.into(), quota)
                     }
-                    Prior::Fresh => {
-                        let started = exchange::start(&state, me, chat, content).await;
-                        idempotency::finish(&state, me, key, started.as_ref().ok().map(|s| s.message.id)).await?;
+                    Prior::Fresh(planned) => {
+                        let started = exchange::start(&state, me, chat, content, planned).await;
+                        if started.is_err() {
+                            idempotency::failed(&state, me, key, planned).await?;
+                        }
                         let started = started?;
                         let message = started.message.clone();
                         let idle = Duration::from_secs(state.settings.bot_total_timeout_secs + 30);
@@ -244,20 +247,27 @@ impl MessagesApi {
             return Ok(with_quota(&state, me, result).await?);
         }
         let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
-        if let Prior::Stored(message) = idempotency::begin(&state, me, key, chat.id, &content).await? {
-            return Ok(MessageCreated::Created(
-                Json(Posted::Message(message.into())),
-                None,
-                None,
-                None,
-            ));
-        }
+        let planned = match idempotency::begin(&state, me, key, chat.id, &content, false).await? {
+            Prior::Stored(message) => {
+                return Ok(MessageCreated::Created(
+                    Json(Posted::Message(message.into())),
+                    None,
+                    None,
+                    None,
+                ))
+            }
+            Prior::Fresh(planned) => planned,
+        };
         let stored = async {
             state.limits.message(me)?;
-            Ok::<_, ApiError>(messages::insert(&state.db, chat.id, Some(me), messages::USER, content, None).await?)
+            let stored =
+                messages::insert_as(&state.db, planned, chat.id, Some(me), messages::USER, content, None).await?;
+            Ok::<_, ApiError>(stored)
         }
         .await;
-        idempotency::finish(&state, me, key, stored.as_ref().ok().map(|m| m.id)).await?;
+        if stored.is_err() {
+            idempotency::failed(&state, me, key, planned).await?;
+        }
         let message: Message = stored?.into();
         state
             .realtime
@@ -299,7 +309,7 @@ impl MessagesApi {
         let result = async {
             let chat = bot_chat(&state, me, id.0).await?;
             let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
-            match idempotency::begin(&state, me, key, chat.id, &content).await? {
+            match idempotency::begin(&state, me, key, chat.id, &content, true).await? {
                 Prior::Stored(message) => {
                     let reply = idempotency::reply_to(&state, &message).await?;
                     let quota = state.quota.status(state.db.r(), me).await?;
@@ -312,9 +322,11 @@ impl MessagesApi {
                     ];
                     Ok((futures_util::stream::iter(events).boxed(), quota))
                 }
-                Prior::Fresh => {
-                    let started = exchange::start(&state, me, chat, content).await;
-                    idempotency::finish(&state, me, key, started.as_ref().ok().map(|s| s.message.id)).await?;
+                Prior::Fresh(planned) => {
+                    let started = exchange::start(&state, me, chat, content, planned).await;
+                    if started.is_err() {
+                        idempotency::failed(&state, me, key, planned).await?;
+                    }
                     let started = started?;
                     let q = started.reservation.status.clone();
                     let first = futures_util::stream::once(async move { StreamEvent::Message(started.message) });

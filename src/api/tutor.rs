@@ -151,11 +151,12 @@ where
     Fut: Future<Output = ApiResult<T>> + Send + 'static,
     T: Send + 'static,
 {
-    let (bot, reservation) = exchange::reserve(state, user).await?;
+    let (bot, reservation, place) = exchange::reserve(state, user, None).await?;
     let work = work(bot);
     let (tx, rx) = oneshot::channel();
     let task_state = state.clone();
     tokio::spawn(async move {
+        let _place = place;
         let mut tx = tx;
         let (quota, db) = (&task_state.quota, task_state.db.w());
         let outcome = tokio::select! {
@@ -480,13 +481,9 @@ async fn summarize(state: &AppState, me: Uuid, chat_id: Uuid) -> ApiResult<Summa
     }
     let went_well = written.went_well.unwrap_or_else(|| {
         let plural = if messages_count == 1 { "" } else { "s" };
-        let mut sentence = format!("You wrote {messages_count} message{plural} ({words} words) in English");
-        if checked > 0 {
-            sentence.push_str(&format!(
-                ", and {clean} of the {checked} the tutor checked had no mistakes"
-            ));
-        }
-        sentence + "."
+        let words_plural = if words == 1 { "" } else { "s" };
+        let sentence = format!("You wrote {messages_count} message{plural} ({words} word{words_plural}) in English");
+        sentence + &checked_clause(checked, clean) + "."
     });
     Ok(SummaryResponse::new(
         Summary {
@@ -501,6 +498,18 @@ async fn summarize(state: &AppState, me: Uuid, chat_id: Uuid) -> ApiResult<Summa
         },
         &q,
     ))
+}
+
+/// How the tutor's checks went, as the end of the review's first sentence.
+fn checked_clause(checked: usize, clean: usize) -> String {
+    match (checked, clean) {
+        (0, _) => String::new(),
+        (1, 1) => ", and the tutor found no mistakes in it".into(),
+        (1, _) => ", and the tutor corrected it".into(),
+        (n, c) if c == n => format!(", and all {n} the tutor checked had no mistakes"),
+        (n, 0) => format!(", and the tutor corrected each of the {n} it checked"),
+        (n, c) => format!(", and {c} of the {n} the tutor checked had no mistakes"),
+    }
 }
 
 /// The most frequent kinds of mistake (up to three), each with its newest examples.
@@ -534,4 +543,25 @@ fn recurring(newest_first: Vec<mistake::Model>) -> Vec<RecurringMistake> {
 
 fn day_key(date: NaiveDate) -> String {
     date.format("%Y-%m-%d").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::checked_clause;
+
+    #[test]
+    fn the_review_counts_checks_in_words_that_read_well() {
+        assert_eq!(checked_clause(0, 0), "");
+        assert_eq!(checked_clause(1, 1), ", and the tutor found no mistakes in it");
+        assert_eq!(checked_clause(1, 0), ", and the tutor corrected it");
+        assert_eq!(checked_clause(3, 3), ", and all 3 the tutor checked had no mistakes");
+        assert_eq!(
+            checked_clause(3, 0),
+            ", and the tutor corrected each of the 3 it checked"
+        );
+        assert_eq!(
+            checked_clause(3, 1),
+            ", and 1 of the 3 the tutor checked had no mistakes"
+        );
+    }
 }

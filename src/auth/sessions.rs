@@ -57,6 +57,12 @@ impl Sessions {
         }
     }
 
+    /// Whether `user`'s `session` is still active (its account exists, it was
+    /// not signed out); cached like every check.
+    pub async fn still_active(&self, state: &AppState, user: Uuid, session: Uuid) -> ApiResult<bool> {
+        self.is_active(state.db.r(), session, user).await
+    }
+
     async fn is_active(&self, db: &impl ConnectionTrait, session: Uuid, user: Uuid) -> ApiResult<bool> {
         if let Some(hit) = self.checked.get(&session) {
             return Ok(hit.active && hit.user == user);

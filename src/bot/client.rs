@@ -17,6 +17,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::local::LocalModel;
+use tokio::sync::OwnedSemaphorePermit;
+
 use crate::{config::Settings, metrics::Metrics};
 
 /// Why the model produced no (or no more) text.
@@ -61,6 +63,10 @@ struct ChunkDelta {
 
 pub type TextStream = Pin<Box<dyn Stream<Item = Result<String, UpstreamError>> + Send>>;
 
+/// Why bot endpoints answer 503 on a server with no bot configured.
+pub const NO_BOT: &str = "no bot is configured on this server: run `chattconnect model pull` (or put a GGUF model in \
+data/models) for a built-in tutor, or set BOT_BASE_URL (and BOT_MODEL, BOT_API_KEY) to an OpenAI-compatible API";
+
 #[derive(Clone)]
 pub struct BotClient {
     provider: Provider,
@@ -93,22 +99,41 @@ fn refused(e: &OpenAIError) -> bool {
 
 impl BotClient {
     /// The configured bot: the server at `BOT_BASE_URL` if set, else the GGUF
-    /// model at `BOT_LOCAL_MODEL` or the first one in `data/models`, else `None`.
-    /// Loading a local model takes a while; it happens off the async runtime.
-    pub async fn from_settings(settings: &Settings, metrics: &Metrics) -> anyhow::Result<Option<Self>> {
+    /// model at `BOT_LOCAL_MODEL` or the first usable one in `data/models`;
+    /// or why there is none (no model, or a model file that cannot be loaded),
+    /// which bot endpoints then say in their 503. A bad model file never stops
+    /// the server: everything else works without a bot. Loading a local model
+    /// takes a while; it happens off the async runtime.
+    pub async fn from_settings(settings: &Settings, metrics: &Metrics) -> anyhow::Result<Result<Self, String>> {
         let provider = if let Some(base_url) = settings.bot_base_url.as_deref().filter(|u| !u.is_empty()) {
             Provider::Remote(Box::new(Remote::new(settings, base_url)?))
         } else {
             let dir = settings.models_dir();
-            let Some(path) = super::local::find(settings.bot_local_model.as_deref(), &dir)? else {
-                return Ok(None);
+            let info = match super::local::find(settings.bot_local_model.as_deref(), &dir) {
+                Ok(Some(info)) => info,
+                Ok(None) => return Ok(Err(NO_BOT.into())),
+                Err(e) => return Ok(Err(format!("the built-in model cannot be used: {e:#}"))),
             };
+            if let Some(problem) = info.problem() {
+                return Ok(Err(format!(
+                    "the built-in model {} cannot be used: {problem}. Replace it (`chattconnect model pull`) or remove it",
+                    info.path.display()
+                )));
+            }
             let (queue, parallel, metrics) = (settings.bot_local_queue, settings.bot_local_parallel, metrics.clone());
-            let model =
-                tokio::task::spawn_blocking(move || LocalModel::load(&path, queue, parallel, metrics)).await??;
-            Provider::Local(model)
+            let path = info.path.clone();
+            let loaded = tokio::task::spawn_blocking(move || LocalModel::load(&path, queue, parallel, metrics)).await?;
+            match loaded {
+                Ok(model) => Provider::Local(model),
+                Err(e) => {
+                    return Ok(Err(format!(
+                        "the built-in model {} could not be loaded: {e:#}",
+                        info.path.display()
+                    )))
+                }
+            }
         };
-        Ok(Some(Self {
+        Ok(Ok(Self {
             provider,
             max_tokens: settings.bot_max_tokens,
             first_token_timeout: Duration::from_secs(settings.bot_first_token_timeout_secs),
@@ -129,11 +154,13 @@ impl BotClient {
         matches!(self.provider, Provider::Local(_))
     }
 
-    /// `Some(retry_after)` when a request now would be refused as busy.
-    pub fn busy(&self) -> Option<u64> {
+    /// A place for one request with the built-in model, kept until the
+    /// returned guard is dropped (a remote server needs none); or, when there
+    /// is no place, when to come back.
+    pub fn admit(&self) -> Result<Option<OwnedSemaphorePermit>, u64> {
         match &self.provider {
-            Provider::Remote(_) => None,
-            Provider::Local(m) => m.busy(),
+            Provider::Remote(_) => Ok(None),
+            Provider::Local(m) => m.admit().map(Some),
         }
     }
 

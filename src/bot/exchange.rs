@@ -5,7 +5,10 @@
 use std::{future::Future, pin::Pin, time::Duration};
 
 use futures_util::StreamExt;
-use tokio::{sync::mpsc, time::Instant};
+use tokio::{
+    sync::{mpsc, OwnedSemaphorePermit},
+    time::Instant,
+};
 use uuid::Uuid;
 
 use super::{
@@ -17,7 +20,7 @@ use super::{
 };
 use crate::{
     api::types::Message,
-    db::{messages, progress},
+    db::{idempotency, messages, progress},
     domain::feedback::Feedback,
     entity::chat,
     error::{ApiError, ApiResult},
@@ -46,25 +49,26 @@ pub struct Started {
     pub events: mpsc::Receiver<Event>,
 }
 
-pub fn unavailable() -> ApiError {
-    ApiError::BotUnavailable(
-        "no bot is configured on this server: run `chattconnect model pull` (or put a GGUF model in data/models) \
-for a built-in tutor, or set BOT_BASE_URL (and BOT_MODEL, BOT_API_KEY) to an OpenAI-compatible API"
-            .into(),
-    )
-}
+/// A place with the built-in model, held for as long as the request runs
+/// (`None` with a remote model).
+pub type Place = Option<OwnedSemaphorePermit>;
 
-/// The configured bot and one unit of the caller's quota, or why not: no bot,
-/// too many requests in a short time, or no quota left.
-pub async fn reserve(state: &AppState, user_id: Uuid) -> ApiResult<(BotClient, Reservation)> {
-    let bot = state.bot.clone().ok_or_else(unavailable)?;
+/// The configured bot, a place with it and one unit of the caller's quota,
+/// or why not: no bot, too many requests in a short time, the model's queue
+/// full, or no quota left. Every refusal comes before anything is stored,
+/// broadcast or counted.
+/// `message_id` is the learner's turn the unit answers, if any (stored next).
+pub async fn reserve(
+    state: &AppState,
+    user_id: Uuid,
+    message_id: Option<Uuid>,
+) -> ApiResult<(BotClient, Reservation, Place)> {
+    let bot = state.bot.clone().map_err(ApiError::BotUnavailable)?;
     state.limits.bot(user_id)?;
-    if let Some(retry_after) = bot.busy() {
-        return Err(ApiError::BotBusy { retry_after });
-    }
+    let place = bot.admit().map_err(|retry_after| ApiError::BotBusy { retry_after })?;
     let reservation = state
         .quota
-        .reserve(state.db.w(), user_id)
+        .reserve(state.db.w(), user_id, state.lease.id(), message_id)
         .await?
         .map_err(|denied| match denied {
             Denied::Exhausted(status) => ApiError::QuotaExceeded(status),
@@ -73,14 +77,30 @@ pub async fn reserve(state: &AppState, user_id: Uuid) -> ApiResult<(BotClient, R
             }
             .with_quota(status),
         })?;
-    Ok((bot, reservation))
+    Ok((bot, reservation, place))
 }
 
-/// Checks limits, reserves quota and stores the learner's message; the model
-/// call then runs in the background, reporting through `events`.
-pub async fn start(state: &AppState, user_id: Uuid, chat: chat::Model, content: String) -> ApiResult<Started> {
-    let (bot, reservation) = reserve(state, user_id).await?;
-    let stored = messages::insert(&state.db, chat.id, Some(user_id), messages::USER, content.clone(), None).await;
+/// Checks limits, reserves quota and stores the learner's message with the id
+/// `message_id` (chosen beforehand, so that its `Idempotency-Key` names it);
+/// the model call then runs in the background, reporting through `events`.
+pub async fn start(
+    state: &AppState,
+    user_id: Uuid,
+    chat: chat::Model,
+    content: String,
+    message_id: Uuid,
+) -> ApiResult<Started> {
+    let (bot, reservation, place) = reserve(state, user_id, Some(message_id)).await?;
+    let stored = messages::insert_as(
+        &state.db,
+        message_id,
+        chat.id,
+        Some(user_id),
+        messages::USER,
+        content.clone(),
+        None,
+    )
+    .await;
     let user_message = match stored {
         Ok(m) => m,
         Err(e) => {
@@ -111,6 +131,7 @@ pub async fn start(state: &AppState, user_id: Uuid, chat: chat::Model, content: 
         user_message_id: user_message.id,
         learner_text: content,
         tx,
+        _place: place,
     };
     tokio::spawn(task.run(turns));
     Ok(Started {
@@ -128,6 +149,8 @@ struct Task {
     user_message_id: Uuid,
     learner_text: String,
     tx: mpsc::Sender<Event>,
+    /// Given back when the exchange is over.
+    _place: Place,
 }
 
 type Checked = Result<Feedback, CheckError>;
@@ -236,6 +259,8 @@ impl Task {
             // Nothing came back: the request does not count and leaves no trace.
             self.state.quota.refund(db.w(), &self.reservation).await?;
             messages::delete(db.w(), self.user_message_id).await?;
+            // A retry with the same `Idempotency-Key` is a new request.
+            idempotency::forget_message(db.w(), self.reservation.user_id, self.user_message_id).await?;
             // The learner's other tabs showed the turn; it is gone now.
             self.state.realtime.publish(
                 vec![self.reservation.user_id],
@@ -252,7 +277,6 @@ impl Task {
             let _ = self.tx.send(Event::Failed(error)).await;
             return Ok(());
         }
-        self.state.quota.settle(db.w(), &self.reservation).await?;
         let feedback_json = serde_json::to_string(&feedback).map_err(ApiError::internal)?;
         let reply: Message = messages::insert(
             db,
@@ -264,6 +288,9 @@ impl Task {
         )
         .await?
         .into();
+        // Settled once the reply is stored: a crash in between leaves a unit
+        // in flight whose turn has its reply, which recovery settles.
+        self.state.quota.settle(db.w(), &self.reservation).await?;
         let practice = progress::Practice {
             user_id: self.reservation.user_id,
             chat_id: self.chat_id,

@@ -8,5 +8,6 @@ pub mod exchange;
 pub mod local;
 pub mod prompt;
 pub mod quota;
+pub mod recovery;
 pub mod scenarios;
 pub mod summary;

@@ -7,7 +7,7 @@ use std::sync::{
 
 use chrono::{DateTime, Days, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 use crate::db::quota as store;
@@ -44,6 +44,8 @@ pub struct QuotaStatus {
 /// A reserved request, refundable on the day it was taken.
 #[derive(Debug, Clone)]
 pub struct Reservation {
+    /// Its row in `bot_reservations`.
+    pub id: Uuid,
     pub user_id: Uuid,
     pub day: String,
     pub status: QuotaStatus,
@@ -123,17 +125,33 @@ impl QuotaService {
 
     /// Takes one request, or says why not: the day is used up, or what is left
     /// is held by requests still in flight.
+    /// `owner` is the lease of this process; `message_id` the learner's turn
+    /// the unit answers, if any (it is stored next).
     pub async fn reserve(
         &self,
-        db: &impl ConnectionTrait,
+        db: &DatabaseConnection,
         user_id: Uuid,
+        owner: Uuid,
+        message_id: Option<Uuid>,
     ) -> Result<Result<Reservation, Denied>, DbErr> {
         let (day, resets_at) = quota_day(self.clock.now(), self.tz);
-        let granted = store::reserve(db, user_id, &day, self.daily_limit).await?;
+        let held = store::Held {
+            id: Uuid::now_v7(),
+            user_id,
+            day: day.clone(),
+            owner,
+            message_id,
+        };
+        let granted = store::reserve(db, &held, self.daily_limit).await?;
         let usage = store::usage(db, user_id, &day).await?;
         let status = self.status_from(usage.used, usage.extra, resets_at);
         if granted {
-            return Ok(Ok(Reservation { user_id, day, status }));
+            return Ok(Ok(Reservation {
+                id: held.id,
+                user_id,
+                day,
+                status,
+            }));
         }
         let recent = usage
             .reserved_at
@@ -146,12 +164,28 @@ impl QuotaService {
     }
 
     /// The reserved request was answered: it counts and is no longer in flight.
-    pub async fn settle(&self, db: &impl ConnectionTrait, reservation: &Reservation) -> Result<(), DbErr> {
-        store::settle(db, reservation.user_id, &reservation.day).await
+    pub async fn settle(&self, db: &DatabaseConnection, reservation: &Reservation) -> Result<(), DbErr> {
+        store::end(
+            db,
+            reservation.id,
+            reservation.user_id,
+            &reservation.day,
+            store::End::Settle,
+        )
+        .await?;
+        Ok(())
     }
 
-    pub async fn refund(&self, db: &impl ConnectionTrait, reservation: &Reservation) -> Result<(), DbErr> {
-        store::refund(db, reservation.user_id, &reservation.day).await
+    pub async fn refund(&self, db: &DatabaseConnection, reservation: &Reservation) -> Result<(), DbErr> {
+        store::end(
+            db,
+            reservation.id,
+            reservation.user_id,
+            &reservation.day,
+            store::End::Refund,
+        )
+        .await?;
+        Ok(())
     }
 
     pub async fn grant(&self, db: &impl ConnectionTrait, user_id: Uuid, extra: u32) -> Result<QuotaStatus, DbErr> {

@@ -11,17 +11,27 @@ use crate::entity::idempotency_key::{ActiveModel, Column, Entity, Model};
 /// How long a key is remembered.
 pub const KEPT_FOR: chrono::Duration = chrono::Duration::hours(24);
 
-/// Claims `key` for a post to `chat_id`. `None`: this request is the first;
-/// otherwise the row a request before it left, which may be past its day if
-/// the purge (every minute) has not reached it yet: see [`expired`].
-pub async fn claim(db: &impl ConnectionTrait, user_id: Uuid, key: &str, chat_id: Uuid) -> Result<Option<Model>, DbErr> {
+/// Claims `key` for a post to `chat_id` whose message will have the id
+/// `message_id`, by the process holding lease `owner`. `None`: this request
+/// is the first; otherwise the row a request before it left, which may be
+/// past its day if the purge (every minute) has not reached it yet: see
+/// [`expired`].
+pub async fn claim(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    key: &str,
+    chat_id: Uuid,
+    message_id: Uuid,
+    owner: Uuid,
+) -> Result<Option<Model>, DbErr> {
     let now = super::now();
     let inserted = Entity::insert(ActiveModel {
         user_id: Set(user_id),
         key: Set(key.to_owned()),
         chat_id: Set(chat_id),
-        message_id: Set(None),
+        message_id: Set(Some(message_id)),
         created_at: Set(now),
+        owner: Set(Some(owner)),
     })
     .on_conflict(
         OnConflict::columns([Column::UserId, Column::Key])
@@ -42,13 +52,20 @@ pub fn expired(row: &Model) -> bool {
 }
 
 /// Takes over a claim that is past its day, or whose first request stored
-/// nothing that lasted (it failed and was refunded, or died): from now on it
-/// belongs to this request, for `chat_id`. `false` when another request took
-/// it over first.
-pub async fn take_over(db: &impl ConnectionTrait, prior: &Model, chat_id: Uuid) -> Result<bool, DbErr> {
+/// nothing that lasted (its process died): from now on it belongs to this
+/// request, for `chat_id`, naming `message_id` and `owner`. `false` when
+/// another request took it over first.
+pub async fn take_over(
+    db: &impl ConnectionTrait,
+    prior: &Model,
+    chat_id: Uuid,
+    message_id: Uuid,
+    owner: Uuid,
+) -> Result<bool, DbErr> {
     let mut update = Entity::update_many()
         .col_expr(Column::ChatId, Expr::value(chat_id))
-        .col_expr(Column::MessageId, Expr::value(Option::<Uuid>::None))
+        .col_expr(Column::MessageId, Expr::value(message_id))
+        .col_expr(Column::Owner, Expr::value(owner))
         .col_expr(Column::CreatedAt, Expr::value(super::now()))
         .filter(Column::UserId.eq(prior.user_id))
         .filter(Column::Key.eq(&prior.key))
@@ -60,23 +77,24 @@ pub async fn take_over(db: &impl ConnectionTrait, prior: &Model, chat_id: Uuid) 
     Ok(update.exec(db).await?.rows_affected == 1)
 }
 
-/// Records the message the request stored under `key`.
-pub async fn stored(db: &impl ConnectionTrait, user_id: Uuid, key: &str, message_id: Uuid) -> Result<(), DbErr> {
-    Entity::update_many()
-        .col_expr(Column::MessageId, Expr::value(message_id))
+/// Forgets `key`: the request failed before storing its message
+/// `message_id`, so a retry is new.
+pub async fn release(db: &impl ConnectionTrait, user_id: Uuid, key: &str, message_id: Uuid) -> Result<(), DbErr> {
+    Entity::delete_many()
         .filter(Column::UserId.eq(user_id))
         .filter(Column::Key.eq(key))
+        .filter(Column::MessageId.eq(message_id))
         .exec(db)
         .await?;
     Ok(())
 }
 
-/// Forgets `key`: the request failed before storing anything, so a retry is new.
-pub async fn release(db: &impl ConnectionTrait, user_id: Uuid, key: &str) -> Result<(), DbErr> {
+/// Forgets the key (if any) of `user_id`'s message `message_id`: the message
+/// was removed again (a bot turn that got no reply), so a retry is new.
+pub async fn forget_message(db: &impl ConnectionTrait, user_id: Uuid, message_id: Uuid) -> Result<(), DbErr> {
     Entity::delete_many()
         .filter(Column::UserId.eq(user_id))
-        .filter(Column::Key.eq(key))
-        .filter(Column::MessageId.is_null())
+        .filter(Column::MessageId.eq(message_id))
         .exec(db)
         .await?;
     Ok(())

@@ -20,8 +20,22 @@ pub async fn insert(
     content: String,
     feedback: Option<String>,
 ) -> Result<message::Model, DbErr> {
+    insert_as(db, Uuid::now_v7(), chat_id, sender_id, role, content, feedback).await
+}
+
+/// Stores a message under an id chosen beforehand (one an `Idempotency-Key`
+/// already names).
+pub async fn insert_as(
+    db: &super::Db,
+    id: Uuid,
+    chat_id: Uuid,
+    sender_id: Option<Uuid>,
+    role: &str,
+    content: String,
+    feedback: Option<String>,
+) -> Result<message::Model, DbErr> {
     let message = message::Model {
-        id: Uuid::now_v7(),
+        id,
         chat_id,
         sender_id,
         role: role.to_owned(),

@@ -15,6 +15,7 @@ use crate::config::Settings;
 pub mod chats;
 pub mod friends;
 pub mod idempotency;
+pub mod lease;
 pub mod messages;
 pub mod progress;
 pub mod quota;

@@ -9,9 +9,14 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub key: String,
     pub chat_id: Uuid,
-    /// The message the first request stored; `None` while it is being stored.
+    /// The id the first request's message has (or will have once stored: it
+    /// is chosen before the insert, so no crash can separate the message from
+    /// its key). `None` only for keys claimed before leases existed.
     pub message_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
+    /// The lease of the process that claimed the key (`db::lease`); `None`
+    /// for keys claimed before leases existed.
+    pub owner: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

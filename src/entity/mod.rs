@@ -1,4 +1,5 @@
 //! sea-orm entities, one per table.
+pub mod bot_reservation;
 pub mod bot_usage;
 pub mod chat;
 pub mod chat_member;

@@ -128,6 +128,13 @@ pub async fn serve(state: AppState, user: Uuid, session: Uuid, token_exp: i64, s
                     tracing::debug!(user_id = %user, "closing an idle WebSocket");
                     break;
                 }
+                // A session can end where no event reaches this instance (an
+                // account deleted in the database): looked up again (cached
+                // for `session_cache_secs`) at every ping.
+                if let Ok(false) = state.sessions.still_active(&state, user, session).await {
+                    close(&mut sink, TOKEN_EXPIRED, "the session was signed out").await;
+                    break;
+                }
                 if tokio::time::timeout(WRITE_TIMEOUT, sink.send(WsMessage::Ping(Vec::new()))).await.is_err() {
                     break;
                 }

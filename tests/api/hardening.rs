@@ -519,3 +519,51 @@ async fn presence_is_shown_to_friends_only() {
     let found = app.get("/api/v1/users?q=watched", &friend.access).await.expect(200);
     assert_eq!(found["items"][0]["online"], true);
 }
+
+#[tokio::test]
+async fn a_deleted_accounts_sockets_are_closed_on_every_instance() {
+    let app = spawn_app_with(|s| {
+        s.ws_ping_interval_secs = 1;
+        s.session_cache_secs = 1;
+    })
+    .await;
+    let other = app.another_instance().await;
+    let user = app.signup("vanishing").await;
+    let mut here = Ws::open(&app, &user.access).await;
+    let mut there = Ws::open(&other, &user.access).await;
+    app.delete_user_row(user.id).await;
+    for ws in [&mut here, &mut there] {
+        assert_eq!(ws.close_code(Duration::from_secs(10)).await, Some(4001));
+    }
+}
+
+#[tokio::test]
+async fn a_query_value_that_is_not_utf8_is_refused_and_named() {
+    let app = spawn_app().await;
+    let me = app.signup("bytes_in_query").await;
+    let refused = app
+        .get("/api/v1/users?q=%FF%FE", &me.access)
+        .await
+        .expect_error(400, "validation_failed");
+    assert_eq!(refused["field"], "q", "{refused}");
+    // Real UTF-8, percent-encoded, is fine.
+    app.get("/api/v1/users?q=%C3%A9", &me.access).await.expect(200);
+}
+
+#[tokio::test]
+async fn a_bad_value_is_echoed_as_a_short_prefix_only() {
+    let app = spawn_app().await;
+    let me = app.signup("long_echo").await;
+    let scenario = "x".repeat(10_000);
+    let refused = app
+        .post(
+            "/api/v1/chats",
+            &me.access,
+            json!({"kind": "bot", "scenario_id": scenario}),
+        )
+        .await
+        .expect_error(400, "validation_failed");
+    let message = refused["message"].as_str().unwrap();
+    assert!(message.len() < 200, "{message}");
+    assert!(message.contains(&format!("'{}…'", "x".repeat(40))), "{message}");
+}

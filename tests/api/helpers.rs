@@ -19,6 +19,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
+    /// The server's own process, when it runs as the real binary.
+    process: Option<tokio::process::Child>,
     _dir: Arc<tempfile::TempDir>,
 }
 
@@ -144,8 +146,90 @@ async fn start(settings: Settings, dir: Arc<tempfile::TempDir>) -> TestApp {
             .unwrap(),
         shutdown: Some(tx),
         handle: Some(handle),
+        process: None,
         _dir: dir,
     }
+}
+
+/// The settings as the binary reads them from its environment.
+fn environment(settings: &Settings) -> Vec<(String, String)> {
+    let Value::Object(fields) = serde_json::to_value(settings).unwrap() else {
+        unreachable!("settings are an object")
+    };
+    fields
+        .into_iter()
+        .filter_map(|(key, value)| {
+            let text = match value {
+                Value::Null => return None,
+                Value::String(s) => s,
+                Value::Array(items) => items.iter().filter_map(|i| i.as_str()).collect::<Vec<_>>().join(","),
+                other => other.to_string(),
+            };
+            Some((key.to_uppercase(), text))
+        })
+        .collect()
+}
+
+/// Starts the real binary as its own process on `settings` (a fresh port),
+/// so a test can kill it with `kill -9`; returns once it is ready.
+async fn start_process(mut settings: Settings, dir: Arc<tempfile::TempDir>) -> TestApp {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    settings.bind = format!("127.0.0.1:{port}").parse().unwrap();
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_chattconnect"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(environment(&settings))
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the server binary starts");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let address = format!("http://127.0.0.1:{port}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let ready = client.get(format!("{address}/readyz")).send().await;
+        if ready.is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server process did not become ready"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let backend = if settings.is_sqlite() {
+        sea_orm::DbBackend::Sqlite
+    } else {
+        sea_orm::DbBackend::Postgres
+    };
+    TestApp {
+        address,
+        clock: Clock::default(),
+        backend,
+        settings,
+        client,
+        shutdown: None,
+        handle: None,
+        process: Some(child),
+        _dir: dir,
+    }
+}
+
+/// The server as its own process (the real binary), to be killed and started again.
+pub async fn spawn_process_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let mut settings = test_settings(&dir);
+    configure(&mut settings);
+    start_process(settings, dir).await
 }
 
 /// An app whose bot is the fake LLM server.
@@ -218,6 +302,16 @@ impl TestApp {
         let mut settings = self.settings.clone();
         settings.bind = "127.0.0.1:0".parse().unwrap();
         start(settings, self._dir.clone()).await
+    }
+
+    /// Kills the server's process with SIGKILL (`kill -9`): no shutdown, no
+    /// cleanup; then starts the binary again on the same database and data
+    /// directory, as a supervisor would.
+    pub async fn kill_and_start_again(mut self) -> TestApp {
+        let mut child = self.process.take().expect("the server runs as its own process");
+        child.start_kill().unwrap();
+        child.wait().await.unwrap();
+        start_process(self.settings.clone(), self._dir.clone()).await
     }
 
     /// Another server instance sharing this one's database.

@@ -1,7 +1,9 @@
 mod auth;
 mod backend;
 mod bot;
+mod browser_safety;
 mod chats;
+mod crash;
 mod errors;
 mod fake_llm;
 mod friends;

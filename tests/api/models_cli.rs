@@ -79,7 +79,11 @@ fn resolve(req: &Request, hub: Data<&Hub>) -> Response {
 }
 
 async fn start_hub(published: Option<String>) -> (String, Hub) {
-    let file = tiny_model();
+    start_hub_serving(tiny_model(), published).await
+}
+
+/// A Hub that serves `file` (and publishes its checksum unless told otherwise).
+async fn start_hub_serving(file: Vec<u8>, published: Option<String>) -> (String, Hub) {
     let hub = Hub {
         published: published.unwrap_or_else(|| hex::encode(Sha256::digest(&file))),
         file: Arc::new(file),
@@ -212,4 +216,105 @@ async fn offline_pull_says_how_to_place_a_model_by_hand() {
     assert!(text.contains("cannot reach"), "{text}");
     assert!(text.contains("Without internet") && text.contains("models"), "{text}");
     assert!(text.contains("BOT_LOCAL_MODEL"), "{text}");
+}
+
+/// The tiny model cut short, as an interrupted copy leaves it: the header
+/// reads, the weights are missing.
+fn cut_short() -> Vec<u8> {
+    let mut file = tiny_model();
+    file.truncate(file.len() - 500);
+    file
+}
+
+#[tokio::test]
+async fn a_model_cut_short_is_refused_by_pull_even_with_a_matching_checksum() {
+    let dir = tempfile::tempdir().unwrap();
+    // A mirror that serves the broken file and publishes its checksum.
+    let (endpoint, _) = start_hub_serving(cut_short(), None).await;
+    let (out, text) = run(dir.path(), &endpoint, &PULL).await;
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("not a usable model") && text.contains("cut short"),
+        "{text}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path().join("models")).unwrap().collect();
+    assert!(left.is_empty(), "nothing is left where the server looks: {left:?}");
+}
+
+#[tokio::test]
+async fn model_list_names_a_damaged_file_and_does_not_mark_it_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    std::fs::create_dir_all(&models).unwrap();
+    std::fs::write(models.join("broken.gguf"), cut_short()).unwrap();
+    std::fs::write(models.join("garbage.gguf"), b"not a model at all").unwrap();
+    let (out, text) = run(dir.path(), "http://127.0.0.1:9", &["model", "list"]).await;
+    assert!(out.status.success(), "{text}");
+    let line = |name: &str| {
+        text.lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name} listed: {text}"))
+    };
+    assert!(
+        line("broken.gguf").contains("cannot be used: the file is cut short"),
+        "{text}"
+    );
+    assert!(line("garbage.gguf").contains("cannot be used"), "{text}");
+    assert!(!text.lines().any(|l| l.starts_with('*')), "{text}");
+    assert!(text.contains("None of these can be used"), "{text}");
+
+    // A whole model beside them is the one in use.
+    std::fs::write(models.join("good.gguf"), tiny_model()).unwrap();
+    let (_, text) = run(dir.path(), "http://127.0.0.1:9", &["model", "list"]).await;
+    let good = text.lines().find(|l| l.contains("good.gguf")).unwrap();
+    assert!(good.starts_with('*'), "{text}");
+}
+
+#[tokio::test]
+async fn pull_never_writes_through_a_symbolic_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let (endpoint, _) = start_hub(None).await;
+    let models = dir.path().join("models");
+    std::fs::create_dir_all(&models).unwrap();
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    std::os::unix::fs::symlink(&victim, models.join("tiny.gguf.part")).unwrap();
+    let (out, text) = run(dir.path(), &endpoint, &PULL).await;
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("tiny.gguf.part") && text.contains("link"), "{text}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert!(!models.join("tiny.gguf").exists());
+}
+
+#[tokio::test]
+async fn a_damaged_model_file_leaves_the_server_up_and_bot_endpoints_say_why() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        let models = s.data_dir.join("models");
+        std::fs::create_dir_all(&models).unwrap();
+        std::fs::write(models.join("half.gguf"), cut_short()).unwrap();
+    })
+    .await;
+    app.call(reqwest::Method::GET, "/readyz", None, None).await.expect(200);
+    let user = app.signup("damaged_model").await;
+    let chat = app.bot_chat(&user, None).await;
+    let refused = app
+        .post(
+            &format!("/api/v1/chats/{chat}/messages"),
+            &user.access,
+            serde_json::json!({"content": "Hello there."}),
+        )
+        .await
+        .expect_error(503, "bot_unavailable");
+    let message = refused["message"].as_str().unwrap();
+    assert!(
+        message.contains("half.gguf") && message.contains("cut short"),
+        "{message}"
+    );
+    let quota = app.get("/api/v1/bot/quota", &user.access).await.expect(200);
+    assert_eq!(quota["used"], 0, "{quota}");
+    let page = app
+        .get(&format!("/api/v1/chats/{chat}/messages"), &user.access)
+        .await
+        .expect(200);
+    assert_eq!(page["items"], serde_json::json!([]), "nothing stored");
 }

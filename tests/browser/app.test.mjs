@@ -1,7 +1,7 @@
 // The browser app, end to end, in headless Chromium against the real server.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { fakeLlm, launch, nav, shot, signUp, startServer } from './harness.mjs';
+import { fakeLlm, launch, nav, shot, signUp, startServer, watchPolicy } from './harness.mjs';
 
 let llm;
 let server;
@@ -35,9 +35,23 @@ describe('ChattConnect in the browser', () => {
     await page.close();
   });
 
+  test('Swagger UI works under its own strict policy', async () => {
+    const page = await browser.newPage();
+    const policy = await watchPolicy(page);
+    await page.goto(`${server.base}/docs`);
+    await page.locator('.opblock').first().waitFor();
+    assert.ok(await page.locator('.opblock').count() > 20, 'every operation is listed');
+    await page.locator('.opblock-summary', { hasText: '/api/v1/auth/login' }).first().click();
+    await page.getByRole('button', { name: 'Try it out' }).first().waitFor();
+    await shot(page, '00-swagger-ui');
+    assert.deepEqual(policy.list, []);
+    await page.close();
+  });
+
   test('two people sign up, become friends and chat in real time', async () => {
     const alice = await (await browser.newContext()).newPage();
     const bob = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+    const policy = [await watchPolicy(alice), await watchPolicy(bob)];
     await signUp(alice, server.base, 'alice_w');
     await signUp(bob, server.base, 'bob_w');
     await shot(alice, '02-chats-empty');
@@ -140,6 +154,30 @@ describe('ChattConnect in the browser', () => {
     assert.ok(await page.getByRole('button', { name: 'Send' }).isDisabled());
     await shot(page, '11-bot-quota-used');
     await page.close();
+  });
+
+  test('Listen and Speak say what went wrong and what to do', async () => {
+    const context = await browser.newContext();
+    // A machine with no English voice and a blocked microphone.
+    await context.addInitScript(() => {
+      window.speechSynthesis.speak = (u) => setTimeout(() => u.onerror?.({ error: 'synthesis-failed' }), 10);
+      window.webkitSpeechRecognition = class {
+        start() { setTimeout(() => { this.onerror?.({ error: 'not-allowed' }); this.onend?.(); }, 10); }
+        stop() {}
+      };
+    });
+    const page = await context.newPage();
+    await signUp(page, server.base, 'speech_w');
+    await nav(page, 'Practice').click();
+    await page.getByRole('button', { name: 'Start practising' }).click();
+    await page.locator('.msg.bot .bubble').first().waitFor();
+    await page.getByRole('button', { name: 'Listen' }).first().click();
+    await page.getByText('Your browser has no English voice to read this aloud. Install one').waitFor();
+    await page.getByRole('button', { name: 'Speak' }).click();
+    await page.getByText('The microphone is blocked. Allow it for this site').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Speak' }).getAttribute('aria-pressed'), 'false');
+    await shot(page, '11b-speech-problems');
+    await context.close();
   });
 
   test('a reload keeps the session and logging out ends it', async () => {

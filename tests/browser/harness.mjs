@@ -34,3 +34,21 @@ export const nav = (page, name) => page.getByRole('navigation', { name: 'Main' }
 
 /** Saves a screenshot under tests/browser/screenshots/. */
 export const shot = (page, name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
+
+/**
+ * Records every Content Security Policy violation on the page (the browser's
+ * `securitypolicyviolation` events and its console reports); read `.list`.
+ */
+export async function watchPolicy(page) {
+  const seen = { list: [] };
+  await page.exposeFunction('__policyViolation', (what) => seen.list.push(what));
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__policyViolation(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`);
+    });
+  });
+  page.on('console', (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) seen.list.push(msg.text());
+  });
+  return seen;
+}

@@ -1,6 +1,7 @@
 //! Latency of `POST /lint` on texts of a given length, one request at a time:
 //! what a learner typing waits for the underlines. Every text is new (each
-//! sentence carries the request's number), so no cache answers for the rules.
+//! sentence carries the request's number), so no cache answers for the rules;
+//! or, with `--typing`, only the last sentence changes, as when typing.
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Result};
@@ -20,6 +21,10 @@ struct Args {
     chars: usize,
     #[arg(long, default_value_t = 300)]
     requests: usize,
+    /// As a learner types: the text is the same but for its last sentence,
+    /// which changes every request (else every sentence is new).
+    #[arg(long)]
+    typing: bool,
 }
 
 /// Sentences as learners write them, mistakes included.
@@ -61,7 +66,14 @@ async fn main() -> Result<()> {
     let mut h = histogram();
     let mut suggestions = 0;
     for i in 0..args.requests + 10 {
-        let body = json!({"text": text(i, args.chars)});
+        let text = if args.typing {
+            let tail = format!(" Then on day {i} I goed home.");
+            let head: String = text(0, args.chars.saturating_sub(tail.chars().count()));
+            head + &tail
+        } else {
+            text(i, args.chars)
+        };
+        let body = json!({"text": text});
         let started = Instant::now();
         let resp = client.post(&url).bearer_auth(&args.token).json(&body).send().await?;
         let status = resp.status();
@@ -76,8 +88,13 @@ async fn main() -> Result<()> {
     }
     let ms = |us: u64| us as f64 / 1000.0;
     println!(
-        "{} characters: p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms  ({:.1} suggestions a text)",
+        "{} characters{}: p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms  ({:.1} suggestions a text)",
         args.chars,
+        if args.typing {
+            ", one sentence changed each time"
+        } else {
+            ", every sentence new"
+        },
         ms(h.value_at_quantile(0.5)),
         ms(h.value_at_quantile(0.99)),
         ms(h.max()),

@@ -54,7 +54,7 @@ fn rss_mib() -> u64 {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let started = std::time::Instant::now();
-    let mut engine = Engine::load(&args.model)?;
+    let engine = Engine::load(&args.model)?;
     let load_ms = started.elapsed().as_millis();
     let messages = vec![
         json!({"role": "system", "content": "You are a friendly English teacher."}),

@@ -34,14 +34,17 @@ const KNOWN_PRE_TOKENIZERS: [&str; 4] = ["qwen2", "llama3", "smaug-bpe", "lfm2"]
 /// Tokens that end a turn in the common chat templates.
 const END_OF_TURN: [&str; 4] = ["<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end|>"];
 /// The prompt is read in slices of this many tokens, so a request cancelled
-/// during a long prompt stops after the current slice; the model's state after
-/// each slice is kept for prompts that start the same way.
+/// during a long prompt stops after the current slice.
 const PREFILL_CHUNK: usize = 64;
-/// Memory for those states. A chat's next prompt starts with the last one
-/// (same instructions, history plus one turn), and every check starts with the
-/// same instructions and examples, so most of a prompt is usually read
-/// already. The least recently used go first.
+/// Memory for the model's states kept to resume later prompts from: where a
+/// prompt parts from a recent one (every check starts with the same
+/// instructions and examples), and a conversation's prompt and answer (its
+/// next prompt starts with both). The least recently used go first.
 const SNAPSHOT_BYTES: usize = 256 << 20;
+/// Recent prompts compared with a new one to find where they part.
+const RECENT_PROMPTS: usize = 8;
+/// A shared start shorter than this is not worth a snapshot.
+const MIN_SHARED: usize = 32;
 /// Tokens guessed at once when an answer copies its input (a check's
 /// corrected sentence is mostly the learner's): one pass over a dozen tokens
 /// costs about what one token costs, as reading is bound by memory.
@@ -62,6 +65,9 @@ pub struct ModelInfo {
     pub parameters: u64,
     pub file_bytes: u64,
     pub context: usize,
+    /// Why the file cannot be loaded although its header reads (a download
+    /// cut short, say), found without loading the weights.
+    pub damage: Option<String>,
 }
 
 impl ModelInfo {
@@ -69,6 +75,51 @@ impl ModelInfo {
     pub fn supported(&self) -> bool {
         ARCHITECTURES.contains(&self.architecture.as_str())
     }
+
+    /// Whether the server can load it: a supported architecture, whole.
+    pub fn usable(&self) -> bool {
+        self.supported() && self.damage.is_none()
+    }
+
+    /// Why the server cannot load it, in a sentence; `None` when it can.
+    pub fn problem(&self) -> Option<String> {
+        if let Some(damage) = &self.damage {
+            return Some(damage.clone());
+        }
+        (!self.supported()).then(|| {
+            format!(
+                "it is a `{}` model; this build runs {}",
+                self.architecture,
+                ARCHITECTURES.join(" and ")
+            )
+        })
+    }
+}
+
+/// Where the file is shorter than its own table of tensors says: the weights
+/// must all lie within it.
+fn damage(content: &gguf_file::Content, file_bytes: u64) -> Option<String> {
+    let mut needed = content.tensor_data_offset;
+    for (name, t) in &content.tensor_infos {
+        let (block, size) = (t.ggml_dtype.block_size() as u64, t.ggml_dtype.type_size() as u64);
+        let elements = t.shape.elem_count() as u64;
+        if block == 0 || !elements.is_multiple_of(block) {
+            return Some(format!("tensor {name} has a shape its type cannot hold"));
+        }
+        let end = content
+            .tensor_data_offset
+            .checked_add(t.offset)
+            .and_then(|o| o.checked_add(elements / block * size));
+        match end {
+            Some(end) => needed = needed.max(end),
+            None => return Some(format!("tensor {name} lies beyond any file")),
+        }
+    }
+    (needed > file_bytes).then(|| {
+        format!(
+            "the file is cut short: its tensors need {needed} bytes, it has {file_bytes} (an interrupted copy or download?)"
+        )
+    })
 }
 
 fn read_content(path: &Path) -> anyhow::Result<(File, gguf_file::Content)> {
@@ -96,13 +147,15 @@ fn info_of(path: &Path, file: &File, content: &gguf_file::Content) -> ModelInfo 
     });
     let parameters = content.tensor_infos.values().map(|t| t.shape.elem_count() as u64).sum();
     let context = number(content, &format!("{architecture}.context_length")).unwrap_or(2048) as usize;
+    let file_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
     ModelInfo {
         path: path.to_owned(),
         name,
         architecture,
         parameters,
-        file_bytes: file.metadata().map(|m| m.len()).unwrap_or(0),
+        file_bytes,
         context,
+        damage: damage(content, file_bytes),
     }
 }
 
@@ -172,28 +225,51 @@ impl Stats {
 }
 
 /// Model states after reading the start of recent prompts, most recently
-/// used last, within `SNAPSHOT_BYTES`.
+/// used last, within `SNAPSHOT_BYTES`; and the recent prompts themselves, to
+/// see where a new one parts from them.
 #[derive(Default)]
 struct Snapshots {
     entries: Vec<(Vec<u32>, Cache)>,
+    recent: std::collections::VecDeque<Vec<u32>>,
 }
 
 impl Snapshots {
-    /// A copy of the state that has read the longest start of `ids` (leaving
-    /// at least one token to read), or an empty one.
+    /// Where `ids` parts from the recent prompt it shares most with (the end
+    /// of the shared instructions and examples of two checks, say), when that
+    /// is worth keeping; then remembers `ids`.
+    fn fork(&mut self, ids: &[u32]) -> Option<usize> {
+        let shared = self
+            .recent
+            .iter()
+            .map(|r| r.iter().zip(ids).take_while(|(a, b)| a == b).count())
+            .max()
+            .unwrap_or(0);
+        if self.recent.len() == RECENT_PROMPTS {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(ids.to_vec());
+        (shared >= MIN_SHARED && shared < ids.len()).then_some(shared)
+    }
+
+    /// A copy of the state that has read the longest start of `ids`, cut
+    /// back to leave at least one token to read (the next token's logits come
+    /// from reading it), or an empty one.
     fn resume(&mut self, ids: &[u32]) -> Cache {
         let best = self
             .entries
             .iter()
             .enumerate()
-            .filter(|(_, (read, _))| read.len() < ids.len() && ids.starts_with(read))
+            .filter(|(_, (read, _))| read.len() <= ids.len() && ids.starts_with(read))
             .max_by_key(|(_, (read, _))| read.len())
             .map(|(i, _)| i);
         match best {
             Some(i) => {
                 let entry = self.entries.remove(i);
-                let cache = entry.1.clone();
+                let mut cache = entry.1.clone();
                 self.entries.push(entry);
+                if cache.len() >= ids.len() && cache.truncate(ids.len() - 1).is_err() {
+                    return Cache::default();
+                }
                 cache
             }
             None => Cache::default(),
@@ -236,13 +312,8 @@ impl Engine {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let (mut file, content) = read_content(path)?;
         let info = info_of(path, &file, &content);
-        if !info.supported() {
-            bail!(
-                "{} is a `{}` model; this build runs {}",
-                path.display(),
-                info.architecture,
-                ARCHITECTURES.join(" and ")
-            );
+        if let Some(problem) = info.problem() {
+            bail!("{} cannot be used: {problem}", path.display());
         }
         let mut tokenizer = Tokenizer::from_gguf(&content)
             .map_err(|e| anyhow::anyhow!("cannot read the tokenizer in {}: {e}", path.display()))?;
@@ -325,6 +396,9 @@ impl Engine {
         guide: Option<&str>,
         output: &mut dyn Output,
     ) -> anyhow::Result<Stats> {
+        // A conversation's next prompt starts with this one and its answer:
+        // keep the state after both (a check's prompt is never read again).
+        let conversation = sampler.temperature > 0.0;
         let ids = self.encode(prompt)?;
         if ids.is_empty() || ids.len() + 1 >= self.context {
             bail!(
@@ -345,20 +419,29 @@ impl Engine {
         let started = Instant::now();
         let _running = self.model.running();
         let snapshots = || self.snapshots.lock().unwrap_or_else(|e| e.into_inner());
-        let mut cache = snapshots().resume(&ids);
+        let (mut cache, fork) = {
+            let mut s = snapshots();
+            (s.resume(&ids), s.fork(&ids))
+        };
         let mut logits = None;
         while cache.len() < ids.len() {
             if output.cancelled() {
                 return Ok(stats);
             }
             let pos = cache.len();
-            let end = ((pos / PREFILL_CHUNK + 1) * PREFILL_CHUNK).min(ids.len());
+            let mut end = (pos + PREFILL_CHUNK).min(ids.len());
+            if let Some(fork) = fork.filter(|&f| f > pos && f < end) {
+                end = fork;
+            }
             logits = Some(self.model.forward(&ids[pos..end], &mut cache, false)?);
-            if end % PREFILL_CHUNK == 0 && end < ids.len() {
+            if Some(end) == fork {
                 snapshots().keep(&ids[..end], &cache);
             }
         }
         let logits = logits.context("no logits after the prompt")?;
+        if conversation {
+            snapshots().keep(&ids, &cache);
+        }
         stats.prefill = started.elapsed();
         let decoding = Instant::now();
         let mut answer = Answer {
@@ -375,6 +458,11 @@ impl Engine {
             max_tokens,
         };
         let (tokens, guessed, right) = step.decode(&mut cache, logits, &mut emit)?;
+        if conversation && cache.len() > ids.len() {
+            let mut read = ids.clone();
+            read.extend_from_slice(&answer.tokens[..cache.len() - ids.len()]);
+            snapshots().keep(&read, &cache);
+        }
         stats.tokens = tokens;
         (stats.guessed, stats.guessed_right) = (guessed, right);
         stats.decode = decoding.elapsed();
@@ -559,6 +647,28 @@ mod tests {
                 assert!(right > 0, "a perfect guide is used");
             }
         }
+    }
+
+    #[test]
+    fn a_prompt_is_resumed_where_it_parts_from_a_recent_one() {
+        let mut snapshots = Snapshots::default();
+        let instructions: Vec<u32> = (0..40).collect();
+        let check = |sentence: &[u32]| [instructions.as_slice(), sentence].concat();
+        assert_eq!(snapshots.fork(&check(&[100, 101])), None, "nothing to compare with yet");
+        assert_eq!(
+            snapshots.fork(&check(&[200, 201, 202])),
+            Some(40),
+            "the shared instructions"
+        );
+        assert_eq!(snapshots.fork(&[7, 8, 9]), None, "too little in common");
+        // A kept state resumes any prompt that starts with what it read.
+        let cache = Cache::default();
+        snapshots.keep(&instructions, &cache);
+        assert_eq!(snapshots.entries.len(), 1);
+        snapshots.resume(&check(&[300]));
+        assert_eq!(snapshots.entries.last().unwrap().0, instructions);
+        snapshots.keep(&instructions, &cache);
+        assert_eq!(snapshots.entries.len(), 1, "kept once");
     }
 
     #[test]

@@ -22,7 +22,10 @@ use std::{
 };
 
 use serde_json::Value;
-use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::{
+    mpsc::{self, error::TrySendError},
+    OwnedSemaphorePermit, Semaphore,
+};
 use tokio_stream::wrappers::ReceiverStream;
 
 use self::engine::{Engine, ModelInfo, Stats};
@@ -136,10 +139,17 @@ impl Output for Sink<'_> {
     }
 }
 
+/// Jobs one admitted request has in the model at once at most: a practice
+/// reply and the check of one sentence (a check's sentences go one by one).
+const JOBS_PER_REQUEST: usize = 2;
+
 struct Shared {
     jobs: mpsc::Sender<Job>,
     capacity: usize,
     parallel: usize,
+    /// One permit per request the model takes on (answering or waiting): a
+    /// request is admitted, or refused as busy, before anything is stored.
+    admission: Arc<Semaphore>,
     /// Moving average of how long one job takes, for `Retry-After`.
     job_millis: AtomicU64,
     info: ModelInfo,
@@ -177,13 +187,16 @@ impl LocalModel {
         parallel: usize,
         metrics: Metrics,
     ) -> anyhow::Result<Self> {
-        let capacity = queue.max(1);
         let parallel = parallel.max(1);
+        // An admitted request may hold a few jobs at once (its reply and the
+        // checks of its sentences): the channel has room for all of them.
+        let capacity = (queue.max(1) + parallel) * JOBS_PER_REQUEST;
         let (jobs, rx) = mpsc::channel(capacity);
         let shared = Arc::new(Shared {
             jobs,
             capacity,
             parallel,
+            admission: Arc::new(Semaphore::new(queue.max(1) + parallel)),
             job_millis: AtomicU64::new(5_000),
             info,
             metrics,
@@ -217,7 +230,17 @@ impl LocalModel {
 
     /// `Some(retry_after)` when the queue is full.
     pub fn busy(&self) -> Option<u64> {
-        (self.shared.jobs.capacity() == 0).then(|| self.retry_after())
+        (self.shared.admission.available_permits() == 0 || self.shared.jobs.capacity() == 0).then(|| self.retry_after())
+    }
+
+    /// A place for one request (answered now or waiting), held until the
+    /// permit is dropped; or, when all are taken, when to come back.
+    pub fn admit(&self) -> Result<OwnedSemaphorePermit, u64> {
+        self.shared
+            .admission
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| self.retry_after())
     }
 
     fn submit(
@@ -368,17 +391,23 @@ fn serve(generator: &impl Generator, jobs: &std::sync::Mutex<mpsc::Receiver<Job>
 }
 
 /// The model to run when no remote bot is configured: `BOT_LOCAL_MODEL`, or
-/// the first supported GGUF file in `dir` (by name).
-pub fn find(configured: Option<&Path>, dir: &Path) -> anyhow::Result<Option<PathBuf>> {
+/// the first usable GGUF file in `dir` (by name), or else the first file there
+/// (its `problem()` says why it cannot run).
+pub fn find(configured: Option<&Path>, dir: &Path) -> anyhow::Result<Option<ModelInfo>> {
     if let Some(path) = configured.filter(|p| !p.as_os_str().is_empty()) {
         anyhow::ensure!(path.is_file(), "BOT_LOCAL_MODEL {} is not a file", path.display());
-        return Ok(Some(path.to_owned()));
+        return engine::describe(path).map(Some);
     }
-    Ok(installed(dir)?.into_iter().find(|m| m.supported()).map(|m| m.path))
+    let models = installed(dir)?;
+    Ok(match models.iter().position(ModelInfo::usable) {
+        Some(i) => Some(models[i].clone()),
+        // None usable: the first file says why.
+        None => models.into_iter().next(),
+    })
 }
 
-/// The GGUF files in `dir`, by name; files that cannot be read are skipped
-/// with a warning.
+/// The GGUF files in `dir`, by name; one that cannot be used says why in
+/// `damage` (a header that does not read, a file cut short).
 pub fn installed(dir: &Path) -> anyhow::Result<Vec<ModelInfo>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -392,12 +421,19 @@ pub fn installed(dir: &Path) -> anyhow::Result<Vec<ModelInfo>> {
     paths.sort();
     Ok(paths
         .iter()
-        .filter_map(|p| match engine::describe(p) {
-            Ok(info) => Some(info),
-            Err(e) => {
-                tracing::warn!(error = %e, "skipping a model file");
-                None
-            }
+        .map(|p| {
+            engine::describe(p).unwrap_or_else(|e| ModelInfo {
+                path: p.clone(),
+                name: p
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                architecture: String::new(),
+                parameters: 0,
+                file_bytes: p.metadata().map(|m| m.len()).unwrap_or(0),
+                context: 0,
+                damage: Some(format!("{e:#}")),
+            })
         })
         .collect())
 }
@@ -422,6 +458,7 @@ mod tests {
             parameters: 0,
             file_bytes: 0,
             context: 2048,
+            damage: None,
         }
     }
 
@@ -476,29 +513,32 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_full_queue_is_refused_with_a_time_to_come_back() {
+    async fn requests_beyond_the_queue_are_refused_before_they_start_with_a_time_to_come_back() {
         let (generator, _, go) = counting(Duration::ZERO, true);
         let go = go.unwrap();
+        // One answered at a time, one more waiting.
         let model = LocalModel::start(generator, info(), 1, 1, Metrics::new()).unwrap();
-        let first = model.stream(hello(), 1).unwrap();
-        // The worker takes the first job and waits at the gate; the second waits in the queue.
-        while model.waiting() > 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        let second = model.stream(hello(), 1).unwrap();
-        assert_eq!(model.waiting(), 1);
-        let refused = model.stream(hello(), 1).err().expect("the queue is full");
-        let UpstreamError::Busy { retry_after } = refused else {
-            panic!("{refused:?}")
+        let first = model.admit().expect("a place for the first");
+        let first_stream = model.stream(hello(), 1).unwrap();
+        let second = model.admit().expect("a place in the queue");
+        assert!(model.busy().is_some(), "both places are taken");
+        let Err(retry_after) = model.admit() else {
+            panic!("the queue is full")
         };
         assert!((1..=120).contains(&retry_after));
-        assert_eq!(model.busy(), Some(retry_after));
-        go.send(()).unwrap();
-        go.send(()).unwrap();
-        for stream in [first, second] {
+        // An admitted request's jobs (its reply and a check) always get in.
+        let second_reply = model.stream(hello(), 1).unwrap();
+        let second_check = model.stream(hello(), 1).unwrap();
+        for _ in 0..3 {
+            go.send(()).unwrap();
+        }
+        for stream in [first_stream, second_reply, second_check] {
             let text: Vec<_> = stream.collect().await;
             assert_eq!(text.len(), 1);
         }
+        drop(first);
+        assert!(model.admit().is_ok(), "a finished request frees its place");
+        drop(second);
         assert_eq!(model.busy(), None);
     }
 
@@ -669,13 +709,20 @@ mod tests {
     #[test]
     fn models_are_found_by_setting_then_in_the_models_folder() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(find(None, dir.path()).unwrap(), None);
-        assert_eq!(find(None, &dir.path().join("missing")).unwrap(), None);
+        let path = |found: anyhow::Result<Option<ModelInfo>>| found.unwrap().map(|m| m.path);
+        assert_eq!(path(find(None, dir.path())), None);
+        assert_eq!(path(find(None, &dir.path().join("missing"))), None);
         std::fs::write(dir.path().join("broken.gguf"), b"not a model").unwrap();
         std::fs::write(dir.path().join("notes.txt"), b"hello").unwrap();
-        assert_eq!(find(None, dir.path()).unwrap(), None, "unreadable files are skipped");
+        let broken = find(None, dir.path())
+            .unwrap()
+            .expect("a file that cannot be used says why");
+        assert!(!broken.usable());
+        let why = broken.problem().unwrap();
+        assert!(why.contains("not a GGUF model file"), "{why}");
         let explicit = dir.path().join("notes.txt");
-        assert_eq!(find(Some(&explicit), dir.path()).unwrap(), Some(explicit));
+        let error = find(Some(&explicit), dir.path()).unwrap_err();
+        assert!(format!("{error:#}").contains("not a GGUF model file"), "{error:#}");
         let error = find(Some(&dir.path().join("gone.gguf")), dir.path()).unwrap_err();
         assert!(error.to_string().contains("gone.gguf is not a file"), "{error}");
     }

@@ -410,7 +410,7 @@ class Conversation {
       m.created_at ? h('time', { datetime: m.created_at }, time(m.created_at)) : null,
       m.edited_at ? h('span', {}, 'edited') : null,
       m.role === 'assistant' && canSpeak ? h('button', {
-        class: 'link', type: 'button', title: 'Read this reply aloud', onclick: () => speak(m.content),
+        class: 'link', type: 'button', title: 'Read this reply aloud', onclick: () => speak(m.content, (problem) => this.showNotice(problem)),
       }, 'Listen') : null,
       mine && !this.bot ? h('span', { class: 'actions' },
         h('button', { class: 'link', type: 'button', onclick: () => this.edit(m), 'aria-label': 'Edit message' }, 'Edit'),
@@ -615,7 +615,7 @@ class Conversation {
           ...r.examples.flatMap((e, i) => [i ? ', ' : '', h('del', {}, e.original), ' → ', h('ins', {}, e.corrected)]))))) : null,
       s.phrases.length ? h('div', {}, h('h4', {}, 'Phrases to remember'),
         h('ul', {}, ...s.phrases.map((p) => h('li', {}, p, ' ', canSpeak ? h('button', {
-          class: 'link', type: 'button', title: 'Read this phrase aloud', onclick: () => speak(p),
+          class: 'link', type: 'button', title: 'Read this phrase aloud', onclick: () => speak(p, (problem) => this.showNotice(problem)),
         }, 'Listen') : null)))) : null,
       close);
     this.extra.append(box);
@@ -657,7 +657,7 @@ class Conversation {
     }, () => {
       this.listening = null;
       this.micButton.setAttribute('aria-pressed', 'false');
-    });
+    }, (problem) => this.showNotice(problem));
   }
 
   /** Streams the bot's reply into a growing bubble; Stop cancels it (a partial reply is kept). */
@@ -704,7 +704,7 @@ class Conversation {
             this.streaming = null;
             this.add(payload.reply);
             showQuota(payload.quota);
-            if (voicePrefs().auto) speak(payload.reply.content);
+            if (voicePrefs().auto) speak(payload.reply.content, (problem) => this.showNotice(problem));
           } else if (event === 'error') {
             failure = new ApiError(502, payload);
           }

@@ -75,8 +75,8 @@ export async function progressView(main) {
     const p = await api('GET', `/me/progress?days=${range.value}`);
     const rate = p.mistakes_per_100_words;
     stats.replaceChildren(...[
-      h('div', { class: 'stat' }, h('strong', {}, String(p.messages)), ' messages'),
-      h('div', { class: 'stat' }, h('strong', {}, String(p.words)), ' words'),
+      h('div', { class: 'stat' }, h('strong', {}, String(p.messages)), p.messages === 1 ? ' message' : ' messages'),
+      h('div', { class: 'stat' }, h('strong', {}, String(p.words)), p.words === 1 ? ' word' : ' words'),
       h('div', { class: 'stat' }, h('strong', {}, rate === null ? '–' : String(rate)), ' mistakes per 100 words'),
       p.kinds.length ? h('div', { class: 'stat' }, 'Most frequent: ', h('strong', {}, KIND_LABELS[p.kinds[0].kind] || p.kinds[0].kind)) : null,
     ].filter(Boolean));
