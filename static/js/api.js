@@ -3,6 +3,7 @@
 // serialised across tabs with Web Locks, since each refresh token works once.
 const BASE = '/api/v1';
 const KEY = 'cc.session';
+const REASON = 'cc.signedOutReason';
 
 export class ApiError extends Error {
   constructor(status, body, headers) {
@@ -83,6 +84,9 @@ export async function freshAccess(force = false) {
     // A server that is down or restarting has not ended the session.
     if (res.status >= 500) throw new ApiError(res.status, { error: 'network', message: 'The server is not answering right now.' });
     if (!res.ok) {
+      // The server ended this session (a password change or a sign-out on
+      // another device): the sign-in page says so.
+      sessionStorage.setItem(REASON, 'You were signed out because your session was ended elsewhere: your password was changed or you logged out on another device. Sign in again.');
       clear();
       throw new ApiError(401, { error: 'unauthorized', message: 'Your session has ended. Please sign in again.' });
     }
@@ -128,6 +132,32 @@ export async function register(username, password, displayName) {
 
 export async function login(username, password) {
   save(await api('POST', '/auth/login', { username, password }, { auth: false }));
+}
+
+/** Why this tab was signed out, once (then forgotten); null when it was not. */
+export function signedOutReason() {
+  const reason = sessionStorage.getItem(REASON);
+  sessionStorage.removeItem(REASON);
+  return reason;
+}
+
+/**
+ * Changes the password and signs in again with the new one, so this tab
+ * stays signed in while the server ends every session (other devices must
+ * sign in again). Done under the refresh lock, so no tab tries to refresh the
+ * ended session meanwhile: they find the new one when they get the lock.
+ */
+export async function changePassword(username, currentPassword, newPassword) {
+  const token = await freshAccess();
+  await withLock(async () => {
+    const res = await fetch(`${BASE}/me/password`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ current_password: currentPassword, new_password: newPassword }),
+    });
+    if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null), res.headers);
+    save(await api('POST', '/auth/login', { username, password: newPassword }, { auth: false }));
+  });
 }
 
 export async function logout() {

@@ -209,6 +209,41 @@ describe('ChattConnect in the browser', () => {
     await context.close();
   });
 
+  test('changing the password keeps this tab signed in and tells other devices why they were signed out', async () => {
+    const here = await (await browser.newContext()).newPage();
+    await signUp(here, server.base, 'passwd_w');
+    const device = await (await browser.newContext()).newPage();
+    await device.goto(`${server.base}/#/login`);
+    await device.getByLabel('Username').fill('passwd_w');
+    await device.getByLabel('Password').fill('correct horse battery');
+    await device.getByRole('button', { name: 'Log in' }).click();
+    await nav(device, 'Chats').waitFor();
+
+    await nav(here, 'Profile').click();
+    await here.getByLabel('Current password').fill('correct horse battery');
+    await here.getByLabel('New password', { exact: true }).fill('a brand new secret');
+    await here.getByLabel('Repeat the new password').fill('a brand new secret');
+    await here.getByRole('button', { name: 'Change password' }).click();
+    await here.getByText('Password changed. You are still signed in here').waitFor();
+    // This tab goes on working with the new session, live updates included.
+    await nav(here, 'Chats').click();
+    await here.locator('main').waitFor();
+    await here.waitForTimeout(1500);
+    assert.ok(await nav(here, 'Chats').isVisible(), 'still signed in');
+    assert.equal(await here.getByRole('button', { name: 'Log in' }).count(), 0);
+    assert.notEqual(await here.locator('#conn').textContent(), 'Reconnecting…');
+
+    // The other device lands on the sign-in page and is told why.
+    await device.getByText('You were signed out because your session was ended elsewhere').waitFor({ timeout: 15_000 });
+    await shot(device, '12b-signed-out-elsewhere');
+    await device.getByLabel('Username').fill('passwd_w');
+    await device.getByLabel('Password').fill('a brand new secret');
+    await device.getByRole('button', { name: 'Log in' }).click();
+    await nav(device, 'Chats').waitFor();
+    await here.context().close();
+    await device.context().close();
+  });
+
   test('no bot configured: a friendly message, not an error dump', async () => {
     const plain = await startServer();
     const page = await browser.newPage();

@@ -1,5 +1,5 @@
 // Sign up and log in, with the contract's limits checked as you type.
-import { ApiError, login, register } from '../api.js';
+import { ApiError, login, register, signedOutReason } from '../api.js';
 import { field, h } from '../ui.js';
 
 const USERNAME = /^[A-Za-z0-9_.-]{3,32}$/;
@@ -23,6 +23,7 @@ export function authView(onSignedIn) {
   let mode = location.hash === '#/signup' ? 'signup' : 'login';
   const card = h('div', { class: 'card' });
   const wrap = h('div', { class: 'auth', id: 'main' }, card);
+  const reason = signedOutReason();
 
   const draw = () => {
     const signup = mode === 'signup';
@@ -83,6 +84,7 @@ export function authView(onSignedIn) {
     card.replaceChildren(
       h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, 'CC'), 'ChattConnect'),
       h('p', { class: 'tagline' }, 'Practise English with friends and an AI conversation partner.'),
+      reason && !signup ? h('p', { class: 'notice', role: 'status' }, reason) : null,
       h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Account' }, tab('login', 'Log in'), tab('signup', 'Sign up')),
       h('h1', { class: 'sr-only' }, signup ? 'Sign up' : 'Log in'),
       form);

@@ -1,5 +1,5 @@
 // Display name, level, password, theme, and the voice that reads replies aloud.
-import { api } from '../api.js';
+import { api, changePassword } from '../api.js';
 import { setTheme, store } from '../app.js';
 import { canSpeak, englishVoices, saveVoicePrefs, speak, voicePrefs } from '../speech.js';
 import { field, h, toast } from '../ui.js';
@@ -35,8 +35,8 @@ export async function profileView(main) {
       if (next.value.length < 8 || next.value.length > 128) { newError('Use 8 to 128 characters.'); return; }
       if (next.value !== confirmInput.value) { confirmError('The passwords do not match.'); return; }
       try {
-        await api('PUT', '/me/password', { current_password: current.value, new_password: next.value });
-        toast('Password changed. Other devices have been signed out.');
+        await changePassword(store.me.username, current.value, next.value);
+        toast('Password changed. You are still signed in here; other devices have been signed out.');
         current.value = ''; next.value = ''; confirmInput.value = '';
       } catch (err) {
         if (err.status === 401) currentError('That is not your current password.');
