@@ -27,7 +27,7 @@ use crate::{
     chats::member_chat,
     db::{chats, messages, progress},
     domain::feedback::Lint,
-    entity::mistake,
+    entity::{message, mistake},
     error::{ApiError, ApiResult, BotError},
     state::AppState,
 };
@@ -202,11 +202,17 @@ pub struct RecurringMistake {
 }
 
 /// One of the scenario's goals and whether the learner reached it.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct GoalResult {
     pub goal: String,
     pub reached: bool,
 }
+
+page!(
+    GoalPage,
+    GoalResult,
+    "A practice chat's goals, in one page (`next_cursor` is always `null`)."
+);
 
 /// The end-of-practice summary of a bot chat.
 #[derive(Debug, Clone, Object)]
@@ -318,6 +324,28 @@ impl TutorApi {
         let me = auth.0.id;
         let result = summarize(&state, me, id.0).await;
         Ok(super::messages::with_quota(&state, me, result).await?)
+    }
+
+    /// A practice chat's goals
+    ///
+    /// The scenario's goals and whether the learner's own messages in this chat
+    /// have reached each one so far (the same cue words as the review). Free:
+    /// no model call, no quota. Practice chats only (400 for a friend chat).
+    #[oai(path = "/chats/:id/goals", method = "get", operation_id = "listChatGoals")]
+    async fn goals(&self, state: Data<&AppState>, auth: BearerAuth, id: Path<Uuid>) -> ApiResult<JsonOut<GoalPage>> {
+        let chat = member_chat(&state, id.0, auth.0.id).await?.chat;
+        if chat.kind != chats::BOT {
+            return Err(ApiError::validation(
+                "chat",
+                "goals exist only for practice chats with the bot",
+            ));
+        }
+        let history = messages::list(state.db.r(), chat.id, None, SUMMARY_HISTORY).await?;
+        let scenario = scenarios::of_chat(chat.scenario_id.as_deref());
+        Ok(JsonOut(GoalPage {
+            items: goal_results(scenario, &history),
+            next_cursor: None,
+        }))
     }
 
     /// My mistake notebook
@@ -437,15 +465,7 @@ async fn summarize(state: &AppState, me: Uuid, chat_id: Uuid) -> ApiResult<Summa
     }
     let scenario = scenarios::of_chat(chat.scenario_id.as_deref());
     let words: u64 = learner.iter().map(|t| progress::word_count(t) as u64).sum();
-    let all_text = learner.join("\n");
-    let goals = scenario
-        .goals
-        .iter()
-        .map(|g| GoalResult {
-            goal: g.text.into(),
-            reached: g.reached_in(&all_text),
-        })
-        .collect();
+    let goals = goal_results(scenario, &history);
     let feedback: Vec<Feedback> = history
         .iter()
         .filter_map(|m| m.feedback.as_deref().and_then(Feedback::from_stored))
@@ -498,6 +518,24 @@ async fn summarize(state: &AppState, me: Uuid, chat_id: Uuid) -> ApiResult<Summa
         },
         &q,
     ))
+}
+
+/// Which of `scenario`'s goals the learner's own messages in `history` reach.
+fn goal_results(scenario: &scenarios::Scenario, history: &[message::Model]) -> Vec<GoalResult> {
+    let learner: Vec<&str> = history
+        .iter()
+        .filter(|m| m.role == messages::USER)
+        .map(|m| m.content.as_str())
+        .collect();
+    let all_text = learner.join("\n");
+    scenario
+        .goals
+        .iter()
+        .map(|g| GoalResult {
+            goal: g.text.into(),
+            reached: g.reached_in(&all_text),
+        })
+        .collect()
 }
 
 /// How the tutor's checks went, as the end of the review's first sentence.

@@ -62,16 +62,7 @@ async fn lock(url: &str, id: Uuid) -> anyhow::Result<sqlx::PgConnection> {
 
 /// The folder of SQLite leases: beside the database file.
 fn lease_dir(url: &str) -> Option<PathBuf> {
-    let path = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:")
-        .split('?')
-        .next()
-        .unwrap_or_default();
-    if path.is_empty() || path.contains(":memory:") {
-        return None;
-    }
-    let mut dir = PathBuf::from(path).into_os_string();
+    let mut dir = PathBuf::from(super::sqlite_file(url)?).into_os_string();
     dir.push(".leases");
     Some(PathBuf::from(dir))
 }

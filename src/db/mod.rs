@@ -160,16 +160,21 @@ async fn create_schema(settings: &Settings, schema: &str) -> anyhow::Result<()> 
     Ok(())
 }
 
-fn ensure_sqlite_dir(url: &str) -> anyhow::Result<()> {
+/// The file of a SQLite URL; `None` for an in-memory database.
+fn sqlite_file(url: &str) -> Option<&str> {
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:")
         .split('?')
         .next()
         .unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
+    (!path.is_empty() && !path.contains(":memory:")).then_some(path)
+}
+
+fn ensure_sqlite_dir(url: &str) -> anyhow::Result<()> {
+    let Some(path) = sqlite_file(url) else {
         return Ok(());
-    }
+    };
     if let Some(dir) = std::path::Path::new(path).parent() {
         if !dir.as_os_str().is_empty() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

@@ -425,3 +425,37 @@ async fn a_summary_counts_the_practice_reaches_goals_and_adds_the_tutors_words()
         .await
         .expect_error(400, "validation_failed");
 }
+
+#[tokio::test]
+async fn a_practice_chats_goals_tick_as_they_are_reached_for_free() {
+    let llm = FakeLlm::start(Mode::Answer("Coming right up!".into())).await;
+    let app = spawn_app_with_bot(&llm, |_| {}).await;
+    let user = app.signup("goal_getter").await;
+    let chat = app.bot_chat(&user, Some("restaurant")).await;
+    let goals_path = format!("/api/v1/chats/{chat}/goals");
+    let none = app.get(&goals_path, &user.access).await.expect(200);
+    assert_eq!(
+        none,
+        json!({"items": [
+            {"goal": "Order a drink", "reached": false},
+            {"goal": "Order a main course", "reached": false},
+            {"goal": "Ask for the bill", "reached": false}
+        ], "next_cursor": null})
+    );
+    app.send(&user, &chat, "Can you bring me the bill please?").await;
+    let page = app.get(&goals_path, &user.access).await.expect(200);
+    assert_eq!(page["items"][2], json!({"goal": "Ask for the bill", "reached": true}));
+    assert_eq!(page["items"][0]["reached"], false);
+    let quota = app.get("/api/v1/bot/quota", &user.access).await.expect(200);
+    assert_eq!(quota["used"], 1, "reading the goals costs nothing: {quota}");
+
+    // A friend chat has no goals; someone else's chat is not found.
+    let friend = app.signup("goal_friend").await;
+    let direct = app.direct_chat(&user, &friend).await;
+    app.get(&format!("/api/v1/chats/{direct}/goals"), &user.access)
+        .await
+        .expect_error(400, "validation_failed");
+    app.get(&goals_path, &friend.access)
+        .await
+        .expect_error(404, "not_found");
+}

@@ -70,6 +70,8 @@ describe('the tutor in the browser', () => {
 
     await say(page, 'I would like the chicken.');
     await page.locator('.msg.mine').nth(1).locator('.feedback', { hasText: 'Looks good!' }).waitFor();
+    // Goals tick as they are reached, with no review asked for.
+    await goals.locator('.reached', { hasText: 'Order a main course' }).waitFor();
 
     const check = llm.check;
     llm.check = () => 'Sorry, I cannot help with that request today.';
@@ -95,6 +97,13 @@ describe('the tutor in the browser', () => {
     await goals.locator('.reached', { hasText: 'Order a main course' }).waitFor();
     assert.equal(await goals.locator('.reached', { hasText: 'Ask for the bill' }).count(), 0);
     await shot(page, '16-practice-review');
+    // A goal reached after the review ticks too, and every tick stays after a reload.
+    await say(page, 'Can you bring me the bill please?');
+    await goals.locator('.reached', { hasText: 'Ask for the bill' }).waitFor();
+    await page.reload();
+    const again = page.getByRole('list', { name: 'Goals for this practice' });
+    await again.locator('.reached', { hasText: 'Ask for the bill' }).waitFor();
+    await again.locator('.reached', { hasText: 'Order a main course' }).waitFor();
     await page.close();
   });
 

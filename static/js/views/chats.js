@@ -207,7 +207,7 @@ class Conversation {
         this.bot ? h('button', { class: 'btn small', type: 'button', onclick: () => this.rename(head) }, 'Rename') : null,
         h('button', { class: 'btn small', type: 'button', onclick: () => this.deleteChat() }, this.bot ? 'Delete' : 'Hide')));
     this.extra = h('div', { class: 'conv-extra' });
-    if (this.bot) this.showGoals();
+    if (this.bot) { this.showGoals(); this.loadGoals(); }
     this.list = h('ol', { class: 'messages', 'aria-label': 'Messages', 'aria-live': 'polite', tabindex: '0' });
     this.list.addEventListener('scroll', () => {
       if (this.list.scrollTop < 80) this.loadOlder();
@@ -581,12 +581,24 @@ class Conversation {
     const scenario = store.scenarios.find((s) => s.id === this.chat.scenario_id);
     if (!scenario?.goals?.length) return;
     const reached = new Map((results || []).map((g) => [g.goal, g.reached]));
-    this.extra.replaceChildren(h('ul', { class: 'goals', 'aria-label': 'Goals for this practice' },
+    const list = h('ul', { class: 'goals', 'aria-label': 'Goals for this practice' },
       ...scenario.goals.map((goal) => {
         const done = reached.get(goal);
         return h('li', { class: done ? 'reached' : '' }, done ? '✓ ' : '○ ', goal,
           done === undefined ? null : h('span', { class: 'sr-only' }, done ? ' (reached)' : ' (not yet)'));
-      })));
+      }));
+    // In place when it is shown (above an open review), else on its own.
+    if (this.goalsList?.isConnected) this.goalsList.replaceWith(list);
+    else this.extra.replaceChildren(list);
+    this.goalsList = list;
+  }
+
+  /** Ticks the goals the learner's messages have reached so far (free, no model call). */
+  async loadGoals() {
+    try {
+      const page = await api('GET', `/chats/${this.chat.id}/goals`);
+      this.showGoals(page.items);
+    } catch { /* the plain checklist stays */ }
   }
 
   /** The end-of-practice review: goals, what went well, mistakes, phrases. */
@@ -696,6 +708,7 @@ class Conversation {
           if (event === 'message') {
             turn = payload.id;
             this.add(payload);
+            this.loadGoals();
           } else if (event === 'delta') {
             if (!started) { bubble.textContent = ''; started = true; }
             bubble.textContent += payload.text;
@@ -703,6 +716,7 @@ class Conversation {
           } else if (event === 'done') {
             this.streaming = null;
             this.add(payload.reply);
+            this.loadGoals();
             showQuota(payload.quota);
             if (voicePrefs().auto) speak(payload.reply.content, (problem) => this.showNotice(problem));
           } else if (event === 'error') {
