@@ -15,6 +15,7 @@ mod m20261122_000011_idempotency_keys;
 mod m20261202_000012_message_trigger;
 mod m20261202_000013_chat_list_order;
 mod m20261206_000014_leases;
+mod m20261206_000015_chat_reviews;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000012_message_trigger::Migration),
             Box::new(m20261202_000013_chat_list_order::Migration),
             Box::new(m20261206_000014_leases::Migration),
+            Box::new(m20261206_000015_chat_reviews::Migration),
         ]
     }
 }

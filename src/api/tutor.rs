@@ -25,7 +25,7 @@ use crate::{
     auth::BearerAuth,
     bot::{check::CheckError, client::BotClient, exchange, quota::QuotaStatus, scenarios, summary},
     chats::member_chat,
-    db::{chats, messages, progress},
+    db::{chats, messages, progress, reviews},
     domain::feedback::Lint,
     entity::{message, mistake},
     error::{ApiError, ApiResult, BotError},
@@ -231,6 +231,9 @@ pub struct Summary {
     pub phrases: Vec<String>,
     /// The scenario's goals, in order.
     pub goals: Vec<GoalResult>,
+    /// Whether `went_well` and `phrases` are the tutor's words (asked for
+    /// with `POST`, one bot request) rather than made from the chat for free.
+    pub by_tutor: bool,
     pub quota: Quota,
 }
 
@@ -314,6 +317,9 @@ impl TutorApi {
     /// words and three phrases to remember (written by the tutor). Uses one bot
     /// request; not counted when the model fails. Bot chats only; 409 before the
     /// learner has written anything.
+    ///
+    /// The tutor's words are kept: `GET` on the same path shows this review
+    /// again for free.
     #[oai(path = "/chats/:id/summary", method = "post", operation_id = "summarizeChat")]
     async fn summary(
         &self,
@@ -324,6 +330,23 @@ impl TutorApi {
         let me = auth.0.id;
         let result = summarize(&state, me, id.0).await;
         Ok(super::messages::with_quota(&state, me, result).await?)
+    }
+
+    /// Review a practice, free
+    ///
+    /// The same review as `POST`, worked out from the chat with no model call
+    /// and no quota: counts, goals and recurring mistakes as they are now,
+    /// with the tutor's words from the latest `POST` if there was one
+    /// (`by_tutor`), else a sentence made from the counts and the learner's
+    /// own corrected sentences as phrases. Works with no practice messages
+    /// left. Bot chats only; 409 before the learner has written anything.
+    #[oai(path = "/chats/:id/summary", method = "get", operation_id = "getChatSummary")]
+    async fn review(&self, state: Data<&AppState>, auth: BearerAuth, id: Path<Uuid>) -> ApiResult<Json<Summary>> {
+        let me = auth.0.id;
+        let basis = Basis::of(&state, me, id.0).await?;
+        let words = reviews::latest(state.db.r(), basis.chat_id).await?;
+        let quota = state.quota.status(state.db.r(), me).await?;
+        Ok(Json(basis.summary(words.as_ref(), &quota)))
     }
 
     /// A practice chat's goals
@@ -443,81 +466,128 @@ impl TutorApi {
     }
 }
 
+/// Everything a review says that needs no model: read from the chat.
+struct Basis {
+    chat_id: Uuid,
+    scenario: &'static scenarios::Scenario,
+    history: Vec<message::Model>,
+    messages: u64,
+    words: u64,
+    mistakes: u64,
+    recurring_mistakes: Vec<RecurringMistake>,
+    goals: Vec<GoalResult>,
+    /// The learner's corrected sentences short enough to remember.
+    own_phrases: Vec<String>,
+    /// A sentence made from the counts.
+    counted: String,
+}
+
+impl Basis {
+    async fn of(state: &AppState, me: Uuid, chat_id: Uuid) -> ApiResult<Self> {
+        let chat = member_chat(state, chat_id, me).await?.chat;
+        if chat.kind != chats::BOT {
+            return Err(ApiError::validation(
+                "chat",
+                "summaries exist only for practice chats with the bot",
+            ));
+        }
+        let db = state.db.r();
+        let history = messages::list(db, chat.id, None, SUMMARY_HISTORY).await?;
+        let learner: Vec<&str> = history
+            .iter()
+            .filter(|m| m.role == messages::USER)
+            .map(|m| m.content.as_str())
+            .collect();
+        if learner.is_empty() {
+            return Err(ApiError::Conflict(
+                "nothing to summarise yet: send the tutor a message first".into(),
+            ));
+        }
+        let scenario = scenarios::of_chat(chat.scenario_id.as_deref());
+        let words: u64 = learner.iter().map(|t| progress::word_count(t) as u64).sum();
+        let messages_count = learner.len() as u64;
+        let goals = goal_results(scenario, &history);
+        let feedback: Vec<Feedback> = history
+            .iter()
+            .filter_map(|m| m.feedback.as_deref().and_then(Feedback::from_stored))
+            .collect();
+        let checked = feedback
+            .iter()
+            .filter(|f| f.status != FeedbackStatus::Unchecked)
+            .count();
+        let clean = feedback
+            .iter()
+            .filter(|f| f.status == FeedbackStatus::NoMistakes)
+            .count();
+        let mut own_phrases: Vec<String> = Vec::new();
+        for f in &feedback {
+            let Some(text) = f.corrected_text.as_deref() else {
+                continue;
+            };
+            let short = (2..=15).contains(&text.split_whitespace().count());
+            if f.status == FeedbackStatus::Corrected && short && !own_phrases.iter().any(|p| p == text) {
+                own_phrases.push(text.to_owned());
+            }
+        }
+        let mistakes = progress::mistakes(db, me, Some(chat.id), None, SUMMARY_MISTAKES).await?;
+        let plural = if messages_count == 1 { "" } else { "s" };
+        let words_plural = if words == 1 { "" } else { "s" };
+        let counted = format!("You wrote {messages_count} message{plural} ({words} word{words_plural}) in English")
+            + &checked_clause(checked, clean)
+            + ".";
+        Ok(Self {
+            chat_id: chat.id,
+            scenario,
+            history,
+            messages: messages_count,
+            words,
+            mistakes: mistakes.len() as u64,
+            recurring_mistakes: recurring(mistakes),
+            goals,
+            own_phrases,
+            counted,
+        })
+    }
+
+    /// The review, with the tutor's words when there are some.
+    fn summary(self, tutor: Option<&reviews::TutorWords>, quota: &QuotaStatus) -> Summary {
+        let mut phrases = tutor.map(|t| t.phrases.clone()).unwrap_or_default();
+        // Too few from the tutor: the learner's own corrected sentences are worth remembering too.
+        for own in self.own_phrases {
+            if phrases.len() < 3 && !phrases.contains(&own) {
+                phrases.push(own);
+            }
+        }
+        let went_well = tutor.and_then(|t| t.went_well.clone());
+        Summary {
+            messages: self.messages,
+            words: self.words,
+            mistakes: self.mistakes,
+            by_tutor: went_well.is_some(),
+            went_well: went_well.unwrap_or(self.counted),
+            recurring_mistakes: self.recurring_mistakes,
+            phrases,
+            goals: self.goals,
+            quota: quota.into(),
+        }
+    }
+}
+
 async fn summarize(state: &AppState, me: Uuid, chat_id: Uuid) -> ApiResult<SummaryResponse> {
-    let chat = member_chat(state, chat_id, me).await?.chat;
-    if chat.kind != chats::BOT {
-        return Err(ApiError::validation(
-            "chat",
-            "summaries exist only for practice chats with the bot",
-        ));
-    }
-    let db = state.db.r();
-    let history = messages::list(db, chat.id, None, SUMMARY_HISTORY).await?;
-    let learner: Vec<&str> = history
-        .iter()
-        .filter(|m| m.role == messages::USER)
-        .map(|m| m.content.as_str())
-        .collect();
-    if learner.is_empty() {
-        return Err(ApiError::Conflict(
-            "nothing to summarise yet: send the tutor a message first".into(),
-        ));
-    }
-    let scenario = scenarios::of_chat(chat.scenario_id.as_deref());
-    let words: u64 = learner.iter().map(|t| progress::word_count(t) as u64).sum();
-    let goals = goal_results(scenario, &history);
-    let feedback: Vec<Feedback> = history
-        .iter()
-        .filter_map(|m| m.feedback.as_deref().and_then(Feedback::from_stored))
-        .collect();
-    let checked = feedback
-        .iter()
-        .filter(|f| f.status != FeedbackStatus::Unchecked)
-        .count();
-    let clean = feedback
-        .iter()
-        .filter(|f| f.status == FeedbackStatus::NoMistakes)
-        .count();
-    let mistakes = progress::mistakes(db, me, Some(chat.id), None, SUMMARY_MISTAKES).await?;
-    let mistake_count = mistakes.len() as u64;
-    let recurring_mistakes = recurring(mistakes);
-    let messages_count = learner.len() as u64;
+    let mut basis = Basis::of(state, me, chat_id).await?;
+    let (scenario, history) = (basis.scenario, std::mem::take(&mut basis.history));
     let (written, q) = charged(state, me, move |bot| async move {
         summary::write(&bot, scenario, &history)
             .await
             .map_err(exchange::upstream_error)
     })
     .await?;
-    let mut phrases = written.phrases;
-    // Too few from the tutor: the learner's own corrected sentences are worth remembering too.
-    for f in &feedback {
-        let Some(text) = f.corrected_text.as_deref() else {
-            continue;
-        };
-        let short = (2..=15).contains(&text.split_whitespace().count());
-        if phrases.len() < 3 && f.status == FeedbackStatus::Corrected && short && !phrases.iter().any(|p| p == text) {
-            phrases.push(text.to_owned());
-        }
-    }
-    let went_well = written.went_well.unwrap_or_else(|| {
-        let plural = if messages_count == 1 { "" } else { "s" };
-        let words_plural = if words == 1 { "" } else { "s" };
-        let sentence = format!("You wrote {messages_count} message{plural} ({words} word{words_plural}) in English");
-        sentence + &checked_clause(checked, clean) + "."
-    });
-    Ok(SummaryResponse::new(
-        Summary {
-            messages: messages_count,
-            words,
-            mistakes: mistake_count,
-            went_well,
-            recurring_mistakes,
-            phrases,
-            goals,
-            quota: (&q).into(),
-        },
-        &q,
-    ))
+    let words = reviews::TutorWords {
+        went_well: written.went_well,
+        phrases: written.phrases,
+    };
+    reviews::store(state.db.w(), basis.chat_id, &words).await?;
+    Ok(SummaryResponse::new(basis.summary(Some(&words), &q), &q))
 }
 
 /// Which of `scenario`'s goals the learner's own messages in `history` reach.

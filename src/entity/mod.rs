@@ -3,6 +3,7 @@ pub mod bot_reservation;
 pub mod bot_usage;
 pub mod chat;
 pub mod chat_member;
+pub mod chat_review;
 pub mod friendship;
 pub mod idempotency_key;
 pub mod message;

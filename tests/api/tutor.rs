@@ -459,3 +459,52 @@ async fn a_practice_chats_goals_tick_as_they_are_reached_for_free() {
         .await
         .expect_error(404, "not_found");
 }
+
+#[tokio::test]
+async fn a_review_opens_again_for_free_and_works_with_no_practice_left() {
+    let llm = FakeLlm::start(Mode::Answer("Coming right up!".into())).await;
+    let app = spawn_app_with_bot(&llm, |s| s.bot_daily_limit = 2).await;
+    let user = app.signup("reviewer").await;
+    let chat = app.bot_chat(&user, Some("restaurant")).await;
+    let path = format!("/api/v1/chats/{chat}/summary");
+    app.get(&path, &user.access).await.expect_error(409, "conflict");
+
+    llm.set_check(corrected("Can I have a water, please"));
+    app.send(&user, &chat, "Can I have a water please").await;
+    // The free review: from the chat alone, no model call, nothing counted.
+    let calls = llm.calls();
+    let free = app.get(&path, &user.access).await.expect(200);
+    assert_eq!(llm.calls(), calls, "no model call");
+    assert_eq!(free["by_tutor"], false);
+    assert_eq!(
+        free["went_well"],
+        "You wrote 1 message (6 words) in English, and the tutor corrected it."
+    );
+    assert_eq!(free["phrases"], json!(["Can I have a water, please"]));
+    assert_eq!(free["goals"][0], json!({"goal": "Order a drink", "reached": true}));
+    assert_eq!(free["quota"]["used"], 1);
+
+    // The tutor's words cost one request and are kept.
+    llm.set_mode(Mode::Answer(
+        json!({"went_well": "You ordered politely.", "phrases": ["What do you recommend?"]}).to_string(),
+    ));
+    let asked = app.post(&path, &user.access, json!({})).await.expect(200);
+    assert_eq!(
+        (asked["by_tutor"].as_bool(), asked["quota"]["used"].as_u64()),
+        (Some(true), Some(2))
+    );
+    let again = app.get(&path, &user.access).await.expect(200);
+    assert_eq!(again["went_well"], "You ordered politely.");
+    assert_eq!(
+        again["phrases"],
+        json!(["What do you recommend?", "Can I have a water, please"])
+    );
+    assert_eq!(again["by_tutor"], true);
+    assert_eq!(
+        again["quota"]["remaining"], 0,
+        "no practice left, and the review still opens"
+    );
+    app.post(&path, &user.access, json!({}))
+        .await
+        .expect_error(429, "daily_quota_exceeded");
+}

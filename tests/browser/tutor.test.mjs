@@ -89,7 +89,15 @@ describe('the tutor in the browser', () => {
 
     await page.getByRole('button', { name: 'Finish & review' }).click();
     const review = page.getByRole('region', { name: 'Practice review' });
+    // The review itself is free; the tutor's words are asked for, and say what they cost.
+    await review.getByText(/^You wrote 3 messages/).waitFor();
+    const cost = await review.locator('.ask-tutor .muted').textContent();
+    const left = Number(cost.match(/Uses 1 of your (\d+) practice messages? left today\./)?.[1]);
+    assert.ok(left > 0, cost);
+    await review.getByRole('button', { name: 'Ask the tutor for feedback' }).click();
     await review.getByText('You ordered politely and answered every question.').waitFor();
+    await page.getByText(new RegExp(`^${left - 1} of \\d+ practice messages left today`)).waitFor();
+    assert.equal(await review.getByRole('button', { name: 'Ask the tutor for feedback' }).count(), 0);
     assert.match(await review.textContent(), /Could I have the bill, please\?/);
     assert.match(await review.textContent(), /goed.*went/s);
     // Drink and main course reached, the bill not yet.
@@ -104,6 +112,14 @@ describe('the tutor in the browser', () => {
     const again = page.getByRole('list', { name: 'Goals for this practice' });
     await again.locator('.reached', { hasText: 'Ask for the bill' }).waitFor();
     await again.locator('.reached', { hasText: 'Order a main course' }).waitFor();
+    // The review opens again, the tutor's words included, for free (the API
+    // tests hold it to that with no practice left).
+    const before = await page.locator('#quota').textContent();
+    await page.getByRole('button', { name: 'Finish & review' }).click();
+    const reopened = page.getByRole('region', { name: 'Practice review' });
+    await reopened.getByText('You ordered politely and answered every question.').waitFor();
+    assert.equal(await page.locator('#quota').textContent(), before, 'nothing was used');
+    await shot(page, '16b-review-reopened');
     await page.close();
   });
 

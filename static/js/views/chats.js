@@ -203,7 +203,7 @@ class Conversation {
       h('div', { style: 'flex:1;min-width:0' }, h('h2', {}, chat.title), this.sub),
       h('div', { class: 'conv-actions' },
         this.bot ? this.levelPicker() : null,
-        this.bot ? h('button', { class: 'btn small', type: 'button', onclick: () => this.summarize() }, 'Finish & review') : null,
+        this.bot ? h('button', { class: 'btn small', type: 'button', title: 'A review of this practice (free)', onclick: () => this.summarize() }, 'Finish & review') : null,
         this.bot ? h('button', { class: 'btn small', type: 'button', onclick: () => this.rename(head) }, 'Rename') : null,
         h('button', { class: 'btn small', type: 'button', onclick: () => this.deleteChat() }, this.bot ? 'Delete' : 'Hide')));
     this.extra = h('div', { class: 'conv-extra' });
@@ -602,15 +602,22 @@ class Conversation {
   }
 
   /** The end-of-practice review: goals, what went well, mistakes, phrases. */
-  async summarize() {
+  /**
+   * The end-of-practice review: free (worked out from the chat, with the tutor's
+   * words if asked for before); `withTutor` asks the tutor for its words, which
+   * uses one practice message.
+   */
+  async summarize(withTutor = false) {
     this.showNotice('');
-    const waiting = h('div', { class: 'summary', 'aria-busy': 'true' }, 'Your tutor is reviewing the conversation…');
+    const waiting = h('div', { class: 'summary', 'aria-busy': 'true' },
+      withTutor ? 'Your tutor is reviewing the conversation…' : 'Preparing your review…');
     this.extra.replaceChildren(waiting);
     let s;
     try {
-      s = await api('POST', `/chats/${this.chat.id}/summary`, {});
+      s = await api(withTutor ? 'POST' : 'GET', `/chats/${this.chat.id}/summary`, withTutor ? {} : undefined);
     } catch (err) {
       this.showGoals();
+      this.loadGoals();
       if (err.code === 'conflict') this.showNotice('Write a few messages first, then ask for a review.');
       else this.explain(err, '');
       return;
@@ -618,10 +625,18 @@ class Conversation {
     showQuota(s.quota);
     this.showGoals(s.goals);
     const close = h('button', { class: 'btn small', type: 'button', onclick: () => { box.remove(); } }, 'Close');
+    const left = s.quota.remaining;
+    const ask = s.by_tutor ? null : h('p', { class: 'ask-tutor' },
+      h('button', {
+        class: 'btn small primary', type: 'button', disabled: left === 0, onclick: () => this.summarize(true),
+      }, 'Ask the tutor for feedback'), ' ',
+      h('span', { class: 'muted' }, left === 0
+        ? 'No practice messages left today; this review is free.'
+        : `Uses 1 of your ${left} practice message${left === 1 ? '' : 's'} left today.`));
     const box = h('section', { class: 'summary', 'aria-label': 'Practice review' },
       h('h3', {}, 'How it went'),
       h('p', {}, s.went_well),
-      h('p', { class: 'muted' }, `${s.messages} messages · ${s.words} words · ${s.mistakes} corrections`),
+      h('p', { class: 'muted' }, `${s.messages} message${s.messages === 1 ? '' : 's'} · ${s.words} word${s.words === 1 ? '' : 's'} · ${s.mistakes} correction${s.mistakes === 1 ? '' : 's'}`),
       s.recurring_mistakes.length ? h('div', {}, h('h4', {}, 'Watch out for'),
         h('ul', {}, ...s.recurring_mistakes.map((r) => h('li', {}, `${KIND_LABELS[r.kind] || r.kind} (${r.count}×): `,
           ...r.examples.flatMap((e, i) => [i ? ', ' : '', h('del', {}, e.original), ' → ', h('ins', {}, e.corrected)]))))) : null,
@@ -629,6 +644,7 @@ class Conversation {
         h('ul', {}, ...s.phrases.map((p) => h('li', {}, p, ' ', canSpeak ? h('button', {
           class: 'link', type: 'button', title: 'Read this phrase aloud', onclick: () => speak(p, (problem) => this.showNotice(problem)),
         }, 'Listen') : null)))) : null,
+      ask,
       close);
     this.extra.append(box);
   }
