@@ -28,7 +28,8 @@ export function initials(name) {
 }
 
 export function time(iso) {
-  return new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  // "1:54 AM" (or "01:54" where the locale writes hours that way), not "01:54 AM".
+  return new Date(iso).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' });
 }
 
 /** A labelled input with an inline error line; returns [wrapper, input, setError]. */

@@ -60,6 +60,13 @@ function mistakeItem(m) {
     h('time', { datetime: m.created_at, class: 'muted' }, new Date(m.created_at).toLocaleDateString()));
 }
 
+/** The kinds of mistake made most often, ties named together ("grammar and spelling"). */
+export function mostFrequent(kinds) {
+  const top = kinds.filter((k) => k.count === kinds[0].count).map((k) => KIND_LABELS[k.kind] || k.kind);
+  if (top.length > 3) return 'no single kind stands out';
+  return top.length === 1 ? top[0] : `${top.slice(0, -1).join(', ')} and ${top[top.length - 1]}`;
+}
+
 export async function progressView(main) {
   const range = h('select', { id: 'progress-range', class: 'input', 'aria-label': 'Period' },
     h('option', { value: '7' }, 'Last 7 days'), h('option', { value: '30', selected: true }, 'Last 30 days'),
@@ -78,7 +85,7 @@ export async function progressView(main) {
       h('div', { class: 'stat' }, h('strong', {}, String(p.messages)), p.messages === 1 ? ' message' : ' messages'),
       h('div', { class: 'stat' }, h('strong', {}, String(p.words)), p.words === 1 ? ' word' : ' words'),
       h('div', { class: 'stat' }, h('strong', {}, rate === null ? '–' : String(rate)), ' mistakes per 100 words'),
-      p.kinds.length ? h('div', { class: 'stat' }, 'Most frequent: ', h('strong', {}, KIND_LABELS[p.kinds[0].kind] || p.kinds[0].kind)) : null,
+      p.kinds.length ? h('div', { class: 'stat' }, 'Most frequent: ', h('strong', {}, mostFrequent(p.kinds))) : null,
     ].filter(Boolean));
     charts.replaceChildren(
       chart({ days: p.days, value: (d) => d.words, title: 'Words written per day', unit: ' words' }),
