@@ -56,7 +56,8 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Serve => {
             tracing::info!(database = %db::redact_url(&settings.database_url), bind = %settings.bind, "starting ChattConnect");
             let app = Application::build(settings).await?;
-            tracing::info!("API docs at http://{}:{}/docs", bind_host(&app), app.port());
+            let base = format!("http://{}:{}", bind_host(&app), app.port());
+            tracing::info!("ChattConnect is at {base}/ (API docs at {base}/docs)");
             app.run_until_stopped().await?;
         }
         Command::Migrate => {

@@ -42,6 +42,22 @@ struct Published {
     size: Option<u64>,
 }
 
+/// An error and its causes in one line ("error sending request: client error
+/// (Connect): tcp connect error: Connection refused (os error 111)"), since
+/// the first alone rarely says what went wrong.
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let next = cause.to_string();
+        if !text.contains(&next) {
+            text = format!("{text}: {next}");
+        }
+        source = cause.source();
+    }
+    text
+}
+
 fn header_text(headers: &header::HeaderMap, name: &str) -> Option<String> {
     let value = headers.get(name)?.to_str().ok()?;
     Some(value.trim_start_matches("W/").trim_matches('"').to_owned())
@@ -89,7 +105,7 @@ pub async fn pull(settings: &Settings, repo: &str, file: &str) -> anyhow::Result
         anyhow::anyhow!(
             "cannot reach {}: {}.\n{}",
             settings.hf_endpoint,
-            e.without_url(),
+            causes(&e.without_url()),
             offline_help(settings)
         )
     };

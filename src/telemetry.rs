@@ -13,7 +13,11 @@ pub fn init(format: &str) -> WorkerGuard {
     if format == "json" {
         let _ = registry.with(fmt::layer().json().with_writer(writer)).try_init();
     } else {
-        let _ = registry.with(fmt::layer().with_writer(writer)).try_init();
+        // Colour only on a terminal: a file or a log collector gets plain text.
+        let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+        let _ = registry
+            .with(fmt::layer().with_ansi(ansi).with_writer(writer))
+            .try_init();
     }
     guard
 }

@@ -5,6 +5,8 @@ export function h(tag, attrs = {}, ...children) {
     if (value === undefined || value === null || value === false) continue;
     if (key.startsWith('on')) el.addEventListener(key.slice(2).toLowerCase(), value);
     else if (key === 'class') el.className = value;
+    // Through the CSSOM: the policy allows no inline style attribute.
+    else if (key === 'style') el.style.cssText = value;
     else if (key === 'dataset') Object.assign(el.dataset, value);
     else if (key in el && typeof value !== 'string') el[key] = value;
     else el.setAttribute(key, value === true ? '' : value);

@@ -98,6 +98,13 @@ async fn tokens_passwords_and_keys_never_appear_in_the_log() {
     child.wait().unwrap();
     let log = stdout.join().unwrap() + &stderr.join().unwrap();
     assert!(log.contains("/api/v1/ws"), "the requests were logged: {log}");
+    // Written to a pipe, not a terminal: plain text, no colour codes; and the
+    // start says where the app is, not only the API docs.
+    assert!(!log.contains('\u{1b}'), "no ANSI escape codes in a piped log");
+    assert!(
+        log.contains(&format!("ChattConnect is at {base}/ (API docs at {base}/docs)")),
+        "{log}"
+    );
     for secret in [
         access.as_str(),
         refresh.as_str(),

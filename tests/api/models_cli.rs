@@ -214,6 +214,10 @@ async fn offline_pull_says_how_to_place_a_model_by_hand() {
     let (out, text) = run(dir.path(), &format!("http://{closed}"), &["model", "pull"]).await;
     assert!(!out.status.success(), "{text}");
     assert!(text.contains("cannot reach"), "{text}");
+    assert!(
+        text.to_lowercase().contains("connection refused"),
+        "the cause is named: {text}"
+    );
     assert!(text.contains("Without internet") && text.contains("models"), "{text}");
     assert!(text.contains("BOT_LOCAL_MODEL"), "{text}");
 }

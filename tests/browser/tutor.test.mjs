@@ -3,7 +3,7 @@
 // (the browser's speech APIs stubbed), and the Progress screen.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { fakeLlm, launch, nav, shot, signUp, startServer } from './harness.mjs';
+import { fakeLlm, launch, nav, shot, signUp, startServer, watchPolicy } from './harness.mjs';
 
 let llm;
 let server;
@@ -56,6 +56,7 @@ async function say(page, text) {
 describe('the tutor in the browser', () => {
   test('feedback shows corrected, looks good and not checked; goals and the review', async () => {
     const page = await browser.newPage();
+    const policy = await watchPolicy(page);
     await page.addInitScript(stubSpeech);
     await signUp(page, server.base, 'tutee');
     await practice(page, 'Ordering at a restaurant');
@@ -120,6 +121,8 @@ describe('the tutor in the browser', () => {
     await reopened.getByText('You ordered politely and answered every question.').waitFor();
     assert.equal(await page.locator('#quota').textContent(), before, 'nothing was used');
     await shot(page, '16b-review-reopened');
+    // Practice, feedback in every state and the review ran under the app's policy.
+    assert.deepEqual(policy.list, []);
     await page.close();
   });
 
