@@ -121,10 +121,10 @@ export function showQuota(quota = store.quota) {
   store.quota = quota;
   const el = document.getElementById('quota');
   if (!el || !quota) return;
-  const at = new Date(quota.resets_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const at = new Date(quota.resets_at).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' });
   el.replaceChildren(
     h('span', { class: 'long' }, `${quota.remaining} of ${quota.limit} practice messages left today · resets at ${at}`),
-    h('span', { class: 'short', 'aria-hidden': 'true' }, `Bot ${quota.remaining}/${quota.limit}`));
+    h('span', { class: 'short', 'aria-hidden': 'true' }, `${quota.remaining} of ${quota.limit} left`));
   el.classList.toggle('empty', quota.remaining === 0);
 }
 

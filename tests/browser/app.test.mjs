@@ -71,6 +71,8 @@ describe('ChattConnect in the browser', () => {
     await bob.getByRole('button', { name: 'Accept' }).click();
     await bob.getByRole('list', { name: 'Friends' }).getByText('alice_w').first().waitFor();
     await shot(bob, '03-friends-phone');
+    // On a phone the quota badge is short but still says what it counts.
+    assert.match(await bob.locator('#quota .short').textContent(), /^\d+ of \d+ left$/);
 
     // Alice sees Bob online and opens a chat.
     await alice.getByRole('list', { name: 'Friends' }).getByText('online').waitFor();

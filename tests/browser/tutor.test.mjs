@@ -62,6 +62,10 @@ describe('the tutor in the browser', () => {
     await practice(page, 'Ordering at a restaurant');
     const goals = page.getByRole('list', { name: 'Goals for this practice' });
     await goals.getByText('Ask for the bill').waitFor();
+    // The greeting sits under "Today" with its time, and the chat list previews it.
+    assert.equal(await page.locator('.messages > li').first().textContent(), 'Today');
+    await page.locator('.msg.bot').first().locator('time').waitFor();
+    assert.match(await page.locator('.chat-list').textContent(), /Bot: .+/);
     assert.equal(await page.locator('.conv-head .sub').textContent(), 'Practice · level B1', 'the title is not repeated');
 
     await say(page, 'Yesterday I goed to a restaurant.');

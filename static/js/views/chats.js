@@ -66,7 +66,12 @@ async function loadChats() {
 
 function preview(chat) {
   const m = chat.last_message;
-  if (!m) return chat.kind === 'bot' ? 'Say hello to start practising' : 'No messages yet';
+  if (!m && chat.kind === 'bot') {
+    // The bot has greeted already: its opening line is the newest message.
+    const scenario = store.scenarios?.find((s) => s.id === chat.scenario_id);
+    return scenario ? `Bot: ${scenario.opening_line}` : 'Say hello to start practising';
+  }
+  if (!m) return 'No messages yet';
   const who = isMine(m) ? 'You: ' : m.role === 'assistant' ? 'Bot: ' : '';
   return who + m.content;
 }
@@ -376,12 +381,17 @@ class Conversation {
       items.push(h('li', { class: 'load-older' },
         h('button', { class: 'btn small', type: 'button', onclick: () => this.loadOlder() }, 'Load earlier messages')));
     }
+    let day = null;
     if (this.bot && this.complete) {
+      // The bot's greeting opened the chat: it has the chat's time, under its day.
       const scenario = store.scenarios.find((s) => s.id === this.chat.scenario_id);
-      if (scenario) items.push(this.bubble({ id: 'opening', role: 'assistant', content: scenario.opening_line }, null));
+      if (scenario) {
+        day = dayLabel(this.chat.created_at);
+        items.push(h('li', { class: 'day' }, h('span', {}, day)));
+        items.push(this.bubble({ id: 'opening', role: 'assistant', content: scenario.opening_line, created_at: this.chat.created_at }, null));
+      }
     }
     const lastMine = ordered.filter(isMine).pop();
-    let day = null;
     ordered.forEach((m, i) => {
       const label = dayLabel(m.created_at);
       if (label !== day) {
