@@ -122,7 +122,7 @@ describe('ChattConnect in the browser', () => {
     await page.getByLabel('Your level of English').selectOption('B2');
     await shot(page, '08-practice');
     await page.getByRole('button', { name: 'Start practising' }).click();
-    await page.getByText('Could you start by telling me a little about yourself?').waitFor();
+    await page.locator('.messages').getByText('Could you start by telling me a little about yourself?').waitFor();
 
     llm.delayMs = 60;
     await page.getByLabel('Message to the bot').fill('Yesterday I goed to my office early.');

@@ -24,7 +24,7 @@ describe('outages', () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /^Practice/ }).click();
     await page.getByLabel('Free talk').check();
     await page.getByRole('button', { name: 'Start practising' }).click();
-    await page.getByText('Hi! What would you like to talk about today?').waitFor();
+    await page.locator('.messages').getByText('Hi! What would you like to talk about today?').waitFor();
     const chat = await page.evaluate(() => location.hash);
     await page.evaluate(() => { location.hash = '#/profile'; });
     await page.getByRole('heading', { name: 'Profile' }).waitFor();
@@ -40,7 +40,7 @@ describe('outages', () => {
 
     await server.up();
     // No click: the page notices the server is back.
-    await page.getByText('Hi! What would you like to talk about today?').waitFor({ timeout: 20_000 });
+    await page.locator('.messages').getByText('Hi! What would you like to talk about today?').waitFor({ timeout: 20_000 });
     await page.getByRole('heading', { name: 'Free talk' }).waitFor();
     await page.waitForFunction(() => !document.getElementById('conn')?.textContent, null, { timeout: 20_000 });
     await page.close();

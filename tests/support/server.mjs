@@ -22,7 +22,8 @@ export async function fakeLlm() {
   // delayMs between chunks, firstDelayMs before the first; failNext: answer that
   // many reply requests with a 500.
   // failChecks: answer that many check requests with a 500.
-  const llm = { calls: 0, checks: 0, delayMs: 40, firstDelayMs: 0, failNext: 0, failChecks: 0 };
+  // checked: the text of every check request, in order.
+  const llm = { calls: 0, checks: 0, checked: [], delayMs: 40, firstDelayMs: 0, failNext: 0, failChecks: 0 };
   llm.answer = () => 'That sounds interesting! Tell me more about your day at work.';
   llm.check = (text) => ({ corrected: text.replace(/\bgoed\b/g, 'went') });
   llm.summary = () => ({
@@ -41,6 +42,7 @@ export async function fakeLlm() {
       const request = JSON.parse(body);
       if (request.messages[0].content.startsWith(CHECK_PROMPT)) {
         llm.checks += 1;
+        llm.checked.push(request.messages[request.messages.length - 1].content);
         if (llm.failChecks > 0) {
           llm.failChecks -= 1;
           res.writeHead(500, { 'Content-Type': 'application/json' });
