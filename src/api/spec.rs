@@ -79,7 +79,33 @@ pub fn polish(mut spec: Value, extra_schemas: Value) -> Value {
     });
     flatten_discriminated_unions(&mut spec);
     add_request_examples(&mut spec);
+    order_tags_by_first_use(&mut spec);
     spec
+}
+
+/// poem-openapi lists tags alphabetically, so Swagger UI opened on "Admin";
+/// they are listed in the order their first operation appears instead
+/// (sign-up first, administration last), as the API reads.
+fn order_tags_by_first_use(spec: &mut Value) {
+    let mut order: Vec<String> = Vec::new();
+    if let Some(paths) = spec["paths"].as_object() {
+        for item in paths.values() {
+            for op in item.as_object().into_iter().flat_map(|ops| ops.values()) {
+                for tag in op["tags"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+                    if !order.iter().any(|t| t == tag) {
+                        order.push(tag.to_owned());
+                    }
+                }
+            }
+        }
+    }
+    if let Some(tags) = spec["tags"].as_array_mut() {
+        let rank = |t: &Value| {
+            let name = t["name"].as_str().unwrap_or_default();
+            order.iter().position(|o| o == name).unwrap_or(usize::MAX)
+        };
+        tags.sort_by_key(rank);
+    }
 }
 
 fn walk(value: &mut Value, f: &mut impl FnMut(&mut Map<String, Value>)) {

@@ -41,6 +41,16 @@ async fn every_operation_has_an_id_a_summary_and_a_tag() {
         }
     }
     assert_eq!(spec["components"]["securitySchemes"]["bearerAuth"]["scheme"], "bearer");
+    // Swagger UI lists tags as the spec orders them: signing up first,
+    // administration last, not alphabetically.
+    let tags: Vec<&str> = spec["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(tags.first(), Some(&"Auth"), "{tags:?}");
+    assert_eq!(tags.last(), Some(&"Admin"), "{tags:?}");
 }
 
 /// A nullable reference is `allOf` with that one reference and `nullable`
