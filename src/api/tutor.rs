@@ -119,6 +119,8 @@ pub struct Progress {
     pub days: Vec<ProgressDay>,
     pub messages: u64,
     pub words: u64,
+    /// Words in messages the tutor checked (the rate counts only those).
+    pub checked_words: u64,
     pub mistakes: u64,
     #[oai(nullable)]
     pub mistakes_per_100_words: Option<f64>,
@@ -433,11 +435,11 @@ impl TutorApi {
             days: Vec::with_capacity(count as usize),
             messages: 0,
             words: 0,
+            checked_words: 0,
             mistakes: 0,
             mistakes_per_100_words: None,
             kinds: ranked(all_kinds),
         };
-        let mut checked_words = 0;
         for date in first.iter_days().take(count as usize) {
             let key = day_key(date);
             let (messages, words, checked, mistakes) = stored.get(&key).map_or((0, 0, 0, 0), |d| {
@@ -451,7 +453,7 @@ impl TutorApi {
             out.messages += messages;
             out.words += words;
             out.mistakes += mistakes;
-            checked_words += checked;
+            out.checked_words += checked;
             out.days.push(ProgressDay {
                 mistakes_per_100_words: rate(mistakes, checked),
                 kinds: ranked(kinds_by_day.remove(&key).unwrap_or_default()),
@@ -461,7 +463,7 @@ impl TutorApi {
                 mistakes,
             });
         }
-        out.mistakes_per_100_words = rate(out.mistakes, checked_words);
+        out.mistakes_per_100_words = rate(out.mistakes, out.checked_words);
         Ok(Json(out))
     }
 }

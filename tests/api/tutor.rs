@@ -325,6 +325,7 @@ async fn progress_counts_practice_per_day_with_rates_and_kinds() {
         (Some(3), Some(19), Some(2))
     );
     assert_eq!(p["mistakes_per_100_words"], 13.3);
+    assert_eq!(p["checked_words"], 15, "the rate's base is shown with it");
     assert_eq!(p["kinds"], today["kinds"]);
 
     let default = app.get("/api/v1/me/progress", &user.access).await.expect(200);

@@ -84,7 +84,8 @@ export async function progressView(main) {
     stats.replaceChildren(...[
       h('div', { class: 'stat' }, h('strong', {}, String(p.messages)), p.messages === 1 ? ' message' : ' messages'),
       h('div', { class: 'stat' }, h('strong', {}, String(p.words)), p.words === 1 ? ' word' : ' words'),
-      h('div', { class: 'stat' }, h('strong', {}, rate === null ? '–' : String(rate)), ' mistakes per 100 words'),
+      h('div', { class: 'stat' }, h('strong', {}, rate === null ? '–' : String(rate)), ' mistakes per 100 words',
+        p.checked_words < p.words ? h('span', { class: 'muted' }, ` (of the ${p.checked_words} checked)`) : null),
       p.kinds.length ? h('div', { class: 'stat' }, 'Most frequent: ', h('strong', {}, mostFrequent(p.kinds))) : null,
     ].filter(Boolean));
     charts.replaceChildren(
