@@ -122,28 +122,22 @@ fn check_query(req: &Request) -> Result<(), ApiError> {
     let Some(query) = req.uri().query() else {
         return Ok(());
     };
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(|_| ApiError::Validation {
-        message: "the query string is not valid URL encoding".into(),
-        field: None,
-    })?;
-    // A value whose bytes are not UTF-8 would be read with replacement
-    // characters (and a search for "\u{FFFD}" answered): refused, named.
-    for part in query.split('&') {
-        let (name, value) = part.split_once('=').unwrap_or((part, ""));
-        let name = percent_encoding::percent_decode_str(&name.replace('+', " "))
-            .decode_utf8_lossy()
-            .into_owned();
-        if percent_encoding::percent_decode_str(&value.replace('+', " "))
+    let decode = |text: &str| {
+        percent_encoding::percent_decode_str(&text.replace('+', " "))
             .decode_utf8()
-            .is_err()
-        {
+            .map(|t| t.into_owned())
+    };
+    for part in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = part.split_once('=').unwrap_or((part, ""));
+        let name = decode(name).unwrap_or_else(|_| name.to_owned());
+        // A value whose bytes are not UTF-8 would be read with replacement
+        // characters (and a search for "\u{FFFD}" answered): refused, named.
+        let Ok(value) = decode(value) else {
             return Err(ApiError::validation(
                 name.clone(),
                 format!("{name} must be UTF-8 text (percent-encoded as UTF-8)"),
             ));
-        }
-    }
-    for (name, value) in pairs {
+        };
         if name.contains('\0') || value.contains('\0') {
             return Err(nul_error(name.replace('\0', "")));
         }

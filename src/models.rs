@@ -238,12 +238,6 @@ pub async fn pull(settings: &Settings, repo: &str, file: &str) -> anyhow::Result
 /// The outer error is a refusal; the inner one is the file's own (absent, say).
 fn open_part(part: &Path, write: bool) -> anyhow::Result<std::io::Result<std::fs::File>> {
     use std::os::unix::fs::OpenOptionsExt;
-    if std::fs::symlink_metadata(part).is_ok_and(|m| !m.file_type().is_file()) {
-        bail!(
-            "{} is not a plain file (a link?); remove it and run the command again",
-            part.display()
-        );
-    }
     let mut options = std::fs::OpenOptions::new();
     options.custom_flags(libc::O_NOFOLLOW);
     if write {

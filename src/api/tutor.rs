@@ -27,7 +27,7 @@ use crate::{
     chats::member_chat,
     db::{chats, messages, progress, reviews},
     domain::feedback::Lint,
-    entity::{message, mistake},
+    entity::{chat, message, mistake},
     error::{ApiError, ApiResult, BotError},
     state::AppState,
 };
@@ -358,17 +358,11 @@ impl TutorApi {
     /// no model call, no quota. Practice chats only (400 for a friend chat).
     #[oai(path = "/chats/:id/goals", method = "get", operation_id = "listChatGoals")]
     async fn goals(&self, state: Data<&AppState>, auth: BearerAuth, id: Path<Uuid>) -> ApiResult<JsonOut<GoalPage>> {
-        let chat = member_chat(&state, id.0, auth.0.id).await?.chat;
-        if chat.kind != chats::BOT {
-            return Err(ApiError::validation(
-                "chat",
-                "goals exist only for practice chats with the bot",
-            ));
-        }
+        let chat = practice_chat(&state, auth.0.id, id.0, "goals").await?;
         let history = messages::list(state.db.r(), chat.id, None, SUMMARY_HISTORY).await?;
         let scenario = scenarios::of_chat(chat.scenario_id.as_deref());
         Ok(JsonOut(GoalPage {
-            items: goal_results(scenario, &history),
+            items: goal_results(scenario, &learner_texts(&history)),
             next_cursor: None,
         }))
     }
@@ -486,20 +480,10 @@ struct Basis {
 
 impl Basis {
     async fn of(state: &AppState, me: Uuid, chat_id: Uuid) -> ApiResult<Self> {
-        let chat = member_chat(state, chat_id, me).await?.chat;
-        if chat.kind != chats::BOT {
-            return Err(ApiError::validation(
-                "chat",
-                "summaries exist only for practice chats with the bot",
-            ));
-        }
+        let chat = practice_chat(state, me, chat_id, "summaries").await?;
         let db = state.db.r();
         let history = messages::list(db, chat.id, None, SUMMARY_HISTORY).await?;
-        let learner: Vec<&str> = history
-            .iter()
-            .filter(|m| m.role == messages::USER)
-            .map(|m| m.content.as_str())
-            .collect();
+        let learner = learner_texts(&history);
         if learner.is_empty() {
             return Err(ApiError::Conflict(
                 "nothing to summarise yet: send the tutor a message first".into(),
@@ -508,7 +492,7 @@ impl Basis {
         let scenario = scenarios::of_chat(chat.scenario_id.as_deref());
         let words: u64 = learner.iter().map(|t| progress::word_count(t) as u64).sum();
         let messages_count = learner.len() as u64;
-        let goals = goal_results(scenario, &history);
+        let goals = goal_results(scenario, &learner);
         let feedback: Vec<Feedback> = history
             .iter()
             .filter_map(|m| m.feedback.as_deref().and_then(Feedback::from_stored))
@@ -592,13 +576,29 @@ async fn summarize(state: &AppState, me: Uuid, chat_id: Uuid) -> ApiResult<Summa
     Ok(SummaryResponse::new(basis.summary(Some(&words), &q), &q))
 }
 
-/// Which of `scenario`'s goals the learner's own messages in `history` reach.
-fn goal_results(scenario: &scenarios::Scenario, history: &[message::Model]) -> Vec<GoalResult> {
-    let learner: Vec<&str> = history
+/// `me`'s practice chat `chat_id`; 400 naming `what` for a chat with a friend.
+async fn practice_chat(state: &AppState, me: Uuid, chat_id: Uuid, what: &str) -> ApiResult<chat::Model> {
+    let chat = member_chat(state, chat_id, me).await?.chat;
+    if chat.kind != chats::BOT {
+        return Err(ApiError::validation(
+            "chat",
+            format!("{what} exist only for practice chats with the bot"),
+        ));
+    }
+    Ok(chat)
+}
+
+/// The learner's own messages in `history`.
+fn learner_texts(history: &[message::Model]) -> Vec<&str> {
+    history
         .iter()
         .filter(|m| m.role == messages::USER)
         .map(|m| m.content.as_str())
-        .collect();
+        .collect()
+}
+
+/// Which of `scenario`'s goals the learner's own messages reach.
+fn goal_results(scenario: &scenarios::Scenario, learner: &[&str]) -> Vec<GoalResult> {
     let all_text = learner.join("\n");
     scenario
         .goals

@@ -16,9 +16,9 @@ use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::local::LocalModel;
 use tokio::sync::OwnedSemaphorePermit;
 
+use super::local::LocalModel;
 use crate::{config::Settings, metrics::Metrics};
 
 /// Why the model produced no (or no more) text.
@@ -64,7 +64,7 @@ struct ChunkDelta {
 pub type TextStream = Pin<Box<dyn Stream<Item = Result<String, UpstreamError>> + Send>>;
 
 /// Why bot endpoints answer 503 on a server with no bot configured.
-pub const NO_BOT: &str = "no bot is configured on this server: run `chattconnect model pull` (or put a GGUF model in \
+const NO_BOT: &str = "no bot is configured on this server: run `chattconnect model pull` (or put a GGUF model in \
 data/models) for a built-in tutor, or set BOT_BASE_URL (and BOT_MODEL, BOT_API_KEY) to an OpenAI-compatible API";
 
 #[derive(Clone)]

@@ -165,27 +165,11 @@ impl QuotaService {
 
     /// The reserved request was answered: it counts and is no longer in flight.
     pub async fn settle(&self, db: &DatabaseConnection, reservation: &Reservation) -> Result<(), DbErr> {
-        store::end(
-            db,
-            reservation.id,
-            reservation.user_id,
-            &reservation.day,
-            store::End::Settle,
-        )
-        .await?;
-        Ok(())
+        end(db, reservation, store::End::Settle).await
     }
 
     pub async fn refund(&self, db: &DatabaseConnection, reservation: &Reservation) -> Result<(), DbErr> {
-        store::end(
-            db,
-            reservation.id,
-            reservation.user_id,
-            &reservation.day,
-            store::End::Refund,
-        )
-        .await?;
-        Ok(())
+        end(db, reservation, store::End::Refund).await
     }
 
     pub async fn grant(&self, db: &impl ConnectionTrait, user_id: Uuid, extra: u32) -> Result<QuotaStatus, DbErr> {
@@ -193,6 +177,10 @@ impl QuotaService {
         store::grant(db, user_id, &day, extra).await?;
         self.status(db, user_id).await
     }
+}
+
+async fn end(db: &DatabaseConnection, r: &Reservation, how: store::End) -> Result<(), DbErr> {
+    store::end(db, r.id, r.user_id, &r.day, how).await.map(|_| ())
 }
 
 #[cfg(test)]

@@ -51,17 +51,21 @@ async fn end(state: &AppState, unit: &Held) -> Result<bool, DbErr> {
         Some(id) => message::Entity::find_by_id(id).one(db).await?,
         None => None,
     };
-    let Some(turn) = turn else {
-        return store::end(db, unit.id, unit.user_id, &unit.day, End::Refund).await;
+    // A turn without its reply is refunded and removed; one with it counts.
+    let unanswered = match &turn {
+        Some(t) => messages::reply_after(db, t.chat_id, t.id).await?.is_none().then_some(t),
+        None => None,
     };
-    if messages::reply_after(db, turn.chat_id, turn.id).await?.is_some() {
-        return store::end(db, unit.id, unit.user_id, &unit.day, End::Settle).await;
+    let how = if turn.is_some() && unanswered.is_none() {
+        End::Settle
+    } else {
+        End::Refund
+    };
+    let ended = store::end(db, unit.id, unit.user_id, &unit.day, how).await?;
+    if let (true, Some(turn)) = (ended, unanswered) {
+        remove(state, turn).await?;
     }
-    if !store::end(db, unit.id, unit.user_id, &unit.day, End::Refund).await? {
-        return Ok(false);
-    }
-    remove(state, &turn).await?;
-    Ok(true)
+    Ok(ended)
 }
 
 /// A learner's turn stored by a process that died before its reply: removed

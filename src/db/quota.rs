@@ -1,5 +1,6 @@
-//! The daily bot quota. Every change is one conditional statement, so it is exact
-//! under any concurrency, on SQLite and PostgreSQL, across server instances.
+//! The daily bot quota. Taking a unit is one conditional statement, so the count
+//! is exact under any concurrency, on SQLite and PostgreSQL, across server
+//! instances.
 //!
 //! Each unit in flight also has a row in `bot_reservations`, written in the
 //! same transaction as the counters and naming the lease of the process that
