@@ -62,4 +62,11 @@ pub enum AdminCommand {
         /// The user's username (any letter case).
         username: String,
     },
+    /// Print a one-time link that lets the user choose a new password. It
+    /// works for an hour, once; using it signs the account out everywhere.
+    /// The link starts with PUBLIC_URL (default http://localhost:<port>).
+    ResetLink {
+        /// The user's username (any letter case).
+        username: String,
+    },
 }

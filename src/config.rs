@@ -115,6 +115,10 @@ pub struct Settings {
     /// The service is reached over HTTPS (directly or through a proxy): send
     /// `Strict-Transport-Security`, so browsers never use plain HTTP for it again.
     pub behind_https: bool,
+    /// The address people open the app at (e.g. `https://chat.example.com`),
+    /// for links the server hands out (password resets). Default:
+    /// `http://localhost:<port of BIND>`.
+    pub public_url: Option<String>,
     /// Web origins (e.g. `https://app.example.com`) whose pages may call the
     /// API from a browser (CORS). None by default. In the environment, a
     /// comma-separated list.
@@ -191,6 +195,7 @@ impl Default for Settings {
             rate_lint_per_user: 300,
             trust_forwarded_for: false,
             behind_https: false,
+            public_url: None,
             cors_allowed_origins: Vec::new(),
             redis_url: None,
             redis_prefix: "chattconnect".into(),
@@ -239,6 +244,14 @@ impl Settings {
             .merge(Env::raw().filter(move |k| keys.iter().any(|known| known.eq_ignore_ascii_case(k.as_str()))))
             .extract()
             .map_err(Box::new)
+    }
+
+    /// Where the app is, for links: `public_url`, or this machine at `bind`'s port.
+    pub fn app_url(&self) -> String {
+        match &self.public_url {
+            Some(url) if !url.trim().is_empty() => url.trim().trim_end_matches('/').to_owned(),
+            _ => format!("http://localhost:{}", self.bind.port()),
+        }
     }
 
     pub fn quota_tz(&self) -> anyhow::Result<chrono_tz::Tz> {

@@ -77,6 +77,23 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 None => anyhow::bail!("no user named '{username}'"),
             }
         }
+        Command::Admin {
+            command: AdminCommand::ResetLink { username },
+        } => {
+            let db = Db::connect(&settings).await?;
+            db.migrate(&settings).await?;
+            let Some(user) = db::users::find_by_username(db.w(), &username).await? else {
+                anyhow::bail!("no user named '{username}'");
+            };
+            let token = db::resets::create(db.w(), user.id, db::now()).await?;
+            // The link alone goes to standard output (it is a secret: never
+            // logged), so it can be piped; the note goes to standard error.
+            println!("{}/#/reset/{token}", settings.app_url());
+            eprintln!(
+                "A link for {} to choose a new password: it works once, for an hour.",
+                user.username
+            );
+        }
         Command::Model {
             command: ModelCommand::Pull { repo, file },
         } => {

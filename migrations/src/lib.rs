@@ -16,6 +16,9 @@ mod m20261202_000012_message_trigger;
 mod m20261202_000013_chat_list_order;
 mod m20261206_000014_leases;
 mod m20261206_000015_chat_reviews;
+mod m20261206_000016_message_seq;
+mod m20261206_000017_goals_and_review;
+mod m20261206_000018_password_resets;
 
 pub struct Migrator;
 
@@ -38,6 +41,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000013_chat_list_order::Migration),
             Box::new(m20261206_000014_leases::Migration),
             Box::new(m20261206_000015_chat_reviews::Migration),
+            Box::new(m20261206_000016_message_seq::Migration),
+            Box::new(m20261206_000017_goals_and_review::Migration),
+            Box::new(m20261206_000018_password_resets::Migration),
         ]
     }
 }

@@ -43,7 +43,7 @@ const NEWEST: &str = "SELECT id FROM messages WHERE messages.chat_id = chats.id 
 
 /// Both databases' trigger bodies: the same statements (the chat row first,
 /// then its member rows).
-const ON_INSERT: &str = "
+pub(crate) const ON_INSERT: &str = "
     UPDATE chats SET
         updated_at = NEW.created_at,
         last_message_id = CASE
@@ -59,7 +59,7 @@ const ON_INSERT: &str = "
 const ON_CHAT_UPDATE: &str = "
     UPDATE chat_members SET activity_at = NEW.updated_at
         WHERE chat_id = NEW.id AND activity_at IS DISTINCT FROM NEW.updated_at;";
-const ON_DELETE: &str = "
+pub(crate) const ON_DELETE: &str = "
     UPDATE chats SET last_message_id =
         (SELECT id FROM messages WHERE chat_id = OLD.chat_id ORDER BY chat_id DESC, id DESC LIMIT 1)
         WHERE id = OLD.chat_id AND last_message_id = OLD.id;";

@@ -13,6 +13,7 @@ use super::{
 use crate::{
     auth::{password, refresh, BearerAuth},
     db::{self, tokens, users},
+    domain::practice::DailyGoal,
     entity::user,
     error::{ApiError, ApiResult},
     state::AppState,
@@ -28,6 +29,8 @@ pub struct RegisterRequest {
     pub password: Text,
     /// 1..64 characters after trimming; defaults to the username.
     pub display_name: NotNull<Text>,
+    /// The learner's English; defaults to `B1`. Practice chats start at it.
+    pub level: NotNull<Level>,
 }
 
 #[derive(Debug, Object)]
@@ -53,6 +56,17 @@ pub struct UpdateMe {
     /// 1..64 characters after trimming.
     pub display_name: NotNull<Text>,
     pub level: NotNull<Level>,
+    /// Practice messages with the tutor per day to aim for: 1 up to the daily
+    /// bot allowance. Days with the goal met make the streak of `GET /me/progress`.
+    pub daily_goal: NotNull<u32>,
+}
+
+#[derive(Debug, Object)]
+pub struct ResetPassword {
+    /// The token from the reset link (`.../#/reset/<token>`).
+    pub token: Text,
+    /// 8..128 characters.
+    pub new_password: Text,
 }
 
 #[derive(Debug, Object)]
@@ -105,7 +119,8 @@ impl AuthApi {
         let hash = password::hash(body.password.0.clone())
             .await
             .map_err(ApiError::internal)?;
-        let user = users::insert(state.db.w(), &username, &display_name, hash)
+        let level = body.level.0.unwrap_or(Level::B1);
+        let user = users::insert(state.db.w(), &username, &display_name, level.as_str(), hash)
             .await
             .map_err(|e| ApiError::conflict_on_unique(e, &taken().to_string()))?;
         tracing::info!(user_id = %user.id, "user registered");
@@ -189,7 +204,8 @@ impl AuthApi {
 
     /// Update my profile
     ///
-    /// Changes the display name and/or English level; omitted fields stay as they are.
+    /// Changes the display name, English level and/or daily goal; omitted
+    /// fields stay as they are.
     #[oai(path = "/me", method = "patch", operation_id = "updateMe")]
     async fn update_me(&self, state: Data<&AppState>, auth: BearerAuth, body: Json<UpdateMe>) -> ApiResult<Json<Me>> {
         let display_name = body
@@ -197,14 +213,57 @@ impl AuthApi {
             .as_deref()
             .map(|n| trimmed("display_name", n, 1, state.settings.display_name_max_len))
             .transpose()?;
+        let daily_goal = body
+            .daily_goal
+            .map(|g| DailyGoal::parse(g, state.settings.bot_daily_limit))
+            .transpose()
+            .map_err(|e| ApiError::validation("daily_goal", e))?;
         let user = fresh_user(&state, auth.0.id).await?;
         let level = body.level.map(|l| l.as_str().to_owned());
-        let user = users::update_profile(state.db.w(), user, display_name, level).await?;
+        let user = users::update_profile(state.db.w(), user, display_name, level, daily_goal).await?;
+        if let Some(goal) = daily_goal {
+            let today = super::tutor::day_key(state.quota.today());
+            db::progress::set_today_goal(state.db.w(), user.id, &today, goal.get() as i32).await?;
+        }
         // Read fresh at once here, and on the other instances through the bus.
         state.profiles.forget(user.id);
         state.realtime.profile_changed(user.id);
         let online = state.realtime.is_online(user.id).await;
         Ok(Json(Me::from_model(&user, online)))
+    }
+
+    /// Reset a forgotten password
+    ///
+    /// With the token of a one-time link an admin made
+    /// (`chattconnect admin reset-link USERNAME`): sets the new password and
+    /// signs the account out everywhere. A link works once, for an hour; a
+    /// used, expired or unknown one is a 400 naming `token`.
+    #[oai(path = "/auth/reset-password", method = "post", operation_id = "resetPassword")]
+    async fn reset_password(&self, state: Data<&AppState>, body: Json<ResetPassword>) -> ApiResult<NoContent> {
+        let s = &state.settings;
+        // Checked first: a password that will not do leaves the link unused.
+        validate_password(
+            "new_password",
+            &body.new_password,
+            s.password_min_len,
+            s.password_max_len,
+        )?;
+        let now = state.quota.clock().now();
+        let user_id = db::resets::take(state.db.w(), &body.token, now)
+            .await?
+            .ok_or_else(|| {
+                ApiError::validation(
+                    "token",
+                    "this reset link does not work: it was used already, is more than an hour old, or is not a link we made; ask for a new one",
+                )
+            })?;
+        let hash = password::hash(body.new_password.0.clone())
+            .await
+            .map_err(ApiError::internal)?;
+        users::set_password(state.db.w(), user_id, hash).await?;
+        state.sessions.end_all(&state, user_id).await?;
+        tracing::info!(user_id = %user_id, "password reset with a link; every session ended");
+        Ok(NoContent::Done)
     }
 
     /// Change my password

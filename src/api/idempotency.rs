@@ -100,7 +100,7 @@ pub async fn begin(
         )),
         Some(m) if !bot || alive => Ok(Prior::Stored(m)),
         Some(m) => {
-            if messages::reply_after(db, chat_id, m.id).await?.is_some() {
+            if messages::reply_after(db, chat_id, &m).await?.is_some() {
                 return Ok(Prior::Stored(m));
             }
             // The learner's turn, stored by a process that died before the
@@ -128,7 +128,7 @@ pub async fn failed(state: &AppState, me: Uuid, key: Option<&str>, planned: Uuid
 
 /// The bot's reply to a stored learner message, or 409 while it is still coming.
 pub async fn reply_to(state: &AppState, learner: &message::Model) -> ApiResult<message::Model> {
-    messages::reply_after(state.db.r(), learner.chat_id, learner.id)
+    messages::reply_after(state.db.r(), learner.chat_id, learner)
         .await?
         .ok_or_else(in_progress)
 }

@@ -93,6 +93,7 @@ mod tests {
         Message {
             id: Uuid::now_v7(),
             chat_id: Uuid::now_v7(),
+            seq: 41,
             sender_id: feedback.is_none().then(Uuid::now_v7),
             role: if feedback.is_some() {
                 MessageRole::Assistant
@@ -159,6 +160,7 @@ mod tests {
             created_at: at,
             updated_at: at,
             last_message_id: None,
+            last_seq: 0,
         }
     }
 
@@ -202,6 +204,7 @@ mod tests {
                 original: "I going".into(),
                 corrected: "I am going".into(),
                 explanation: "\"to be\" before -ing".into(),
+                sentence: "Tomorrow I going home.".into(),
                 created_at: Utc.timestamp_micros(1_795_000_000_000_000).unwrap().into(),
             }],
             next_cursor: Some("n".into()),

@@ -21,7 +21,7 @@ use super::{
     chats::member_chat,
     idempotency::{self, Prior},
     json::JsonOut,
-    pagination,
+    pagination::{self, MessageCursor, SeqCursor},
     sse::EventStreamBody,
     text::Text,
     types::{trimmed, Message, MessagePage},
@@ -162,7 +162,10 @@ impl MessagesApi {
     /// List messages
     ///
     /// Newest first; follow `next_cursor` to page back through older messages.
-    /// Each message appears on exactly one page.
+    /// With `after` (a message's `seq`): oldest first from just after it, to
+    /// catch up; follow `next_cursor` forwards until it is `null`. Messages are
+    /// ordered by `seq`, which follows commit order, so each message appears on
+    /// exactly one page and none can later appear before one already listed.
     #[oai(path = "/chats/:id/messages", method = "get", operation_id = "listMessages")]
     async fn list(
         &self,
@@ -172,14 +175,31 @@ impl MessagesApi {
         /// Page size, 1..100.
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
-        /// `next_cursor` from the previous page.
+        /// `next_cursor` from the previous page (it keeps the page's direction).
         cursor: Query<Option<String>>,
+        /// Catch up: the messages after the one with this `seq`, oldest first
+        /// (0: from the start). Ignored when `cursor` is given.
+        #[oai(validator(minimum(value = "0")))]
+        after: Query<Option<i64>>,
     ) -> ApiResult<JsonOut<MessagePage>> {
         member_chat(&state, id.0, auth.0.id).await?;
         let limit = pagination::limit(limit.0);
-        let before = pagination::id_cursor(&cursor.0)?;
-        let rows = messages::list(state.db.r(), id.0, before, limit + 1).await?;
-        let (rows, next_cursor) = pagination::split(rows, limit, |m| m.id.to_string());
+        let from = match pagination::message_cursor(&cursor.0)? {
+            Some(MessageCursor::Seq(from)) => from,
+            Some(MessageCursor::Legacy(before)) => {
+                let message = messages::find_in_chat(state.db.r(), id.0, before).await?;
+                SeqCursor::Before(Some(message.ok_or_else(pagination::bad_cursor)?.seq))
+            }
+            None => after.0.map_or(SeqCursor::Before(None), SeqCursor::After),
+        };
+        let rows = match from {
+            SeqCursor::Before(before) => messages::list(state.db.r(), id.0, before, limit + 1).await?,
+            SeqCursor::After(after) => messages::list_after(state.db.r(), id.0, after, limit + 1).await?,
+        };
+        let (rows, next_cursor) = pagination::split(rows, limit, |m| match from {
+            SeqCursor::Before(_) => format!("b{}", m.seq),
+            SeqCursor::After(_) => format!("a{}", m.seq),
+        });
         Ok(JsonOut(MessagePage {
             items: rows.into_iter().map(Message::from).collect(),
             next_cursor,
@@ -429,13 +449,13 @@ impl MessagesApi {
 /// Moves the caller's read marker and tells the chat's members.
 pub async fn mark_read(state: &AppState, me: Uuid, chat_id: Uuid, message_id: Uuid) -> ApiResult<()> {
     let chat = member_chat(state, chat_id, me).await?.chat;
-    messages::find_in_chat(state.db.r(), chat_id, message_id)
+    let message = messages::find_in_chat(state.db.r(), chat_id, message_id)
         .await?
         .ok_or_else(|| ApiError::not_found("message"))?;
-    if chats::mark_read(state.db.w(), chat_id, me, message_id).await? {
+    if chats::mark_read(state.db.w(), me, &message).await? {
         state.realtime.publish(
             crate::chats::member_ids(&chat, me),
-            events::read(chat_id, me, message_id),
+            events::read(chat_id, me, message_id, message.seq),
         );
     }
     Ok(())

@@ -60,6 +60,7 @@ pub mod idempotency;
 pub mod json;
 pub mod messages;
 pub mod pagination;
+pub mod review;
 pub mod spec;
 pub mod sse;
 pub mod text;
@@ -102,6 +103,7 @@ pub fn service() -> OpenApiService<impl OpenApi, ()> {
             messages::MessagesApi,
             bot::BotApi,
             tutor::TutorApi,
+            review::ReviewApi,
             ws::RealtimeApi,
             bot::AdminApi,
         ),

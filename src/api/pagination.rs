@@ -34,6 +34,45 @@ pub fn id_cursor(cursor: &Option<String>) -> Result<Option<uuid::Uuid>, ApiError
         .transpose()
 }
 
+/// Where a page of a chat's messages starts, in `seq` terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeqCursor {
+    /// Newest first, from the newest (no cursor) or before this `seq`.
+    Before(Option<i64>),
+    /// Oldest first, after this `seq`: catching up.
+    After(i64),
+}
+
+impl SeqCursor {
+    pub fn encode(self) -> Option<String> {
+        match self {
+            Self::Before(Some(seq)) => Some(encode(&format!("b{seq}"))),
+            Self::Before(None) => None,
+            Self::After(seq) => Some(encode(&format!("a{seq}"))),
+        }
+    }
+}
+
+/// A message cursor: `b<seq>` or `a<seq>` (base64); `Legacy` for a cursor
+/// given out before messages had a `seq` (a message id), still honoured.
+pub enum MessageCursor {
+    Seq(SeqCursor),
+    Legacy(uuid::Uuid),
+}
+
+pub fn message_cursor(cursor: &Option<String>) -> Result<Option<MessageCursor>, ApiError> {
+    let Some(cursor) = given(cursor) else {
+        return Ok(None);
+    };
+    let text = decode(cursor)?;
+    let seq = |s: &str| s.parse::<i64>().ok().filter(|&n| n >= 0).ok_or_else(bad_cursor);
+    Ok(Some(match text.split_at_checked(1) {
+        Some(("b", n)) => MessageCursor::Seq(SeqCursor::Before(Some(seq(n)?))),
+        Some(("a", n)) => MessageCursor::Seq(SeqCursor::After(seq(n)?)),
+        _ => MessageCursor::Legacy(text.parse().map_err(|_| bad_cursor())?),
+    }))
+}
+
 pub fn bad_cursor() -> ApiError {
     ApiError::validation("cursor", "cursor is not valid; pass the next_cursor of a previous page")
 }

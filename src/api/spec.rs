@@ -32,7 +32,10 @@ pub fn request_examples() -> Vec<(&'static str, Value)> {
             json!({"refresh_token": "paste the refresh_token from login"}),
         ),
         ("logout", json!({"refresh_token": "paste the refresh_token from login"})),
-        ("updateMe", json!({"display_name": "Alice Liddell", "level": "B2"})),
+        (
+            "updateMe",
+            json!({"display_name": "Alice Liddell", "level": "B2", "daily_goal": 3}),
+        ),
         (
             "changePassword",
             json!({"current_password": "correct horse battery", "new_password": "a new long password"}),
@@ -59,6 +62,11 @@ pub fn request_examples() -> Vec<(&'static str, Value)> {
             json!({"text": "Yesterday I goed to the park with my freind."}),
         ),
         ("adminGrantQuota", json!({"extra": 5})),
+        (
+            "resetPassword",
+            json!({"token": "kQ3bW9xR1mZ7tY2uV5nA8cD4eF6gH0iJ3kL5mN7pQ9s", "new_password": "a fresh start 123"}),
+        ),
+        ("answerReview", json!({"answer": "went"})),
     ]
 }
 
@@ -79,8 +87,90 @@ pub fn polish(mut spec: Value, extra_schemas: Value) -> Value {
     });
     flatten_discriminated_unions(&mut spec);
     add_request_examples(&mut spec);
+    add_error_examples(&mut spec);
     order_tags_by_first_use(&mut spec);
     spec
+}
+
+/// An error body as the server sends it for `code`, with the fields that
+/// code carries (a 401 has no quota fields; a quota 429 has them).
+fn error_example(code: &str, message: &str, field: Option<&str>) -> Value {
+    let mut body = json!({"error": code, "message": message});
+    match code {
+        "validation_failed" => {
+            if let Some(field) = field {
+                body["field"] = json!(field);
+            }
+        }
+        "rate_limited" | "bot_busy" => body["retry_after"] = json!(30),
+        "daily_quota_exceeded" => {
+            body["limit"] = json!(5);
+            body["remaining"] = json!(0);
+            body["resets_at"] = json!("2026-12-07T00:00:00Z");
+        }
+        _ => {}
+    }
+    body
+}
+
+/// Swagger UI makes an error example from the whole `ErrorBody` schema, so
+/// every error showed the quota fields. Each error response gets examples of
+/// the codes its description names (`` `code`: what it means ``), each with
+/// only the fields that code carries.
+fn add_error_examples(spec: &mut Value) {
+    let Some(paths) = spec["paths"].as_object_mut() else {
+        return;
+    };
+    for item in paths.values_mut() {
+        for op in item.as_object_mut().into_iter().flat_map(|ops| ops.values_mut()) {
+            // A validation error names the field: here the first query parameter's, if any.
+            let field = op["parameters"]
+                .as_array()
+                .and_then(|ps| ps.iter().find(|p| p["in"] == "query"))
+                .and_then(|p| p["name"].as_str())
+                .map(str::to_owned);
+            let Some(responses) = op["responses"].as_object_mut() else {
+                continue;
+            };
+            for (status, response) in responses.iter_mut() {
+                if !(status.starts_with('4') || status.starts_with('5')) {
+                    continue;
+                }
+                let description = response["description"].as_str().unwrap_or_default().to_owned();
+                let Some(media) = response.pointer_mut("/content/application~1json") else {
+                    continue;
+                };
+                let is_error = media["schema"]["$ref"]
+                    .as_str()
+                    .is_some_and(|r| r.ends_with("/ErrorBody"));
+                if !is_error || media.get("example").is_some() || media.get("examples").is_some() {
+                    continue;
+                }
+                let mut found: Vec<(String, Value)> = Vec::new();
+                for part in description.split("; or ") {
+                    let Some((code, meaning)) = part.trim().strip_prefix('`').and_then(|p| p.split_once("`: ")) else {
+                        continue;
+                    };
+                    let meaning = meaning.trim().trim_end_matches('.');
+                    let mut message: String = meaning.chars().take(1).flat_map(char::to_uppercase).collect();
+                    message.push_str(&meaning[meaning.chars().next().map_or(0, char::len_utf8)..]);
+                    message.push('.');
+                    found.push((code.to_owned(), error_example(code, &message, field.as_deref())));
+                }
+                match found.len() {
+                    0 => {}
+                    1 => media["example"] = found.remove(0).1,
+                    _ => {
+                        let examples: serde_json::Map<String, Value> = found
+                            .into_iter()
+                            .map(|(code, value)| (code.clone(), json!({"summary": code, "value": value})))
+                            .collect();
+                        media["examples"] = Value::Object(examples);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// poem-openapi lists tags alphabetically, so Swagger UI opened on "Admin";

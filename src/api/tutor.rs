@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::{
+    auth::current_user,
     bot::Quota,
     json::JsonOut,
     pagination,
@@ -26,7 +27,11 @@ use crate::{
     bot::{check::CheckError, client::BotClient, exchange, quota::QuotaStatus, scenarios, summary},
     chats::member_chat,
     db::{chats, messages, progress, reviews},
-    domain::feedback::Lint,
+    domain::{
+        feedback::Lint,
+        practice::{self, DailyGoal},
+        review,
+    },
     entity::{chat, message, mistake},
     error::{ApiError, ApiResult, BotError},
     state::AppState,
@@ -69,12 +74,29 @@ pub struct Mistake {
     pub original: String,
     pub corrected: String,
     pub explanation: String,
+    /// The sentence of the learner's message the mistake is in (`original`
+    /// alone when that message is gone).
+    pub sentence: String,
     pub created_at: Timestamp,
 }
 
-impl From<mistake::Model> for Mistake {
-    fn from(m: mistake::Model) -> Self {
+impl From<progress::Entry> for Mistake {
+    fn from(entry: progress::Entry) -> Self {
+        let sentence = match &entry.message {
+            Some(text) => review::Entry {
+                message: text,
+                original: &entry.mistake.original,
+                corrected: &entry.mistake.corrected,
+                kind: MistakeKind::parse(&entry.mistake.kind),
+                review_box: entry.mistake.review_box,
+            }
+            .sentence()
+            .to_owned(),
+            None => entry.mistake.original.clone(),
+        };
+        let m = entry.mistake;
         Self {
+            sentence,
             id: m.id,
             chat_id: m.chat_id,
             message_id: m.message_id,
@@ -126,6 +148,22 @@ pub struct Progress {
     pub mistakes_per_100_words: Option<f64>,
     /// Over the whole range, most frequent first.
     pub kinds: Vec<KindCount>,
+    pub goal: GoalProgress,
+    /// Days in a row with the daily goal met, up to today (or up to yesterday
+    /// while today's goal is not met yet), in the quota's time zone.
+    pub streak: u32,
+    /// Notebook entries due for review today (`GET /me/review`).
+    pub review_due: u64,
+}
+
+/// Today against the daily goal (set with `PATCH /me`).
+#[derive(Debug, Clone, Object)]
+pub struct GoalProgress {
+    /// Practice messages with the tutor per day.
+    pub messages_per_day: u32,
+    /// Practice messages today.
+    pub today: u32,
+    pub met: bool,
 }
 
 fn rate(mistakes: u64, checked_words: u64) -> Option<f64> {
@@ -387,7 +425,7 @@ impl TutorApi {
         let limit = pagination::limit(limit.0);
         let before = pagination::id_cursor(&cursor.0)?;
         let rows = progress::mistakes(state.db.r(), auth.0.id, chat_id.0, before, limit + 1).await?;
-        let (rows, next_cursor) = pagination::split(rows, limit, |m| m.id.to_string());
+        let (rows, next_cursor) = pagination::split(rows, limit, |e| e.mistake.id.to_string());
         Ok(JsonOut(MistakePage {
             items: rows.into_iter().map(Mistake::from).collect(),
             next_cursor,
@@ -425,7 +463,18 @@ impl TutorApi {
             *kinds_by_day.entry(day).or_default().entry(kind).or_default() += n as u64;
             *all_kinds.entry(kind).or_default() += n as u64;
         }
+        let me = current_user(&state, auth.0.id).await?;
+        let goal = DailyGoal::stored(me.daily_goal);
+        let streak = streak(&state, auth.0.id, today).await?;
+        let today_messages = stored.get(&day_key(today)).map_or(0, |d| d.messages.max(0) as u32);
         let mut out = Progress {
+            goal: GoalProgress {
+                messages_per_day: goal.get(),
+                today: today_messages,
+                met: today_messages >= goal.get(),
+            },
+            streak: streak.days,
+            review_due: progress::due_count(db, auth.0.id, &day_key(today)).await?,
             days: Vec::with_capacity(count as usize),
             messages: 0,
             words: 0,
@@ -460,6 +509,41 @@ impl TutorApi {
         out.mistakes_per_100_words = rate(out.mistakes, out.checked_words);
         Ok(Json(out))
     }
+}
+
+/// The learner's streak on `today`, read back from today a year at a time
+/// until it breaks.
+async fn streak(state: &AppState, user_id: Uuid, today: NaiveDate) -> ApiResult<practice::Streak> {
+    const PAGE: u64 = 366;
+    let mut rows = Vec::new();
+    let mut to = day_key(today);
+    loop {
+        let page = progress::days_back(state.db.r(), user_id, &to, PAGE).await?;
+        let full = page.len() as u64 == PAGE;
+        let Some(last) = page.last() else { break };
+        let next_to = last.day.parse::<NaiveDate>().ok().and_then(|d| d.pred_opt());
+        rows.extend(page);
+        let result = practice::streak(today, rows.iter().filter_map(practice_day));
+        // Done when there is nothing older, or the streak ended inside what
+        // was read (it spans fewer rows than were read, leaving aside today's
+        // row while today's goal is not met).
+        if !full || (result.days as usize) < rows.len().saturating_sub(1) {
+            return Ok(result);
+        }
+        match next_to {
+            Some(d) => to = day_key(d),
+            None => break,
+        }
+    }
+    Ok(practice::streak(today, rows.iter().filter_map(practice_day)))
+}
+
+fn practice_day(d: &crate::entity::practice_day::Model) -> Option<practice::Day> {
+    Some(practice::Day {
+        date: d.day.parse().ok()?,
+        messages: d.messages.max(0) as u32,
+        goal: DailyGoal::stored(d.goal),
+    })
 }
 
 /// Everything a review says that needs no model: read from the chat.
@@ -515,7 +599,11 @@ impl Basis {
                 own_phrases.push(text.to_owned());
             }
         }
-        let mistakes = progress::mistakes(db, me, Some(chat.id), None, SUMMARY_MISTAKES).await?;
+        let mistakes: Vec<mistake::Model> = progress::mistakes(db, me, Some(chat.id), None, SUMMARY_MISTAKES)
+            .await?
+            .into_iter()
+            .map(|e| e.mistake)
+            .collect();
         let plural = if messages_count == 1 { "" } else { "s" };
         let words_plural = if words == 1 { "" } else { "s" };
         let counted = format!("You wrote {messages_count} message{plural} ({words} word{words_plural}) in English")
@@ -651,7 +739,7 @@ fn recurring(newest_first: Vec<mistake::Model>) -> Vec<RecurringMistake> {
     by_kind
 }
 
-fn day_key(date: NaiveDate) -> String {
+pub fn day_key(date: NaiveDate) -> String {
     date.format("%Y-%m-%d").to_string()
 }
 

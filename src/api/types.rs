@@ -88,6 +88,8 @@ pub struct Me {
     pub online: bool,
     pub role: Role,
     pub level: Level,
+    /// Practice messages with the tutor per day the learner aims for.
+    pub daily_goal: u32,
 }
 
 impl Me {
@@ -95,6 +97,7 @@ impl Me {
         Self {
             role: if u.role == "admin" { Role::Admin } else { Role::User },
             level: Level::parse(&u.level).unwrap_or(Level::B1),
+            daily_goal: crate::domain::practice::DailyGoal::stored(u.daily_goal).get(),
             id: u.id,
             username: u.username.clone(),
             display_name: u.display_name.clone(),
@@ -164,6 +167,10 @@ pub enum MessageRole {
 pub struct Message {
     pub id: Uuid,
     pub chat_id: Uuid,
+    /// The message's place in its chat: greater for every later message, in
+    /// the order they were stored (commit order), never reused; gaps where
+    /// messages were deleted. Order, catch up (`after=`) and mark read by it.
+    pub seq: i64,
     /// The author; `null` for the bot.
     #[oai(nullable)]
     pub sender_id: Option<Uuid>,
@@ -182,6 +189,7 @@ impl From<message::Model> for Message {
         Self {
             id: m.id,
             chat_id: m.chat_id,
+            seq: m.seq,
             sender_id: m.sender_id,
             role: if m.role == "assistant" {
                 MessageRole::Assistant

@@ -96,6 +96,7 @@ mod tests {
             role: "user".into(),
             level: "B1".into(),
             created_at: chrono::Utc::now(),
+            daily_goal: 3,
         });
         profiles.cached.insert(id, row);
         let seen = *profiles.changes.read().unwrap();

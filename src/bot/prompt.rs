@@ -73,6 +73,7 @@ mod tests {
             feedback: None,
             created_at: chrono::Utc::now(),
             edited_at: None,
+            seq: 0,
         }
     }
 

@@ -53,7 +53,7 @@ async fn end(state: &AppState, unit: &Held) -> Result<bool, DbErr> {
     };
     // A turn without its reply is refunded and removed; one with it counts.
     let unanswered = match &turn {
-        Some(t) => messages::reply_after(db, t.chat_id, t.id).await?.is_none().then_some(t),
+        Some(t) => messages::reply_after(db, t.chat_id, t).await?.is_none().then_some(t),
         None => None,
     };
     let how = if turn.is_some() && unanswered.is_none() {

@@ -173,6 +173,7 @@ mod tests {
             feedback: None,
             created_at: chrono::Utc::now(),
             edited_at: None,
+            seq: 0,
         };
         let newest_first = [
             m("assistant", "Anything else?".into()),

@@ -47,6 +47,7 @@ pub async fn create<C: TransactionTrait>(
         created_at: Set(now),
         updated_at: Set(now),
         last_message_id: Set(None),
+        last_seq: Set(0),
     }
     .insert(&txn)
     .await?;
@@ -55,6 +56,7 @@ pub async fn create<C: TransactionTrait>(
             chat_id: Set(chat.id),
             user_id: Set(user_id),
             last_read_message_id: Set(None),
+            last_read_seq: Set(0),
             hidden: Set(false),
             joined_at: Set(now),
             activity_at: Set(now),
@@ -155,7 +157,7 @@ pub enum Listing {
 }
 
 /// Every column of `chats`, for a query that reads `chat::Model`s.
-const CHAT_COLUMNS: [chat::Column; 9] = [
+const CHAT_COLUMNS: [chat::Column; 10] = [
     chat::Column::Id,
     chat::Column::Kind,
     chat::Column::Title,
@@ -165,6 +167,7 @@ const CHAT_COLUMNS: [chat::Column; 9] = [
     chat::Column::CreatedAt,
     chat::Column::UpdatedAt,
     chat::Column::LastMessageId,
+    chat::Column::LastSeq,
 ];
 
 /// `FROM chat_members JOIN chats` for `user_id`'s memberships.
@@ -186,6 +189,7 @@ fn member_select(user_id: Uuid) -> sea_orm::sea_query::SelectStatement {
     let mut query = member_join(user_id);
     query.columns([
         (chat_member::Entity, chat_member::Column::LastReadMessageId),
+        (chat_member::Entity, chat_member::Column::LastReadSeq),
         (chat_member::Entity, chat_member::Column::Hidden),
         (chat_member::Entity, chat_member::Column::JoinedAt),
         (chat_member::Entity, chat_member::Column::ActivityAt),
@@ -198,6 +202,7 @@ struct MemberRow {
     #[sea_orm(nested)]
     chat: chat::Model,
     last_read_message_id: Option<Uuid>,
+    last_read_seq: i64,
     hidden: bool,
     joined_at: DateTime<Utc>,
     activity_at: DateTime<Utc>,
@@ -209,6 +214,7 @@ impl MemberRow {
             chat_id: self.chat.id,
             user_id,
             last_read_message_id: self.last_read_message_id,
+            last_read_seq: self.last_read_seq,
             hidden: self.hidden,
             joined_at: self.joined_at,
             activity_at: self.activity_at,
@@ -232,6 +238,7 @@ struct ListedRow {
     lm_feedback: Option<String>,
     lm_created_at: Option<DateTime<Utc>>,
     lm_edited_at: Option<DateTime<Utc>>,
+    lm_seq: Option<i64>,
 }
 
 impl ListedRow {
@@ -247,6 +254,7 @@ impl ListedRow {
                 feedback: self.lm_feedback,
                 created_at,
                 edited_at: self.lm_edited_at,
+                seq: self.lm_seq.unwrap_or_default(),
             }),
             _ => None,
         };
@@ -273,7 +281,7 @@ pub async fn listed(db: &impl ConnectionTrait, user_id: Uuid, listing: Listing) 
 }
 
 fn listed_statement(backend: sea_orm::DbBackend, user_id: Uuid, listing: Listing) -> sea_orm::Statement {
-    use sea_orm::sea_query::{Func, JoinType, Order, QueryStatementBuilder};
+    use sea_orm::sea_query::{JoinType, Order, QueryStatementBuilder};
     let (m, cm, lm) = (message::Entity, chat_member::Entity, Alias::new("lm"));
     let unread = Query::select()
         .expr(Expr::cust("COUNT(*)"))
@@ -284,11 +292,8 @@ fn listed_statement(backend: sea_orm::DbBackend, user_id: Uuid, listing: Listing
                 .add(Expr::col((m, message::Column::SenderId)).is_null())
                 .add(Expr::col((m, message::Column::SenderId)).ne(user_id)),
         )
-        // One range on the index (no `OR`): nothing read yet counts from the nil id.
-        .and_where(Expr::col((m, message::Column::Id)).gt(Expr::expr(Func::coalesce([
-            Expr::col((cm, chat_member::Column::LastReadMessageId)),
-            Expr::value(Uuid::nil()),
-        ]))))
+        // One range on the index: everything after the reader's marker.
+        .and_where(Expr::col((m, message::Column::Seq)).gt(Expr::col((cm, chat_member::Column::LastReadSeq))))
         .to_owned();
     let mut query = member_join(user_id);
     query
@@ -311,6 +316,7 @@ fn listed_statement(backend: sea_orm::DbBackend, user_id: Uuid, listing: Listing
         (message::Column::Feedback, "lm_feedback"),
         (message::Column::CreatedAt, "lm_created_at"),
         (message::Column::EditedAt, "lm_edited_at"),
+        (message::Column::Seq, "lm_seq"),
     ] {
         query.expr_as(Expr::col((lm.clone(), column)), Alias::new(name));
     }
@@ -376,22 +382,15 @@ pub async fn delete(db: &impl ConnectionTrait, chat_id: Uuid) -> Result<(), DbEr
     Ok(())
 }
 
-/// Moves the member's read marker forward to `message_id` (never backwards).
-pub async fn mark_read(
-    db: &impl ConnectionTrait,
-    chat_id: Uuid,
-    user_id: Uuid,
-    message_id: Uuid,
-) -> Result<bool, DbErr> {
+/// Moves the member's read marker forward to `message` (never backwards):
+/// everything up to its `seq` is read.
+pub async fn mark_read(db: &impl ConnectionTrait, user_id: Uuid, message: &message::Model) -> Result<bool, DbErr> {
     let result = chat_member::Entity::update_many()
-        .col_expr(chat_member::Column::LastReadMessageId, Expr::value(message_id))
-        .filter(chat_member::Column::ChatId.eq(chat_id))
+        .col_expr(chat_member::Column::LastReadMessageId, Expr::value(message.id))
+        .col_expr(chat_member::Column::LastReadSeq, Expr::value(message.seq))
+        .filter(chat_member::Column::ChatId.eq(message.chat_id))
         .filter(chat_member::Column::UserId.eq(user_id))
-        .filter(
-            Condition::any()
-                .add(chat_member::Column::LastReadMessageId.is_null())
-                .add(chat_member::Column::LastReadMessageId.lt(message_id)),
-        )
+        .filter(chat_member::Column::LastReadSeq.lt(message.seq))
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)

@@ -34,7 +34,7 @@ pub async fn insert_as(
     content: String,
     feedback: Option<String>,
 ) -> Result<message::Model, DbErr> {
-    let message = message::Model {
+    let mut message = message::Model {
         id,
         chat_id,
         sender_id,
@@ -43,8 +43,9 @@ pub async fn insert_as(
         feedback,
         created_at: super::now(),
         edited_at: None,
+        seq: 0,
     };
-    db.messages().insert(&message).await?;
+    message.seq = db.messages().insert(&message).await?;
     Ok(message)
 }
 
@@ -55,23 +56,40 @@ pub async fn find_in_chat(db: &impl ConnectionTrait, chat_id: Uuid, id: Uuid) ->
         .await
 }
 
-/// Newest first, strictly older than `before` when given. Ids are UUID v7, so
-/// ordering by id is ordering by time and every message has one place. Ordered
-/// by `(chat_id, id)` so that PostgreSQL walks the `(chat_id, id)` index instead
-/// of the primary key across every chat.
+/// Newest first, strictly before `before` (a `seq`) when given. Ordered by
+/// `(chat_id, seq)` so that the database walks the `(chat_id, seq, sender_id)`
+/// index: a page is one range of it.
 pub async fn list(
     db: &impl ConnectionTrait,
     chat_id: Uuid,
-    before: Option<Uuid>,
+    before: Option<i64>,
     limit: u64,
 ) -> Result<Vec<message::Model>, DbErr> {
     let mut query = message::Entity::find().filter(message::Column::ChatId.eq(chat_id));
     if let Some(before) = before {
-        query = query.filter(message::Column::Id.lt(before));
+        query = query.filter(message::Column::Seq.lt(before));
     }
     query
         .order_by_desc(message::Column::ChatId)
-        .order_by_desc(message::Column::Id)
+        .order_by_desc(message::Column::Seq)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Oldest first, strictly after `after` (a `seq`): catching up. `seq` follows
+/// commit order, so nothing can later appear below the last one returned.
+pub async fn list_after(
+    db: &impl ConnectionTrait,
+    chat_id: Uuid,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<message::Model>, DbErr> {
+    message::Entity::find()
+        .filter(message::Column::ChatId.eq(chat_id))
+        .filter(message::Column::Seq.gt(after))
+        .order_by_asc(message::Column::ChatId)
+        .order_by_asc(message::Column::Seq)
         .limit(limit)
         .all(db)
         .await
@@ -81,15 +99,12 @@ pub async fn list(
 pub async fn reply_after(
     db: &impl ConnectionTrait,
     chat_id: Uuid,
-    after: Uuid,
+    after: &message::Model,
 ) -> Result<Option<message::Model>, DbErr> {
-    Ok(message::Entity::find()
-        .filter(message::Column::ChatId.eq(chat_id))
-        .filter(message::Column::Id.gt(after))
-        .order_by_asc(message::Column::ChatId)
-        .order_by_asc(message::Column::Id)
-        .one(db)
+    Ok(list_after(db, chat_id, after.seq, 1)
         .await?
+        .into_iter()
+        .next()
         .filter(|m| m.role == ASSISTANT))
 }
 

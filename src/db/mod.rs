@@ -19,6 +19,7 @@ pub mod lease;
 pub mod messages;
 pub mod progress;
 pub mod quota;
+pub mod resets;
 pub mod reviews;
 pub mod tokens;
 pub mod users;

@@ -1,15 +1,15 @@
 //! The mistake notebook and daily practice counters.
 use sea_orm::{
     prelude::Expr,
-    sea_query::{ExprTrait, OnConflict},
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionSession,
-    TransactionTrait,
+    sea_query::{Alias, ExprTrait, OnConflict, Query, QueryStatementBuilder, SimpleExpr},
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
 use crate::{
     domain::feedback::{Feedback, FeedbackStatus},
-    entity::{mistake, practice_day},
+    entity::{message, mistake, practice_day, user},
 };
 
 /// One answered practice message and the tutor's check of it.
@@ -54,47 +54,191 @@ pub async fn record<C: TransactionTrait>(db: &C, p: Practice<'_>) -> Result<(), 
             corrected: Set(c.corrected.clone()),
             explanation: Set(c.explanation.clone()),
             created_at: Set(now),
+            review_box: Set(0),
+            review_due: Set(String::new()),
         });
         mistake::Entity::insert_many(rows).exec_without_returning(&txn).await?;
     }
     use practice_day::Column as C;
-    practice_day::Entity::insert(practice_day::ActiveModel {
-        user_id: Set(p.user_id),
-        day: Set(p.day.to_owned()),
-        messages: Set(1),
-        words: Set(words),
-        checked_words: Set(if checked { words } else { 0 }),
-        mistakes: Set(p.feedback.corrections.len() as i32),
-    })
-    .on_conflict(
-        OnConflict::columns([C::UserId, C::Day])
-            .value(C::Messages, add("messages"))
-            .value(C::Words, add("words"))
-            .value(C::CheckedWords, add("checked_words"))
-            .value(C::Mistakes, add("mistakes"))
-            .to_owned(),
-    )
-    .exec_without_returning(&txn)
-    .await?;
+    // The day keeps the goal in force when the learner last practised on it.
+    let goal = Query::select()
+        .column(user::Column::DailyGoal)
+        .from(user::Entity)
+        .and_where(Expr::col(user::Column::Id).eq(p.user_id))
+        .to_owned();
+    let mut insert = Query::insert();
+    insert
+        .into_table(practice_day::Entity)
+        .columns([
+            C::UserId,
+            C::Day,
+            C::Messages,
+            C::Words,
+            C::CheckedWords,
+            C::Mistakes,
+            C::Goal,
+        ])
+        .values([
+            p.user_id.into(),
+            p.day.into(),
+            1.into(),
+            words.into(),
+            (if checked { words } else { 0 }).into(),
+            (p.feedback.corrections.len() as i32).into(),
+            SimpleExpr::SubQuery(None, Box::new(goal.into_sub_query_statement())),
+        ])
+        .map_err(|e| DbErr::Custom(e.to_string()))?
+        .on_conflict(
+            OnConflict::columns([C::UserId, C::Day])
+                .value(C::Messages, add("messages"))
+                .value(C::Words, add("words"))
+                .value(C::CheckedWords, add("checked_words"))
+                .value(C::Mistakes, add("mistakes"))
+                .value(C::Goal, Expr::cust("excluded.goal"))
+                .to_owned(),
+        );
+    txn.execute(&insert).await?;
     txn.commit().await
 }
 
-/// A learner's notebook, newest first, strictly older than `before` when given.
+/// A learner's practice days up to `to`, newest first, at most `limit`: the
+/// streak reads back from today until it breaks.
+pub async fn days_back(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    to: &str,
+    limit: u64,
+) -> Result<Vec<practice_day::Model>, DbErr> {
+    practice_day::Entity::find()
+        .filter(practice_day::Column::UserId.eq(user_id))
+        .filter(practice_day::Column::Day.lte(to))
+        .order_by_desc(practice_day::Column::Day)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// After the learner changed their goal, today counts against the new one.
+pub async fn set_today_goal(db: &impl ConnectionTrait, user_id: Uuid, day: &str, goal: i32) -> Result<(), DbErr> {
+    practice_day::Entity::update_many()
+        .col_expr(practice_day::Column::Goal, Expr::value(goal))
+        .filter(practice_day::Column::UserId.eq(user_id))
+        .filter(practice_day::Column::Day.eq(day))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A notebook entry with the text of the message it came from (`None` when
+/// that message is gone).
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct Entry {
+    #[sea_orm(nested)]
+    pub mistake: mistake::Model,
+    pub message: Option<String>,
+}
+
+/// `mistakes LEFT JOIN messages` for `user_id`, as `Entry` rows.
+fn entries(user_id: Uuid) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::{sea_query::JoinType, Iterable};
+    let (m, msg) = (mistake::Entity, message::Entity);
+    let mut query = Query::select();
+    query
+        .columns(mistake::Column::iter().map(|c| (m, c)))
+        .expr_as(Expr::col((msg, message::Column::Content)), Alias::new("message"))
+        .from(m)
+        .join(
+            JoinType::LeftJoin,
+            msg,
+            Expr::col((msg, message::Column::Id)).equals((m, mistake::Column::MessageId)),
+        )
+        .and_where(Expr::col((m, mistake::Column::UserId)).eq(user_id));
+    query
+}
+
+/// The entries due for review on `today` (new ones first, then by due day),
+/// after the `(due, id)` of the previous page.
+pub async fn due(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    today: &str,
+    after: Option<(String, Uuid)>,
+    limit: u64,
+) -> Result<Vec<Entry>, DbErr> {
+    use sea_orm::sea_query::Order;
+    let m = mistake::Entity;
+    let (due, id) = (
+        Expr::col((m, mistake::Column::ReviewDue)),
+        Expr::col((m, mistake::Column::Id)),
+    );
+    let mut query = entries(user_id);
+    query.and_where(due.clone().lte(today));
+    if let Some((at, after_id)) = after {
+        query.and_where(
+            Expr::tuple([due.clone(), id.clone()]).gt(Expr::tuple([Expr::value(at), Expr::value(after_id)])),
+        );
+    }
+    query
+        .order_by_expr(due, Order::Asc)
+        .order_by_expr(id, Order::Asc)
+        .limit(limit);
+    Entry::find_by_statement(db.get_database_backend().build(&query))
+        .all(db)
+        .await
+}
+
+/// How many entries are due on `today`.
+pub async fn due_count(db: &impl ConnectionTrait, user_id: Uuid, today: &str) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    mistake::Entity::find()
+        .filter(mistake::Column::UserId.eq(user_id))
+        .filter(mistake::Column::ReviewDue.lte(today))
+        .count(db)
+        .await
+}
+
+/// One of the learner's entries, with its message.
+pub async fn entry(db: &impl ConnectionTrait, user_id: Uuid, id: Uuid) -> Result<Option<Entry>, DbErr> {
+    let mut query = entries(user_id);
+    query.and_where(Expr::col((mistake::Entity, mistake::Column::Id)).eq(id));
+    Entry::find_by_statement(db.get_database_backend().build(&query))
+        .one(db)
+        .await
+}
+
+/// Moves an entry to its new box after an answer.
+pub async fn reschedule(db: &impl ConnectionTrait, id: Uuid, review_box: i32, due: &str) -> Result<(), DbErr> {
+    mistake::Entity::update_many()
+        .col_expr(mistake::Column::ReviewBox, Expr::value(review_box))
+        .col_expr(mistake::Column::ReviewDue, Expr::value(due))
+        .filter(mistake::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A learner's notebook, newest first, strictly older than `before` when
+/// given, each entry with its message.
 pub async fn mistakes(
     db: &impl ConnectionTrait,
     user_id: Uuid,
     chat_id: Option<Uuid>,
     before: Option<Uuid>,
     limit: u64,
-) -> Result<Vec<mistake::Model>, DbErr> {
-    let mut query = mistake::Entity::find().filter(mistake::Column::UserId.eq(user_id));
+) -> Result<Vec<Entry>, DbErr> {
+    use sea_orm::sea_query::Order;
+    let m = mistake::Entity;
+    let mut query = entries(user_id);
     if let Some(chat_id) = chat_id {
-        query = query.filter(mistake::Column::ChatId.eq(chat_id));
+        query.and_where(Expr::col((m, mistake::Column::ChatId)).eq(chat_id));
     }
     if let Some(before) = before {
-        query = query.filter(mistake::Column::Id.lt(before));
+        query.and_where(Expr::col((m, mistake::Column::Id)).lt(before));
     }
-    query.order_by_desc(mistake::Column::Id).limit(limit).all(db).await
+    query.order_by((m, mistake::Column::Id), Order::Desc).limit(limit);
+    Entry::find_by_statement(db.get_database_backend().build(&query))
+        .all(db)
+        .await
 }
 
 /// The counters of the days `from..=to` that had practice.

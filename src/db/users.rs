@@ -12,6 +12,7 @@ pub async fn insert(
     db: &impl ConnectionTrait,
     username: &str,
     display_name: &str,
+    level: &str,
     password_hash: String,
 ) -> Result<Model, DbErr> {
     ActiveModel {
@@ -22,8 +23,9 @@ pub async fn insert(
         display_name_lower: Set(display_name.to_lowercase()),
         password_hash: Set(password_hash),
         role: Set("user".into()),
-        level: Set("B1".into()),
+        level: Set(level.to_owned()),
         created_at: Set(super::now()),
+        daily_goal: Set(crate::domain::practice::DEFAULT_DAILY_GOAL as i32),
     }
     .insert(db)
     .await
@@ -187,8 +189,12 @@ pub async fn update_profile(
     user: Model,
     display_name: Option<String>,
     level: Option<String>,
+    daily_goal: Option<crate::domain::practice::DailyGoal>,
 ) -> Result<Model, DbErr> {
     let mut active: ActiveModel = user.into();
+    if let Some(goal) = daily_goal {
+        active.daily_goal = Set(goal.get() as i32);
+    }
     if let Some(name) = display_name {
         active.display_name_lower = Set(name.to_lowercase());
         active.display_name = Set(name);

@@ -7,20 +7,26 @@
 //! thread for the whole batch. Under no load a batch is one message, stored at
 //! once; under load batches grow by themselves. PostgreSQL commits concurrent
 //! transactions in parallel, so there each message is inserted directly.
-use sea_orm::{DatabaseConnection, DbErr, EntityTrait, Set};
+use std::collections::HashMap;
+
+use sea_orm::{
+    sea_query::{Expr, ExprTrait, Query, QueryStatementBuilder, SimpleExpr},
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityName, Iden, Value,
+};
 use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
 
-use crate::entity::message;
+use crate::entity::{chat, message};
 
-/// Most messages in one commit (8 columns each, far under SQLite's limit of
+/// Most messages in one commit (9 columns each, far under SQLite's limit of
 /// bound values per statement).
 const MAX_BATCH: usize = 256;
 
-/// A message waiting for its commit.
+/// A message waiting for its commit; answered with its `seq`.
 #[derive(Debug)]
 pub struct Pending {
     message: message::Model,
-    done: oneshot::Sender<Result<(), DbErr>>,
+    done: oneshot::Sender<Result<i64, DbErr>>,
 }
 
 /// Where new messages are written: batched (SQLite) or directly (PostgreSQL).
@@ -38,15 +44,11 @@ impl MessageWriter {
         Self::Batched(tx)
     }
 
-    /// Stores `message`; returns once it is committed.
-    pub async fn insert(&self, message: &message::Model) -> Result<(), DbErr> {
+    /// Stores `message` (its `seq` is ignored); returns the `seq` it was
+    /// given, once it is committed.
+    pub async fn insert(&self, message: &message::Model) -> Result<i64, DbErr> {
         match self {
-            Self::Direct(db) => {
-                message::Entity::insert(active(message))
-                    .exec_without_returning(db)
-                    .await?;
-                Ok(())
-            }
+            Self::Direct(db) => Ok(store(db, &[message]).await?[&message.id]),
             Self::Batched(queue) => {
                 let (done, committed) = oneshot::channel();
                 let pending = Pending {
@@ -64,37 +66,81 @@ fn stopped() -> DbErr {
     DbErr::Custom("the message writer has stopped".into())
 }
 
-fn active(m: &message::Model) -> message::ActiveModel {
-    message::ActiveModel {
-        id: Set(m.id),
-        chat_id: Set(m.chat_id),
-        sender_id: Set(m.sender_id),
-        role: Set(m.role.clone()),
-        content: Set(m.content.clone()),
-        feedback: Set(m.feedback.clone()),
-        created_at: Set(m.created_at),
-        edited_at: Set(m.edited_at),
+/// One `INSERT` of `messages`, answering each one's `seq` by id. On
+/// PostgreSQL a trigger numbers each row under its chat's row lock; on SQLite
+/// (one writer) the statement numbers them itself: the chat's `last_seq` plus
+/// the row's place among this statement's rows of that chat.
+async fn store(db: &DatabaseConnection, messages: &[&message::Model]) -> Result<HashMap<Uuid, i64>, DbErr> {
+    use message::Column as C;
+    let backend = db.get_database_backend();
+    let mut insert = Query::insert();
+    insert
+        .into_table(message::Entity.table_ref())
+        .columns([
+            C::Id,
+            C::ChatId,
+            C::SenderId,
+            C::Role,
+            C::Content,
+            C::Feedback,
+            C::CreatedAt,
+            C::EditedAt,
+            C::Seq,
+        ])
+        .returning(Query::returning().columns([C::Id, C::Seq]));
+    let mut place: HashMap<Uuid, i64> = HashMap::new();
+    for m in messages {
+        let seq: SimpleExpr = if backend == DbBackend::Postgres {
+            Expr::value(0i64)
+        } else {
+            let nth = place.entry(m.chat_id).or_default();
+            *nth += 1;
+            let last = Query::select()
+                .column(chat::Column::LastSeq)
+                .from(chat::Entity)
+                .and_where(Expr::col(chat::Column::Id).eq(m.chat_id))
+                .to_owned();
+            SimpleExpr::SubQuery(None, Box::new(last.into_sub_query_statement())).add(*nth)
+        };
+        let values: [SimpleExpr; 8] = [
+            m.id.into(),
+            m.chat_id.into(),
+            m.sender_id.into(),
+            m.role.clone().into(),
+            m.content.clone().into(),
+            m.feedback.clone().into(),
+            m.created_at.into(),
+            Value::from(m.edited_at).into(),
+        ];
+        insert
+            .values(values.into_iter().chain([seq]))
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
     }
+    let rows = db.query_all(&insert).await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get("", &C::Id.to_string())?,
+                row.try_get("", &C::Seq.to_string())?,
+            ))
+        })
+        .collect()
 }
 
 async fn commit_batches(db: DatabaseConnection, mut queue: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let all = message::Entity::insert_many(batch.iter().map(|p| active(&p.message)))
-            .exec_without_returning(&db)
-            .await;
+        let all = store(&db, &batch.iter().map(|p| &p.message).collect::<Vec<_>>()).await;
         match all {
-            Ok(_) => batch.drain(..).for_each(|p| {
-                let _ = p.done.send(Ok(()));
+            Ok(seqs) => batch.drain(..).for_each(|p| {
+                let seq = seqs.get(&p.message.id).copied().ok_or_else(|| DbErr::RecordNotInserted);
+                let _ = p.done.send(seq);
             }),
             // One bad row (its chat deleted meanwhile, say) fails the statement
             // and nothing of it is stored: each message then gets its own answer.
             Err(_) => {
                 for p in batch.drain(..) {
-                    let one = message::Entity::insert(active(&p.message))
-                        .exec_without_returning(&db)
-                        .await
-                        .map(|_| ());
+                    let one = store(&db, &[&p.message]).await.map(|seqs| seqs[&p.message.id]);
                     let _ = p.done.send(one);
                 }
             }
@@ -104,56 +150,58 @@ async fn commit_batches(db: DatabaseConnection, mut queue: mpsc::Receiver<Pendin
 
 #[cfg(test)]
 mod tests {
-    use sea_orm::{ConnectOptions, ConnectionTrait, Database, EntityTrait, PaginatorTrait};
+    use migrations::{Migrator, MigratorTrait};
+    use sea_orm::{ConnectOptions, Database, EntityTrait, PaginatorTrait};
     use uuid::Uuid;
 
     use super::*;
 
-    async fn store() -> DatabaseConnection {
+    /// A migrated database and an empty chat in it.
+    async fn chat_database() -> (DatabaseConnection, Uuid) {
         let mut opt = ConnectOptions::new("sqlite::memory:");
         opt.max_connections(1).sqlx_logging(false);
         let db = Database::connect(opt).await.unwrap();
-        db.execute_unprepared(
-            "CREATE TABLE messages (id uuid_text PRIMARY KEY, chat_id uuid_text NOT NULL, sender_id uuid_text,
-             role TEXT NOT NULL, content TEXT NOT NULL, feedback TEXT, created_at TEXT NOT NULL, edited_at TEXT)",
-        )
-        .await
-        .unwrap();
-        db
+        Migrator::up(&db, None).await.unwrap();
+        let chat = crate::db::chats::create(&db, "bot", None, None, None, &[])
+            .await
+            .unwrap();
+        (db, chat.id)
     }
 
-    fn message(id: Uuid, content: &str) -> message::Model {
+    fn message(chat_id: Uuid, id: Uuid, content: &str) -> message::Model {
         message::Model {
             id,
-            chat_id: Uuid::nil(),
+            chat_id,
             sender_id: None,
             role: "user".into(),
             content: content.into(),
             feedback: None,
             created_at: chrono::Utc::now(),
             edited_at: None,
+            seq: 0,
         }
     }
 
     #[tokio::test]
     async fn messages_posted_together_are_committed_together_and_a_bad_one_fails_alone() {
-        let db = store().await;
+        let (db, chat) = chat_database().await;
         let writer = MessageWriter::batched(db.clone());
         let taken = Uuid::now_v7();
-        writer.insert(&message(taken, "first")).await.unwrap();
+        assert_eq!(writer.insert(&message(chat, taken, "first")).await.unwrap(), 1);
         // All three wait in the queue before the writer runs: one batch, whose
-        // statement fails on the repeated id; the other two are stored anyway.
+        // statement fails on the repeated id; the other two are stored anyway,
+        // numbered next, and the failed one uses no number.
         let batch = [
-            message(Uuid::now_v7(), "a"),
-            message(taken, "a repeated id"),
-            message(Uuid::now_v7(), "c"),
+            message(chat, Uuid::now_v7(), "a"),
+            message(chat, taken, "a repeated id"),
+            message(chat, Uuid::now_v7(), "c"),
         ];
         let (a, b, c) = tokio::join!(
             writer.insert(&batch[0]),
             writer.insert(&batch[1]),
             writer.insert(&batch[2])
         );
-        assert!(a.is_ok() && c.is_ok(), "{a:?} {c:?}");
+        assert_eq!((a.unwrap(), c.unwrap()), (2, 3));
         assert!(b.is_err());
         assert_eq!(message::Entity::find().count(&db).await.unwrap(), 3);
         let stored = message::Entity::find_by_id(taken).one(&db).await.unwrap().unwrap();
@@ -161,12 +209,38 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_burst_of_messages_is_stored_exactly_once() {
-        let db = store().await;
+    async fn a_burst_of_messages_is_stored_exactly_once_and_numbered_without_gaps_per_chat() {
+        let (db, chat) = chat_database().await;
+        let other = crate::db::chats::create(&db, "bot", None, None, None, &[])
+            .await
+            .unwrap()
+            .id;
         let writer = MessageWriter::batched(db.clone());
-        let posts: Vec<_> = (0..600).map(|i| message(Uuid::now_v7(), &format!("#{i}"))).collect();
-        let results = futures_util::future::join_all(posts.iter().map(|m| writer.insert(m))).await;
-        assert!(results.iter().all(Result::is_ok));
+        let posts: Vec<_> = (0..600)
+            .map(|i| message(if i % 3 == 0 { other } else { chat }, Uuid::now_v7(), &format!("#{i}")))
+            .collect();
+        let seqs = futures_util::future::join_all(posts.iter().map(|m| writer.insert(m))).await;
+        let seqs: Vec<i64> = seqs.into_iter().map(Result::unwrap).collect();
+        for chat_id in [chat, other] {
+            let mut numbered: Vec<i64> = posts
+                .iter()
+                .zip(&seqs)
+                .filter(|(m, _)| m.chat_id == chat_id)
+                .map(|(_, &seq)| seq)
+                .collect();
+            numbered.sort_unstable();
+            let expected: Vec<i64> = (1..=numbered.len() as i64).collect();
+            assert_eq!(
+                numbered, expected,
+                "each chat's messages are numbered 1, 2, ... once each"
+            );
+            let stored = crate::entity::chat::Entity::find_by_id(chat_id)
+                .one(&db)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(stored.last_seq, numbered.len() as i64);
+        }
         assert_eq!(message::Entity::find().count(&db).await.unwrap(), 600);
     }
 }

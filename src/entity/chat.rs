@@ -14,8 +14,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Last activity: creation, a new message, or a change to the chat.
     pub updated_at: DateTimeUtc,
-    /// The newest message (greatest id), kept by triggers; `None` while empty.
+    /// The newest message (greatest `seq`), kept by triggers; `None` while empty.
     pub last_message_id: Option<Uuid>,
+    /// The `seq` of the newest message ever stored here (0 while empty).
+    pub last_seq: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,6 +8,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub user_id: Uuid,
     pub last_read_message_id: Option<Uuid>,
+    /// The `seq` of `last_read_message_id` (0 before any): everything up to it is read.
+    pub last_read_seq: i64,
     /// A direct chat the member deleted; shown again when a new message arrives.
     pub hidden: bool,
     pub joined_at: DateTimeUtc,

@@ -15,6 +15,9 @@ pub struct Model {
     pub feedback: Option<String>,
     pub created_at: DateTimeUtc,
     pub edited_at: Option<DateTimeUtc>,
+    /// The message's place in its chat: numbered in commit order when stored
+    /// (see migration 16), never reused.
+    pub seq: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

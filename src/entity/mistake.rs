@@ -18,6 +18,10 @@ pub struct Model {
     pub corrected: String,
     pub explanation: String,
     pub created_at: DateTimeUtc,
+    /// Its Leitner box (0..5), see `domain::review`.
+    pub review_box: i32,
+    /// When it is next due for review, `YYYY-MM-DD`; `''` when new (due at once).
+    pub review_due: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,6 +8,7 @@ pub mod friendship;
 pub mod idempotency_key;
 pub mod message;
 pub mod mistake;
+pub mod password_reset;
 pub mod practice_day;
 pub mod refresh_token;
 pub mod user;

@@ -14,6 +14,8 @@ pub struct Model {
     /// Words in messages the tutor could check.
     pub checked_words: i32,
     pub mistakes: i32,
+    /// The learner's daily goal when they last practised that day.
+    pub goal: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

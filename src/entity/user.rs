@@ -14,6 +14,8 @@ pub struct Model {
     pub role: String,
     pub level: String,
     pub created_at: DateTimeUtc,
+    /// Practice messages with the tutor per day the learner aims for.
+    pub daily_goal: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -29,8 +29,8 @@ pub fn presence(user_id: Uuid, online: bool) -> Value {
     json!({"type": "presence", "user_id": user_id, "online": online})
 }
 
-pub fn read(chat_id: Uuid, user_id: Uuid, message_id: Uuid) -> Value {
-    json!({"type": "read", "chat_id": chat_id, "user_id": user_id, "message_id": message_id})
+pub fn read(chat_id: Uuid, user_id: Uuid, message_id: Uuid, seq: i64) -> Value {
+    json!({"type": "read", "chat_id": chat_id, "user_id": user_id, "message_id": message_id, "seq": seq})
 }
 
 /// A friendship changed; `removed` when it (or the request) no longer exists.

@@ -122,9 +122,10 @@ export async function api(method, path, body, { auth = true, raw = false, signal
   return res.status === 204 ? null : res.json();
 }
 
-export async function register(username, password, displayName) {
+export async function register(username, password, displayName, level) {
   const body = { username, password };
   if (displayName) body.display_name = displayName;
+  if (level) body.level = level;
   const data = await api('POST', '/auth/register', body, { auth: false });
   save(data.tokens);
   return data.user;

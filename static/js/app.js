@@ -4,11 +4,12 @@ import { Live } from './live.js';
 import { notifyMessage, rememberTitles } from './notify.js';
 import { h, toast } from './ui.js';
 import { authView } from './views/auth.js';
-import { chatsView, listShown, onChatEvent } from './views/chats.js';
+import { chatsView, listShown, onChatEvent, presenceUnknown } from './views/chats.js';
 import { friendsView } from './views/friends.js';
 import { practiceView } from './views/practice.js';
 import { profileView } from './views/profile.js';
 import { progressView } from './views/progress.js';
+import { reviewView } from './views/review.js';
 
 /** Everything the views share. */
 export const store = {
@@ -18,6 +19,7 @@ export const store = {
   live: null,
   connected: false,
   refreshers: new Set(), // views that reload when the socket reconnects
+  accepting: new Set(), // friend requests this tab is accepting (it says so itself)
   unread: 0, // messages from others not yet read, over all chats
   requests: 0, // incoming friend requests
 };
@@ -56,7 +58,7 @@ async function render() {
   const { page, id } = route();
   const main = h('main', { id: 'main', tabindex: '-1' });
   root.replaceChildren(shell(page), main);
-  const views = { chats: chatsView, friends: friendsView, practice: practiceView, progress: progressView, profile: profileView };
+  const views = { chats: chatsView, friends: friendsView, practice: practiceView, progress: progressView, review: reviewView, profile: profileView };
   try {
     current = await (views[page] || chatsView)(main, id);
     retryDelay = 1000;
@@ -191,6 +193,11 @@ function onEvent(event) {
   if (event.type === 'friend' && !event.removed && event.friend.status === 'incoming') {
     toast(`${event.friend.user.display_name} sent you a friend request`);
   }
+  // A request was accepted (by them, or in another tab of ours): say so, once.
+  if (event.type === 'friend' && !event.removed && event.friend.status === 'accepted'
+      && !store.accepting.delete(event.friend.user.id)) {
+    toast(`You and ${event.friend.user.display_name} are now friends`);
+  }
 }
 
 async function start() {
@@ -198,9 +205,11 @@ async function start() {
   const [scenarios] = await Promise.all([api('GET', '/bot/scenarios'), refreshQuota()]);
   store.scenarios = scenarios.items;
   store.live = new Live(onEvent, (state, reconnected) => {
+    const wasConnected = store.connected;
     store.connected = state === 'online';
     store.limited = state === 'limited';
     showConnection();
+    if (wasConnected && !store.connected) presenceUnknown();
     // Catch up on what happened while the socket was down; a page that could
     // not load tries again now.
     if (store.connected && store.failed) { store.failed = false; retryDelay = 1000; render(); }

@@ -31,6 +31,16 @@ async fn display_name_defaults_to_the_username() {
         .await
         .expect(201);
     assert_eq!(body["user"]["display_name"], "kenji");
+    assert_eq!(body["user"]["level"], "B1", "B1 unless the learner says");
+    let chosen = app
+        .register(json!({"username": "sakura", "password": "password1", "level": "A2"}))
+        .await
+        .expect(201);
+    assert_eq!(chosen["user"]["level"], "A2");
+    assert_eq!(chosen["user"]["daily_goal"], 3);
+    app.register(json!({"username": "taro", "password": "password1", "level": "Z9"}))
+        .await
+        .expect_error(400, "validation_failed");
 }
 
 #[tokio::test]
@@ -310,4 +320,71 @@ async fn times_are_rfc3339_utc_with_a_z() {
     let created = body["user"]["created_at"].as_str().unwrap();
     assert!(created.ends_with('Z'), "{created}");
     assert!(chrono::DateTime::parse_from_rfc3339(created).is_ok());
+}
+
+/// The token of a link printed by `chattconnect admin reset-link`.
+async fn reset_link(app: &crate::helpers::TestApp, username: &str) -> (String, String) {
+    let out = app.cli(&["admin", "reset-link", username]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let link = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let token = link.split("#/reset/").nth(1).expect("a reset link").to_owned();
+    (link, token)
+}
+
+#[tokio::test]
+async fn a_reset_link_works_once_for_an_hour_and_signs_out_everywhere() {
+    let app = crate::helpers::spawn_app_with(|s| s.public_url = Some("https://chat.example.com/".into())).await;
+    let user = app.signup("Forgetful").await;
+    let other_device = app.login("forgetful", &user.password).await.expect(200);
+    let (link, token) = reset_link(&app, "FORGETFUL").await;
+    assert!(link.starts_with("https://chat.example.com/#/reset/"), "{link}");
+    let reset = |token: &str, password: &str| {
+        app.call(
+            reqwest::Method::POST,
+            "/api/v1/auth/reset-password",
+            None,
+            Some(json!({"token": token, "new_password": password})),
+        )
+    };
+
+    // A password that will not do leaves the link unused.
+    let err = reset(&token, "short").await.expect_error(400, "validation_failed");
+    assert_eq!(err["field"], "new_password");
+    reset(&token, "a brand new secret").await.expect(204);
+    // Every session is over: this device and the other.
+    app.get("/api/v1/me", &user.access)
+        .await
+        .expect_error(401, "unauthorized");
+    let other_access = other_device["access_token"].as_str().unwrap();
+    app.get("/api/v1/me", other_access)
+        .await
+        .expect_error(401, "unauthorized");
+    app.login("forgetful", &user.password)
+        .await
+        .expect_error(401, "unauthorized");
+    app.login("forgetful", "a brand new secret").await.expect(200);
+
+    // Once only.
+    let err = reset(&token, "yet another secret")
+        .await
+        .expect_error(400, "validation_failed");
+    assert_eq!(err["field"], "token");
+    // For an hour only.
+    let (_, late) = reset_link(&app, "forgetful").await;
+    app.clock.advance(chrono::Duration::minutes(61));
+    reset(&late, "too late a secret")
+        .await
+        .expect_error(400, "validation_failed");
+    reset("made-up", "any good secret")
+        .await
+        .expect_error(400, "validation_failed");
+
+    let unknown = app.cli(&["admin", "reset-link", "nobody"]).await;
+    assert!(!unknown.status.success());
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&unknown.stdout),
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+    assert!(said.contains("no user named 'nobody'"), "{said}");
 }

@@ -61,7 +61,7 @@ async fn an_upgraded_database_lists_the_same_chats() {
     };
     use chrono::{Duration, Utc};
     use migrations::{Migrator, MigratorTrait};
-    use sea_orm::{sea_query::Query, ActiveModelTrait, ConnectionTrait, IntoActiveModel};
+    use sea_orm::{sea_query::Query, ConnectionTrait};
     use uuid::Uuid;
 
     let dir = tempfile::tempdir().unwrap();
@@ -73,19 +73,34 @@ async fn an_upgraded_database_lists_the_same_chats() {
     let at = |minutes: i64| start + Duration::minutes(minutes);
     let mut people = Vec::new();
     for name in ["ada", "bea", "cy"] {
-        let person = user::Model {
-            id: Uuid::now_v7(),
-            username: name.into(),
-            username_lower: name.into(),
-            display_name: name.into(),
-            display_name_lower: name.into(),
-            password_hash: "x".into(),
-            role: "user".into(),
-            level: "B1".into(),
-            created_at: at(0),
-        };
-        person.clone().into_active_model().insert(conn).await.unwrap();
-        people.push(person.id);
+        let id = Uuid::now_v7();
+        let mut insert = Query::insert();
+        insert
+            .into_table(user::Entity)
+            .columns([
+                user::Column::Id,
+                user::Column::Username,
+                user::Column::UsernameLower,
+                user::Column::DisplayName,
+                user::Column::DisplayNameLower,
+                user::Column::PasswordHash,
+                user::Column::Role,
+                user::Column::Level,
+                user::Column::CreatedAt,
+            ])
+            .values_panic([
+                id.into(),
+                name.into(),
+                name.into(),
+                name.into(),
+                name.into(),
+                "x".into(),
+                "user".into(),
+                "B1".into(),
+                at(0).into(),
+            ]);
+        conn.execute(&insert).await.unwrap();
+        people.push(id);
     }
     let (me, bea, cy) = (people[0], people[1], people[2]);
     // Migration 12's columns only.
@@ -118,23 +133,33 @@ async fn an_upgraded_database_lists_the_same_chats() {
         id
     };
     let post = async |chat_id: Uuid, sender: Uuid, minutes: i64| {
-        let m = message::Model {
-            id: Uuid::now_v7(),
-            chat_id,
-            sender_id: Some(sender),
-            role: "user".into(),
-            content: format!("at {minutes}"),
-            feedback: None,
-            created_at: at(minutes),
-            edited_at: None,
-        };
-        m.clone().into_active_model().insert(conn).await.unwrap();
-        m.id
+        let id = Uuid::now_v7();
+        let mut insert = Query::insert();
+        insert
+            .into_table(message::Entity)
+            .columns([
+                message::Column::Id,
+                message::Column::ChatId,
+                message::Column::SenderId,
+                message::Column::Role,
+                message::Column::Content,
+                message::Column::CreatedAt,
+            ])
+            .values_panic([
+                id.into(),
+                chat_id.into(),
+                sender.into(),
+                "user".into(),
+                format!("at {minutes}").into(),
+                at(minutes).into(),
+            ]);
+        conn.execute(&insert).await.unwrap();
+        id
     };
     let with_bea = new_chat(1, &[(me, false), (bea, false)]).await;
     let quiet = new_chat(2, &[(me, false), (cy, false)]).await;
     let hidden = new_chat(3, &[(me, true), (cy, false)]).await;
-    let _older = post(with_bea, bea, 4).await;
+    let older = post(with_bea, bea, 4).await;
     let newest = post(with_bea, me, 5).await;
 
     Migrator::up(db.w(), None).await.unwrap();
@@ -163,4 +188,15 @@ async fn an_upgraded_database_lists_the_same_chats() {
             (quiet, None, 0)
         ]
     );
+    // Messages stored before `seq` existed are numbered in the order they had,
+    // and the next one follows them; read markers kept their place.
+    let history = db::messages::list(db.r(), with_bea, None, 10).await.unwrap();
+    let numbered: Vec<(Uuid, i64)> = history.iter().map(|m| (m.id, m.seq)).collect();
+    assert_eq!(numbered, [(newest, 2), (older, 1)]);
+    let next = db::messages::insert(&db, with_bea, Some(me), "user", "next".into(), None)
+        .await
+        .unwrap();
+    assert_eq!(next.seq, 3);
+    let theirs = db::chats::listed(db.r(), bea, page).await.unwrap();
+    assert_eq!(summary(&theirs), [(with_bea, Some(next.id), 2)]);
 }

@@ -345,10 +345,23 @@ impl TestApp {
     pub async fn insert_users(&self, people: &[(String, String)]) {
         let db = chattconnect::db::Db::connect(&self.settings).await.expect("database");
         for (username, display) in people {
-            chattconnect::db::users::insert(db.w(), username, display, "not-a-hash".into())
+            chattconnect::db::users::insert(db.w(), username, display, "B1", "not-a-hash".into())
                 .await
                 .expect("user inserted");
         }
+    }
+
+    /// Runs the command line (the real binary) on this app's settings.
+    pub async fn cli(&self, args: &[&str]) -> std::process::Output {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_chattconnect"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(environment(&self.settings))
+            .env("NO_COLOR", "1")
+            .output()
+            .await
+            .expect("the binary runs")
     }
 
     pub fn state_backend(&self) -> sea_orm::DbBackend {

@@ -11,6 +11,7 @@ mod hardening;
 mod health;
 mod helpers;
 mod idempotency;
+mod learner;
 mod lint;
 mod local_model;
 mod logs;

@@ -223,3 +223,160 @@ async fn two_instances_sharing_a_database_serve_the_same_history() {
         .collect();
     assert_eq!(contents, ["sent via instance two", "sent via instance one"]);
 }
+
+/// Many writers post to one chat at once while its other member catches up
+/// with `after=` and marks what it saw read, over and over. Commit order is the
+/// order: the reader sees every message exactly once, in `seq` order, and no
+/// message ever sits at or below the reader's marker without having been seen
+/// (with ids made before the insert, PostgreSQL put up to 7 there per run).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_posts_never_fall_below_a_read_marker_unseen_and_catching_up_sees_each_once() {
+    let app = crate::helpers::spawn_app_with(|s| s.database_max_connections = 16).await;
+    let a = app.signup("writer").await;
+    let b = app.signup("reader").await;
+    let chat = app.direct_chat(&a, &b).await;
+    const WRITERS: usize = 16;
+    const EACH: usize = 40;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers = futures_util::future::join_all((0..WRITERS).map(|w| {
+        let (app, a, chat) = (&app, &a, &chat);
+        async move {
+            for i in 0..EACH {
+                app.send(a, chat, &format!("w{w} #{i}")).await;
+            }
+        }
+    }));
+    // (marker seq, what the reader had seen when it set it)
+    let mut markers: Vec<(i64, HashSet<String>)> = Vec::new();
+    let mut seen: Vec<(i64, String)> = Vec::new();
+    let reader = async {
+        let mut newest = 0i64;
+        loop {
+            let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+            let mut path = format!("/api/v1/chats/{chat}/messages?limit=20&after={newest}");
+            loop {
+                let page = app.get(&path, &b.access).await.expect(200);
+                for m in page["items"].as_array().unwrap() {
+                    let seq = m["seq"].as_i64().unwrap();
+                    assert!(seq > newest, "catch-up went backwards: {seq} after {newest}");
+                    newest = seq;
+                    seen.push((seq, m["id"].as_str().unwrap().to_owned()));
+                }
+                match page["next_cursor"].as_str() {
+                    Some(c) => path = format!("/api/v1/chats/{chat}/messages?limit=20&cursor={c}"),
+                    None => break,
+                }
+            }
+            if let Some((seq, id)) = seen.last() {
+                if markers.last().map(|(s, _)| s) != Some(seq) {
+                    app.post(
+                        &format!("/api/v1/chats/{chat}/read"),
+                        &b.access,
+                        json!({"message_id": id}),
+                    )
+                    .await;
+                    markers.push((*seq, seen.iter().map(|(_, id)| id.clone()).collect()));
+                }
+            }
+            if finished {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+    };
+    let writers = async {
+        writers.await;
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+    };
+    tokio::join!(writers, reader);
+
+    let all = app
+        .all_pages(&format!("/api/v1/chats/{chat}/messages?limit=100"), &a.access)
+        .await;
+    assert_eq!(all.len(), WRITERS * EACH);
+    let ids: HashSet<&str> = seen.iter().map(|(_, id)| id.as_str()).collect();
+    assert_eq!(ids.len(), seen.len(), "the reader saw a message twice");
+    assert_eq!(ids.len(), all.len(), "the reader missed messages");
+    assert!(
+        markers.len() > 2,
+        "the reader marked the chat read while posts went on: {} times",
+        markers.len()
+    );
+    for (marker, seen_then) in &markers {
+        for m in &all {
+            if m["seq"].as_i64().unwrap() <= *marker {
+                assert!(
+                    seen_then.contains(m["id"].as_str().unwrap()),
+                    "{} is at or below the marker {marker} but was never seen",
+                    m["id"]
+                );
+            }
+        }
+    }
+    // The unread count is what lies above the reader's marker: nothing here.
+    let listed = app.get(&format!("/api/v1/chats/{chat}"), &b.access).await.expect(200);
+    assert_eq!(listed["unread_count"], 0);
+    let mut seqs: Vec<i64> = all.iter().map(|m| m["seq"].as_i64().unwrap()).collect();
+    seqs.reverse();
+    assert_eq!(
+        seqs,
+        (1..=all.len() as i64).collect::<Vec<_>>(),
+        "numbered 1, 2, ... with no gap"
+    );
+}
+
+#[tokio::test]
+async fn catching_up_lists_forwards_from_a_seq_and_old_cursors_still_work() {
+    let app = spawn_app().await;
+    let a = app.signup("olek").await;
+    let b = app.signup("pia").await;
+    let chat = app.direct_chat(&a, &b).await;
+    let mut sent = Vec::new();
+    for i in 0..7 {
+        sent.push(app.send(&a, &chat, &format!("m{i}")).await);
+    }
+    let seqs: Vec<i64> = sent.iter().map(|m| m["seq"].as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    // After the third: the other four, oldest first, three to a page.
+    let base = format!("/api/v1/chats/{chat}/messages");
+    let first = app
+        .get(&format!("{base}?limit=3&after={}", seqs[2]), &b.access)
+        .await
+        .expect(200);
+    let contents = |page: &serde_json::Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["content"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(contents(&first), ["m3", "m4", "m5"]);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second = app
+        .get(&format!("{base}?limit=3&cursor={cursor}"), &b.access)
+        .await
+        .expect(200);
+    assert_eq!(contents(&second), ["m6"]);
+    assert!(second["next_cursor"].is_null());
+    // Caught up: nothing after the newest.
+    let none = app
+        .get(&format!("{base}?after={}", seqs[6]), &b.access)
+        .await
+        .expect(200);
+    assert!(none["items"].as_array().unwrap().is_empty());
+    app.get(&format!("{base}?after=-1"), &b.access)
+        .await
+        .expect_error(400, "validation_failed");
+    // A cursor given out before messages had a seq (the message id) still pages back.
+    use base64::Engine;
+    let legacy = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sent[4]["id"].as_str().unwrap());
+    let older = app
+        .get(&format!("{base}?limit=10&cursor={legacy}"), &b.access)
+        .await
+        .expect(200);
+    assert_eq!(contents(&older), ["m3", "m2", "m1", "m0"]);
+    app.get(&format!("{base}?cursor=YjEyYQ"), &b.access)
+        .await
+        .expect_error(400, "validation_failed");
+}

@@ -65,7 +65,7 @@ describe('accessibility', () => {
     await page.locator('.msg.mine .feedback').waitFor();
     const practiceChat = await page.evaluate(() => location.hash);
     screens.push(['chat list', '#/chats'], ['direct chat', direct], ['practice chat', practiceChat],
-      ['friends', '#/friends'], ['practice', '#/practice'], ['progress', '#/progress'], ['profile', '#/profile']);
+      ['friends', '#/friends'], ['practice', '#/practice'], ['progress', '#/progress'], ['review', '#/review'], ['profile', '#/profile']);
 
     const failures = [];
     for (const width of [1280, 390]) {

@@ -70,6 +70,8 @@ describe('ChattConnect in the browser', () => {
     await nav(bob, 'Friends').click();
     await bob.getByRole('button', { name: 'Accept' }).click();
     await bob.getByRole('list', { name: 'Friends' }).getByText('alice_w').first().waitFor();
+    // Alice is told at once that her request was accepted.
+    await alice.getByText('You and bob_w are now friends').waitFor();
     await shot(bob, '03-friends-phone');
     // On a phone the quota badge is short but still says what it counts.
     assert.match(await bob.locator('#quota .short').textContent(), /^\d+ of \d+ left$/);
@@ -106,6 +108,9 @@ describe('ChattConnect in the browser', () => {
     // Alice edits her message; Bob sees the change.
     await alice.locator('.msg.mine').first().hover();
     await alice.getByRole('button', { name: 'Edit message' }).first().click();
+    // The edit box is as wide as a message can be, not a narrow strip.
+    const editBox = await alice.getByLabel('Edit your message').boundingBox();
+    assert.ok(editBox.width > 400, `edit box width ${editBox.width}`);
     await alice.getByLabel('Edit your message').fill('Hello Bob! How was your long weekend?');
     await alice.getByRole('button', { name: 'Save' }).click();
     await bob.locator('.bubble', { hasText: 'How was your long weekend?' }).waitFor();
@@ -244,6 +249,36 @@ describe('ChattConnect in the browser', () => {
     await nav(device, 'Chats').waitFor();
     await here.context().close();
     await device.context().close();
+  });
+
+  test('a forgotten password: the login page says how, and a reset link sets a new one', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await signUp(page, server.base, 'forgetful');
+    await page.getByRole('button', { name: /Log out/ }).click();
+    await page.getByRole('button', { name: 'Forgot password?' }).click();
+    await page.getByText('chattconnect admin reset-link YOUR_USERNAME').waitFor();
+    const link = server.cli(['admin', 'reset-link', 'forgetful']).trim();
+    assert.ok(link.startsWith(`${server.base}/#/reset/`), link);
+    await page.goto(link);
+    await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+    await page.getByLabel('New password').fill('short');
+    await page.getByRole('button', { name: 'Set new password' }).click();
+    await page.getByText('Use 8 to 128 characters.').waitFor();
+    await page.getByLabel('New password').fill('a fresh start 123');
+    await page.getByRole('button', { name: 'Set new password' }).click();
+    await page.getByText('Your password was changed and you were signed out everywhere').waitFor();
+    await shot(page, '12c-password-reset');
+    await page.getByLabel('Username').fill('forgetful');
+    await page.getByLabel('Password').fill('a fresh start 123');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await nav(page, 'Chats').waitFor();
+    // The link works once.
+    await page.getByRole('button', { name: /Log out/ }).click();
+    await page.goto(link);
+    await page.getByLabel('New password').fill('another secret 456');
+    await page.getByRole('button', { name: 'Set new password' }).click();
+    await page.getByText('This link does not work any more').waitFor();
+    await page.context().close();
   });
 
   test('no bot configured: a friendly message, not an error dump', async () => {

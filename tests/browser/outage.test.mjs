@@ -1,5 +1,6 @@
 // An outage seen from the browser: a view opened while the server is down says
 // so and offers to try again, and loads by itself once the server is back.
+import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
 import { launch, shots, signUp, startServer } from './harness.mjs';
@@ -44,5 +45,44 @@ describe('outages', () => {
     await page.getByRole('heading', { name: 'Free talk' }).waitFor();
     await page.waitForFunction(() => !document.getElementById('conn')?.textContent, null, { timeout: 20_000 });
     await page.close();
+  });
+
+  test('during an outage a friend is not shown online, and a message that failed is sent once when it is back', async () => {
+    const ann = await (await browser.newContext()).newPage();
+    const bob = await (await browser.newContext()).newPage();
+    await signUp(ann, server.base, 'drop_ann');
+    await signUp(bob, server.base, 'drop_bob');
+    // Friends through the API, with each page's own session.
+    const call = (page, method, path, body) => page.evaluate(async ([m, p, b]) => {
+      const { access } = JSON.parse(localStorage.getItem('cc.session'));
+      const res = await fetch(`/api/v1${p}`, {
+        method: m, headers: { Authorization: `Bearer ${access}`, 'Content-Type': 'application/json' },
+        body: b ? JSON.stringify(b) : undefined,
+      });
+      return res.status === 204 ? null : res.json();
+    }, [method, path, body]);
+    const bobMe = await call(bob, 'GET', '/me');
+    await call(ann, 'POST', '/friends', { username: 'drop_bob' });
+    const annMe = await call(ann, 'GET', '/me');
+    await call(bob, 'POST', `/friends/${annMe.id}/accept`, {});
+    const chat = await call(ann, 'POST', '/chats', { kind: 'direct', user_id: bobMe.id });
+    await ann.goto(`${server.base}/#/chats/${chat.id}`);
+    await ann.locator('.conversation .sub', { hasText: 'Online' }).waitFor();
+
+    await server.down();
+    await ann.locator('#conn', { hasText: 'Reconnecting' }).waitFor({ timeout: 20_000 });
+    assert.equal(await ann.locator('.conversation .sub').textContent(), '', 'not "Online" while we cannot know');
+    assert.equal(await ann.locator('.chat-list .avatar .dot').count(), 0);
+    await ann.getByLabel('Message to drop_bob').fill('Are you there?');
+    await ann.keyboard.press('Enter');
+    await ann.getByText('It will be sent when the connection is back').waitFor();
+
+    await server.up();
+    await ann.locator('.msg.mine', { hasText: 'Are you there?' }).waitFor({ timeout: 30_000 });
+    await ann.waitForFunction(() => !document.querySelector('.notice'), null, { timeout: 10_000 });
+    const history = await call(bob, 'GET', `/chats/${chat.id}/messages`);
+    assert.deepEqual(history.items.map((m) => m.content), ['Are you there?'], 'sent exactly once');
+    await ann.context().close();
+    await bob.context().close();
   });
 });

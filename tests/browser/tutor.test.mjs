@@ -220,6 +220,9 @@ describe('the tutor in the browser', () => {
     await practice(page, 'Free talk');
     await say(page, 'Yesterday I goed to the park with my sister.');
     await say(page, 'It was sunny and warm.');
+    // The reply is complete: Send is back at once, no Stop left over.
+    assert.equal(await page.getByRole('button', { name: 'Stop' }).count(), 0);
+    await page.getByRole('button', { name: 'Send' }).waitFor({ timeout: 500 });
     await nav(page, 'Progress').click();
     const charts = page.locator('.charts svg');
     await charts.first().waitFor();
@@ -228,13 +231,45 @@ describe('the tutor in the browser', () => {
     assert.equal(await page.locator('.charts svg .dot').count(), 1, 'one day with a rate');
     assert.match(await page.locator('.stats').textContent(), /2 messages.*14 words.*7\.1 mistakes per 100 words/s);
     const notebook = page.getByRole('list', { name: 'Past corrections' });
-    await notebook.getByText('goed').waitFor();
+    await notebook.getByText('goed', { exact: true }).waitFor();
     assert.match(await notebook.textContent(), /goed.*went.*grammar/s);
+    // Each correction shows the sentence it came from.
+    assert.equal(await notebook.locator('.sentence').first().textContent(), 'Yesterday I goed to the park with my sister.');
+    // Today against the goal (3 by default), and the streak once it is met.
+    await page.locator('#goal-today', { hasText: '2 of 3 practice messages today' }).waitFor();
+    assert.match(await page.locator('#streak').textContent(), /0 days in a row/);
+    await page.getByLabel('Daily goal').selectOption('2');
+    await page.locator('#goal-today', { hasText: 'goal met' }).waitFor();
+    assert.match(await page.locator('#streak').textContent(), /1 day in a row/);
     await shot(page, '18-progress');
     await page.evaluate(() => { document.documentElement.dataset.theme = 'dark'; });
     await shot(page, '19-progress-dark');
+    // On a phone the charts are drawn for the phone: labels stay readable.
     await page.setViewportSize({ width: 390, height: 800 });
+    await page.reload();
+    await page.locator('.charts svg').first().waitFor();
+    const tick = await page.locator('.chart .tick').first().evaluate((el) => el.getBoundingClientRect().height);
+    assert.ok(tick >= 10, `chart labels are ${tick}px tall on a phone`);
     await shot(page, '20-progress-phone');
+    await page.setViewportSize({ width: 1280, height: 800 });
+
+    // Practise my mistakes: a wrong answer shows the right one and comes back
+    // today; a right one clears the day. Free: no model call, no quota.
+    const [checks, calls] = [llm.checks, llm.calls];
+    await page.getByRole('link', { name: 'Practise my mistakes (1 due)' }).click();
+    await page.getByText('Yesterday I ___ to the park with my sister.').waitFor();
+    await shot(page, '20b-review');
+    await page.getByRole('button', { name: 'goed', exact: true }).click();
+    await page.locator('.verdict', { hasText: 'Not quite. The answer: went' }).waitFor();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByText('Yesterday I ___ to the park with my sister.').waitFor();
+    await page.getByRole('button', { name: 'went', exact: true }).click();
+    await page.locator('.verdict', { hasText: 'Right!' }).waitFor();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByText('All done for today: 2 answered.').waitFor();
+    assert.deepEqual([llm.checks, llm.calls], [checks, calls]);
+    await nav(page, 'Chats').click();
+    await page.locator('#goal-line', { hasText: 'Today: 2 of 2 practice messages ✓ · 1-day streak' }).waitFor();
     await page.close();
   });
 
@@ -341,12 +376,20 @@ describe('chat basics', () => {
 
     // A practice chat renamed and deleted from the app.
     await practice(ann, 'Free talk');
+    // On a phone the header's actions keep to one row (Rename and Delete wait under ⋯).
+    await ann.setViewportSize({ width: 390, height: 800 });
+    await ann.locator('.conv-actions').waitFor();
+    const actionsHeight = await ann.locator('.conv-actions').evaluate((el) => el.getBoundingClientRect().height);
+    assert.ok(actionsHeight < 48, `the header's actions take ${actionsHeight}px`);
+    await ann.setViewportSize({ width: 1280, height: 800 });
+    await ann.locator('summary[aria-label="More actions"]').click();
     await ann.getByRole('button', { name: 'Rename' }).click();
     await ann.getByLabel('Chat title').fill('Weekend chatter');
     await ann.getByRole('button', { name: 'Save' }).click();
     await ann.getByRole('heading', { name: 'Weekend chatter' }).waitFor();
     await ann.getByRole('link', { name: /Weekend chatter/ }).waitFor();
     ann.once('dialog', (d) => d.accept());
+    await ann.locator('summary[aria-label="More actions"]').click();
     await ann.getByRole('button', { name: 'Delete' }).click();
     await ann.waitForFunction(() => location.hash === '#/chats');
     await ann.getByText('Pick a chat on the left.').waitFor();

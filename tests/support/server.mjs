@@ -1,7 +1,7 @@
 // What the browser and generated-client tests need from outside a browser: a
 // fake OpenAI-compatible LLM and the real ChattConnect binary on a free port
 // with a fresh SQLite database. No dependencies beyond Node itself.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -100,21 +100,19 @@ export async function startServer(env = {}) {
   const bin = process.env.CHATTCONNECT_BIN || join(target, 'debug', 'chattconnect');
   const base = `http://127.0.0.1:${port}`;
   let child = null;
+  const environment = {
+    PATH: process.env.PATH,
+    DATABASE_URL: `sqlite://${dir}/app.db?mode=rwc`,
+    DATA_DIR: dir,
+    BIND: `127.0.0.1:${port}`,
+    PUBLIC_URL: base,
+    RUST_LOG: 'warn',
+    RATE_REGISTER_PER_IP: '0',
+    RATE_LOGIN_PER_IP: '0',
+    ...env,
+  };
   const up = async () => {
-    child = spawn(bin, ['serve'], {
-      cwd: repo,
-      env: {
-        PATH: process.env.PATH,
-        DATABASE_URL: `sqlite://${dir}/app.db?mode=rwc`,
-        DATA_DIR: dir,
-        BIND: `127.0.0.1:${port}`,
-        RUST_LOG: 'warn',
-        RATE_REGISTER_PER_IP: '0',
-        RATE_LOGIN_PER_IP: '0',
-        ...env,
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    child = spawn(bin, ['serve'], { cwd: repo, env: environment, stdio: ['ignore', 'inherit', 'inherit'] });
     for (let i = 0; i < 100; i += 1) {
       try {
         if ((await fetch(`${base}/readyz`)).ok) break;
@@ -134,6 +132,8 @@ export async function startServer(env = {}) {
     base,
     up,
     down,
+    /** Runs the command line on this server's database; its standard output. */
+    cli: (args) => execFileSync(bin, args, { cwd: repo, env: environment, encoding: 'utf8' }),
     stop: async () => {
       await down();
       rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 // Sign up and log in, with the contract's limits checked as you type.
-import { ApiError, login, register, signedOutReason } from '../api.js';
+import { api, ApiError, login, register, signedOutReason } from '../api.js';
 import { field, h } from '../ui.js';
+import { LEVELS } from './practice.js';
 
 const USERNAME = /^[A-Za-z0-9_.-]{3,32}$/;
 
@@ -19,11 +20,51 @@ function checkDisplayName(v) {
   return n > 64 ? 'Use at most 64 characters.' : '';
 }
 
+const brand = () => [
+  h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, 'CC'), 'ChattConnect'),
+  h('p', { class: 'tagline' }, 'Practise English with friends and an AI conversation partner.'),
+];
+
+/** A one-time reset link (`#/reset/<token>`): choose a new password. */
+function resetForm(card, token, done) {
+  const [passField, pass, passError] = field({
+    id: 'new-password', label: 'New password', type: 'password', required: true,
+    autocomplete: 'new-password', hint: 'At least 8 characters',
+  });
+  const formError = h('p', { class: 'form-error', role: 'alert' });
+  const submit = h('button', { class: 'btn primary', type: 'submit' }, 'Set new password');
+  pass.addEventListener('input', () => passError(pass.value && checkPassword(pass.value)));
+  const form = h('form', {
+    novalidate: true,
+    async onsubmit(e) {
+      e.preventDefault();
+      formError.textContent = '';
+      if (passError(checkPassword(pass.value)) || checkPassword(pass.value)) return;
+      submit.disabled = true;
+      submit.textContent = 'Saving…';
+      try {
+        await api('POST', '/auth/reset-password', { token, new_password: pass.value }, { auth: false });
+        done('Your password was changed and you were signed out everywhere. Log in with the new one.');
+      } catch (err) {
+        if (err.body?.field === 'new_password') passError(err.message);
+        else formError.textContent = err.body?.field === 'token'
+          ? 'This link does not work any more: it was used already or is more than an hour old. Ask for a new one.'
+          : err.message;
+        submit.disabled = false;
+        submit.textContent = 'Set new password';
+      }
+    },
+  }, passField, formError, submit);
+  card.replaceChildren(...brand(), h('h1', {}, 'Choose a new password'), form,
+    h('p', {}, h('a', { href: '#/login', onclick() { done(null); } }, 'Back to log in')));
+  pass.focus();
+}
+
 export function authView(onSignedIn) {
   let mode = location.hash === '#/signup' ? 'signup' : 'login';
   const card = h('div', { class: 'card' });
   const wrap = h('div', { class: 'auth', id: 'main' }, card);
-  const reason = signedOutReason();
+  let reason = signedOutReason();
 
   const draw = () => {
     const signup = mode === 'signup';
@@ -38,6 +79,10 @@ export function authView(onSignedIn) {
     const [nameField, name, nameError] = field({
       id: 'display_name', label: 'Display name (optional)', autocomplete: 'nickname', hint: 'How friends see you',
     });
+    const [levelField, level] = field({
+      id: 'signup-level', label: 'Your level of English', type: 'select', hint: 'The tutor starts at it; change it any time.',
+    });
+    LEVELS.forEach((label) => level.append(h('option', { value: label.slice(0, 2), selected: label.startsWith('B1') }, label)));
     const formError = h('p', { class: 'form-error', role: 'alert' });
     const submit = h('button', { class: 'btn primary', type: 'submit' }, signup ? 'Create account' : 'Log in');
     if (signup) {
@@ -60,7 +105,7 @@ export function authView(onSignedIn) {
         submit.disabled = true;
         submit.textContent = signup ? 'Creating account…' : 'Logging in…';
         try {
-          if (signup) await register(user.value.trim(), pass.value, name.value.trim());
+          if (signup) await register(user.value.trim(), pass.value, name.value.trim(), level.value);
           else await login(user.value.trim(), pass.value);
           await onSignedIn();
         } catch (err) {
@@ -75,21 +120,37 @@ export function authView(onSignedIn) {
           submit.textContent = signup ? 'Create account' : 'Log in';
         }
       },
-    }, userField, passField, signup ? nameField : null, formError, submit);
+    }, userField, passField, signup ? nameField : null, signup ? levelField : null, formError, submit);
 
     const tab = (which, label) => h('button', {
       type: 'button', role: 'tab', 'aria-selected': String(mode === which),
       onclick() { mode = which; history.replaceState(null, '', `#/${which}`); draw(); },
     }, label);
+    const forgot = h('p', { class: 'muted', hidden: true, role: 'status' },
+      'Ask the person who runs this ChattConnect for a reset link: they make one with ',
+      h('code', {}, 'chattconnect admin reset-link YOUR_USERNAME'), '. It works once, for an hour.');
     card.replaceChildren(
-      h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, 'CC'), 'ChattConnect'),
-      h('p', { class: 'tagline' }, 'Practise English with friends and an AI conversation partner.'),
+      ...brand(),
       reason && !signup ? h('p', { class: 'notice', role: 'status' }, reason) : null,
       h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Account' }, tab('login', 'Log in'), tab('signup', 'Sign up')),
       h('h1', { class: 'sr-only' }, signup ? 'Sign up' : 'Log in'),
-      form);
+      form,
+      signup ? null : h('p', {}, h('button', {
+        class: 'link-button', type: 'button', onclick() { forgot.hidden = false; },
+      }, 'Forgot password?')),
+      forgot);
     user.focus();
   };
-  draw();
+  const token = location.hash.startsWith('#/reset/') ? location.hash.slice('#/reset/'.length) : null;
+  if (token) {
+    resetForm(card, token, (message) => {
+      reason = message;
+      mode = 'login';
+      history.replaceState(null, '', '#/login');
+      draw();
+    });
+  } else {
+    draw();
+  }
   return wrap;
 }

@@ -22,8 +22,10 @@ export async function chatsView(main, openId) {
     class: 'btn small primary', type: 'button', 'aria-expanded': 'false',
     onclick() { menu.hidden = !menu.hidden; this.setAttribute('aria-expanded', String(!menu.hidden)); },
   }, 'New chat');
+  state.goalLine = h('p', { class: 'goal-line', id: 'goal-line' });
   const sidebar = h('aside', { class: 'sidebar', 'aria-label': 'Your chats' },
-    h('div', { class: 'sidebar-head' }, h('h2', {}, 'Chats'), newChat), menu, notificationOffer(), list);
+    h('div', { class: 'sidebar-head' }, h('h2', {}, 'Chats'), newChat), state.goalLine, menu, notificationOffer(), list);
+  refreshGoal();
   const pane = h('section', { class: 'conversation-pane', 'aria-label': 'Conversation' });
   main.append(h('div', { class: `split ${openId ? 'has-chat' : ''}` }, sidebar, pane));
   state.list = list;
@@ -55,6 +57,7 @@ export async function chatsView(main, openId) {
     state.conv?.close();
     state.conv = null;
     state.list = null;
+    state.goalLine = null;
   };
 }
 
@@ -140,6 +143,29 @@ function drawList() {
   }));
 }
 
+/** Today's practice against the daily goal, the streak and the review, above the chat list. */
+async function refreshGoal() {
+  const line = state.goalLine;
+  if (!line) return;
+  try {
+    const p = await api('GET', '/me/progress?days=1');
+    const g = p.goal;
+    const parts = [
+      `Today: ${Math.min(g.today, g.messages_per_day)} of ${g.messages_per_day} practice messages${g.met ? ' ✓' : ''}`,
+      p.streak ? `${p.streak}-day streak` : null,
+    ].filter(Boolean);
+    line.replaceChildren(h('a', { href: '#/progress' }, parts.join(' · ')),
+      ...(p.review_due ? [' · ', h('a', { href: '#/review' }, `${p.review_due} to review`)] : []));
+  } catch { /* the line stays as it was */ }
+}
+
+/** Our live connection dropped: nobody's presence is known until it is back (then the list reloads). */
+export function presenceUnknown() {
+  for (const c of state.chats) if (c.peer) c.peer.online = null;
+  drawList();
+  if (state.conv?.chat.peer) state.conv.presence(null);
+}
+
 /** Whether the chat list is on screen, keeping the unread total up to date itself. */
 export function listShown() {
   return !!state.list;
@@ -155,12 +181,14 @@ export function onChatEvent(event) {
         if (state.list) loadChats().then(drawList);
         break;
       }
-      chat.last_message = m;
-      chat.updated_at = m.created_at;
+      // Events of different posts can arrive out of order: the newest is the greatest seq.
+      if (!chat.last_message || m.seq > chat.last_message.seq) chat.last_message = m;
+      if (m.created_at > chat.updated_at) chat.updated_at = m.created_at;
       const watching = state.conv?.chat.id === chat.id && document.visibilityState === 'visible';
       if (!isMine(m) && !watching) chat.unread_count += 1;
       drawList();
       if (state.conv?.chat.id === chat.id) state.conv.add(m);
+      if (m.role === 'assistant') refreshGoal();
       break;
     }
     case 'message.updated':
@@ -177,7 +205,7 @@ export function onChatEvent(event) {
       if (state.conv?.chat.id === event.chat_id) state.conv.typing(event.user_id);
       break;
     case 'read':
-      if (state.conv?.chat.id === event.chat_id && event.user_id !== store.me.id) state.conv.seen(event.message_id);
+      if (state.conv?.chat.id === event.chat_id && event.user_id !== store.me.id) state.conv.seen(event.seq);
       break;
     case 'presence':
       for (const c of state.chats) if (c.peer?.id === event.user_id) c.peer.online = event.online;
@@ -209,8 +237,14 @@ class Conversation {
       h('div', { class: 'conv-actions' },
         this.bot ? this.levelPicker() : null,
         this.bot ? h('button', { class: 'btn small', type: 'button', title: 'A review of this practice (free)', onclick: () => this.summarize() }, 'Finish & review') : null,
-        this.bot ? h('button', { class: 'btn small', type: 'button', onclick: () => this.rename(head) }, 'Rename') : null,
-        h('button', { class: 'btn small', type: 'button', onclick: () => this.deleteChat() }, this.bot ? 'Delete' : 'Hide')));
+        // Rename and Delete, used rarely, wait behind one button: the header
+        // stays one row on a phone.
+        this.bot ? h('details', { class: 'more' },
+          h('summary', { class: 'btn small', 'aria-label': 'More actions', title: 'More actions' }, '⋯'),
+          h('div', { class: 'more-menu' },
+            h('button', { class: 'btn small', type: 'button', onclick: (e) => { e.target.closest('details').open = false; this.rename(head); } }, 'Rename'),
+            h('button', { class: 'btn small danger', type: 'button', onclick: (e) => { e.target.closest('details').open = false; this.deleteChat(); } }, 'Delete')))
+          : h('button', { class: 'btn small', type: 'button', onclick: () => this.deleteChat() }, 'Hide')));
     this.extra = h('div', { class: 'conv-extra' });
     if (this.bot) { this.showGoals(); this.loadGoals(); }
     this.list = h('ol', { class: 'messages', 'aria-label': 'Messages', 'aria-live': 'polite', tabindex: '0' });
@@ -282,7 +316,8 @@ class Conversation {
       const parts = ['Practice', scenario === this.chat.title ? null : scenario, this.chat.level ? `level ${this.chat.level}` : null];
       this.sub.textContent = parts.filter(Boolean).join(' · ');
     } else {
-      this.sub.textContent = online ? 'Online' : 'Offline';
+      // Unknown (null) while our own connection is down: say nothing rather than something stale.
+      this.sub.textContent = online ? 'Online' : online === false ? 'Offline' : '';
     }
   }
 
@@ -299,14 +334,35 @@ class Conversation {
     this.markRead();
   }
 
-  /** After a reconnect: fetch the newest page and merge it. */
+  /**
+   * After a reconnect: every message after the newest one held (`after=`, in
+   * commit order, so none is missed or shown twice), then the newest page
+   * again for edits and deletions made meanwhile.
+   */
   async catchUp() {
-    const page = await api('GET', `/chats/${this.chat.id}/messages?limit=50`).catch(() => null);
-    if (!page) return;
     const follow = this.atBottom();
-    page.items.forEach((m) => this.messages.set(m.id, m));
+    try {
+      const held = [...this.messages.values()].map((m) => m.seq);
+      if (held.length) {
+        let url = `/chats/${this.chat.id}/messages?limit=100&after=${Math.max(...held)}`;
+        for (let pages = 0; url; pages += 1) {
+          if (pages === 5) { this.messages.clear(); await this.load(); return; } // far behind: start again from the newest page
+          const page = await api('GET', url);
+          page.items.forEach((m) => this.messages.set(m.id, m));
+          url = page.next_cursor && `/chats/${this.chat.id}/messages?limit=100&cursor=${encodeURIComponent(page.next_cursor)}`;
+        }
+      }
+      const newest = await api('GET', `/chats/${this.chat.id}/messages?limit=50`);
+      const from = newest.next_cursor ? Math.min(...newest.items.map((m) => m.seq)) : 0;
+      for (const m of [...this.messages.values()]) if (m.seq >= from) this.messages.delete(m.id);
+      newest.items.forEach((m) => this.messages.set(m.id, m));
+    } catch { return; }
     this.draw(follow);
     this.markRead();
+    if (this.resendOnReconnect && this.pending && this.input.value.trim() === this.pending.text) {
+      this.resendOnReconnect = false;
+      this.send();
+    }
   }
 
   async loadOlder() {
@@ -346,19 +402,19 @@ class Conversation {
     this.typingTimer = setTimeout(() => { this.typingLine.textContent = ''; }, 3500);
   }
 
-  seen(messageId) {
-    if (!this.peerRead || messageId > this.peerRead) this.peerRead = messageId;
+  seen(seq) {
+    if (!this.peerRead || seq > this.peerRead) this.peerRead = seq;
     this.draw(this.atBottom());
   }
 
   async markRead() {
     if (document.visibilityState !== 'visible') return;
-    const newest = [...this.messages.values()].filter((m) => !isMine(m)).map((m) => m.id).sort().pop();
-    if (!newest || (this.lastRead && newest <= this.lastRead)) return;
-    this.lastRead = newest;
+    const newest = [...this.messages.values()].filter((m) => !isMine(m)).reduce((a, m) => (!a || m.seq > a.seq ? m : a), null);
+    if (!newest || (this.lastRead && newest.seq <= this.lastRead)) return;
+    this.lastRead = newest.seq;
     const chat = state.chats.find((c) => c.id === this.chat.id);
     if (chat) { chat.unread_count = 0; drawList(); }
-    await api('POST', `/chats/${this.chat.id}/read`, { message_id: newest }).catch(() => {});
+    await api('POST', `/chats/${this.chat.id}/read`, { message_id: newest.id }).catch(() => {});
   }
 
   onInput() {
@@ -375,7 +431,7 @@ class Conversation {
   }
 
   draw(scrollToBottom) {
-    const ordered = [...this.messages.values()].sort((a, b) => a.id.localeCompare(b.id));
+    const ordered = [...this.messages.values()].sort((a, b) => a.seq - b.seq);
     const items = [];
     if (this.older) {
       items.push(h('li', { class: 'load-older' },
@@ -402,7 +458,7 @@ class Conversation {
       const next = ordered[i + 1];
       const feedback = m.role === 'user' && next?.role === 'assistant' ? next.feedback : null;
       items.push(this.bubble(m, feedback));
-      if (!this.bot && m === lastMine && this.peerRead && this.peerRead >= m.id) {
+      if (!this.bot && m === lastMine && this.peerRead && this.peerRead >= m.seq) {
         items.push(h('li', { class: 'seen' }, 'Seen'));
       }
     });
@@ -431,8 +487,11 @@ class Conversation {
 
   async edit(m) {
     const li = this.list.querySelector(`[data-id="${m.id}"]`);
-    const box = h('textarea', { class: 'input', 'aria-label': 'Edit your message', rows: 2 });
+    const box = h('textarea', { class: 'input edit-box', 'aria-label': 'Edit your message', rows: 2 });
     box.value = m.content;
+    // As tall as the message (up to about eight lines), as wide as the chat allows.
+    const fit = () => { box.style.height = 'auto'; box.style.height = `${Math.min(box.scrollHeight + 2, 200)}px`; };
+    box.addEventListener('input', fit);
     const error = h('div', { class: 'form-error', role: 'alert' });
     const save = async (e) => {
       e.preventDefault();
@@ -444,9 +503,10 @@ class Conversation {
         error.textContent = err.message;
       }
     };
-    li.replaceChildren(h('form', { onsubmit: save, style: 'display:grid;gap:0.3rem;min-width:240px' }, box, error,
+    li.replaceChildren(h('form', { onsubmit: save, class: 'edit-form' }, box, error,
       h('div', {}, h('button', { class: 'btn small primary', type: 'submit' }, 'Save'), ' ',
         h('button', { class: 'btn small', type: 'button', onclick: () => this.draw(false) }, 'Cancel'))));
+    fit();
     box.focus();
   }
 
@@ -535,9 +595,11 @@ class Conversation {
       else if (/partial/.test(err.message)) this.showNotice('The reply was cut short. What arrived has been saved.');
       else this.retryNotice("Your practice partner couldn't answer this time. This message didn't count.", retry);
     } else if (err.code === 'network') {
+      // Sent again by itself (same key: never stored twice) once the connection is back.
+      this.resendOnReconnect = !checking;
       this.retryNotice(checking
         ? 'Your draft was not checked: the server cannot be reached.'
-        : 'Your message was not sent: the server cannot be reached.', retry);
+        : 'Your message was not sent: the server cannot be reached. It will be sent when the connection is back.', retry);
     } else {
       this.showNotice(err.message);
     }
@@ -714,8 +776,9 @@ class Conversation {
     let failure = null;
     let turn = null;
     let started = false;
+    let finished = false;
     try {
-      for (;;) {
+      while (!finished) {
         const { value, done } = await reader.read();
         if (done) break;
         buffer += value;
@@ -740,6 +803,11 @@ class Conversation {
             bubble.textContent += payload.text;
             if (this.atBottom()) this.list.scrollTop = this.list.scrollHeight;
           } else if (event === 'done') {
+            // The reply is complete: Send comes back at once, whatever the
+            // connection does next.
+            finished = true;
+            stop.replaceWith(this.sendButton);
+            reader.cancel().catch(() => {});
             this.streaming = null;
             this.add(payload.reply);
             this.loadGoals();

@@ -43,7 +43,7 @@ export async function friendsView(main) {
     links = page.items;
     const of = (s) => links.filter((f) => f.status === s);
     incoming.replaceChildren(...of('incoming').map((f) => person(f.user,
-      button('Accept', () => act(() => api('POST', `/friends/${f.user.id}/accept`, {}), `You and ${f.user.display_name} are now friends`), 'btn small primary'),
+      button('Accept', () => { store.accepting.add(f.user.id); return act(() => api('POST', `/friends/${f.user.id}/accept`, {}), `You and ${f.user.display_name} are now friends`); }, 'btn small primary'),
       button('Decline', () => act(() => api('DELETE', `/friends/${f.user.id}`))))));
     outgoing.replaceChildren(...of('outgoing').map((f) => person(f.user,
       button('Cancel request', () => act(() => api('DELETE', `/friends/${f.user.id}`))))));

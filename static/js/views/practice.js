@@ -3,14 +3,16 @@ import { api } from '../api.js';
 import { go, store } from '../app.js';
 import { field, h } from '../ui.js';
 
+/** The CEFR levels as learners know them; the value is the code before the dash. */
+export const LEVELS = ['A1 — Beginner', 'A2 — Elementary', 'B1 — Intermediate', 'B2 — Upper intermediate', 'C1 — Advanced', 'C2 — Proficient'];
+
 export async function practiceView(main) {
   const cards = store.scenarios.map((s, i) => h('label', { class: 'scenario' },
     h('span', { style: 'display:flex;gap:0.5rem;align-items:center;color:var(--text);font-weight:600' },
       h('input', { type: 'radio', name: 'scenario', value: s.id, checked: i === 0 }), s.title),
     h('span', {}, s.description)));
   const [levelField, level] = field({ id: 'level', label: 'Your level of English', type: 'select', hint: 'The bot adapts its words and pace.' });
-  ['A1 — Beginner', 'A2 — Elementary', 'B1 — Intermediate', 'B2 — Upper intermediate', 'C1 — Advanced', 'C2 — Proficient']
-    .forEach((label) => level.append(h('option', { value: label.slice(0, 2), selected: label.startsWith(store.me.level) }, label)));
+  LEVELS.forEach((label) => level.append(h('option', { value: label.slice(0, 2), selected: label.startsWith(store.me.level) }, label)));
   const error = h('p', { class: 'form-error', role: 'alert' });
   const start = h('button', { class: 'btn primary', type: 'submit' }, 'Start practising');
   const form = h('form', {

@@ -3,11 +3,12 @@ import { api, changePassword } from '../api.js';
 import { setTheme, store } from '../app.js';
 import { canSpeak, englishVoices, saveVoicePrefs, speak, voicePrefs } from '../speech.js';
 import { field, h, toast } from '../ui.js';
+import { LEVELS } from './practice.js';
 
 export async function profileView(main) {
   const [nameField, name, nameError] = field({ id: 'profile-name', label: 'Display name', value: store.me.display_name, hint: '1–64 characters' });
   const [levelField, level] = field({ id: 'profile-level', label: 'Level of English', type: 'select' });
-  ['A1', 'A2', 'B1', 'B2', 'C1', 'C2'].forEach((l) => level.append(h('option', { value: l, selected: l === store.me.level }, l)));
+  LEVELS.forEach((label) => level.append(h('option', { value: label.slice(0, 2), selected: label.startsWith(store.me.level) }, label)));
   const saveProfile = h('button', { class: 'btn primary', type: 'submit' }, 'Save profile');
   const profileForm = h('form', {
     async onsubmit(e) {

@@ -1,7 +1,8 @@
 // Progress: practice per day as two small charts (plain SVG), the totals, and
 // the mistake notebook to review past corrections.
 import { api } from '../api.js';
-import { h } from '../ui.js';
+import { store } from '../app.js';
+import { h, toast } from '../ui.js';
 import { KIND_LABELS } from './chats.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -15,9 +16,12 @@ function s(tag, attrs = {}, ...children) {
 
 const shortDate = (iso) => new Date(`${iso}T12:00:00`).toLocaleDateString([], { month: 'short', day: 'numeric' });
 
-/** A bar chart (or a line, for rates with gaps) of one number per day. */
-function chart({ days, value, title, line = false, unit = '' }) {
-  const width = 640;
+/**
+ * A bar chart (or a line, for rates with gaps) of one number per day, drawn
+ * `width` units wide for a box about that many pixels wide, so its labels keep
+ * their size on a phone.
+ */
+function chart({ days, value, title, line = false, unit = '', width = 640 }) {
   const height = 160;
   const pad = { left: 36, right: 8, top: 10, bottom: 22 };
   const values = days.map(value);
@@ -28,13 +32,15 @@ function chart({ days, value, title, line = false, unit = '' }) {
   svg.append(s('line', { x1: pad.left, x2: width - pad.right, y1: y(0), y2: y(0), class: 'axis' }));
   svg.append(s('text', { x: pad.left - 6, y: y(max) + 4, 'text-anchor': 'end', class: 'tick' }, String(Math.round(max * 10) / 10)));
   svg.append(s('text', { x: pad.left - 6, y: y(0) + 4, 'text-anchor': 'end', class: 'tick' }, '0'));
-  const labelEvery = Math.ceil(days.length / 7);
+  const labelEvery = Math.ceil(days.length / Math.max(2, Math.floor(width / 90)));
   const segments = [[]];
   days.forEach((d, i) => {
     const x = pad.left + i * step;
     const v = values[i];
     if (i % labelEvery === 0 || i === days.length - 1) {
-      svg.append(s('text', { x: x + step / 2, y: height - 6, 'text-anchor': 'middle', class: 'tick' }, shortDate(d.date)));
+      // The last label ends at the right edge rather than running off it.
+      const last = i === days.length - 1;
+      svg.append(s('text', { x: last ? width - pad.right : x + step / 2, y: height - 6, 'text-anchor': last ? 'end' : 'middle', class: 'tick' }, shortDate(d.date)));
     }
     if (v === null) { segments.push([]); return; }
     if (!line && v === 0) return;
@@ -54,6 +60,7 @@ function chart({ days, value, title, line = false, unit = '' }) {
 
 function mistakeItem(m) {
   return h('li', {},
+    m.sentence && m.sentence !== m.original ? h('blockquote', { class: 'sentence' }, m.sentence) : null,
     h('del', {}, m.original), ' → ', h('ins', {}, m.corrected), ' ',
     h('span', { class: 'kind' }, KIND_LABELS[m.kind] || m.kind),
     h('div', { class: 'why' }, m.explanation),
@@ -72,14 +79,41 @@ export async function progressView(main) {
     h('option', { value: '7' }, 'Last 7 days'), h('option', { value: '30', selected: true }, 'Last 30 days'),
     h('option', { value: '90' }, 'Last 90 days'));
   const stats = h('div', { class: 'stats' });
+  const today = h('div', { class: 'today' });
   const charts = h('div', { class: 'charts' });
   const list = h('ul', { class: 'notebook', 'aria-label': 'Past corrections' });
   const more = h('button', { class: 'btn', type: 'button', hidden: true }, 'Load more');
   const status = h('p', { role: 'status', class: 'muted' });
   let cursor = null;
 
+  function drawToday(p) {
+    const g = p.goal;
+    const goal = h('select', {
+      id: 'daily-goal', class: 'input', 'aria-label': 'Daily goal',
+      async onchange() {
+        try {
+          store.me = await api('PATCH', '/me', { daily_goal: Number(this.value) });
+          await loadProgress();
+        } catch (e) { toast(`Could not change your goal: ${e.message}`); }
+      },
+    }, ...Array.from({ length: Math.max(1, store.quota?.limit || 5) }, (_, i) => i + 1)
+      .map((n) => h('option', { value: String(n), selected: n === g.messages_per_day }, n === 1 ? '1 message a day' : `${n} messages a day`)));
+    const days = p.streak === 1 ? '1 day' : `${p.streak} days`;
+    today.replaceChildren(
+      h('div', { class: `stat goal ${g.met ? 'met' : ''}`, id: 'goal-today' },
+        h('strong', {}, `${Math.min(g.today, g.messages_per_day)} of ${g.messages_per_day}`),
+        ' practice messages today', g.met ? ' — goal met ✓' : ''),
+      h('div', { class: 'stat', id: 'streak' }, h('strong', {}, days), ' in a row',
+        p.streak && !g.met ? h('span', { class: 'muted' }, ' (practise today to keep it)') : null),
+      h('label', { class: 'stat' }, 'Goal: ', goal),
+      h('a', { class: `btn ${p.review_due ? 'primary' : ''}`, href: '#/review', id: 'review-link' },
+        p.review_due ? `Practise my mistakes (${p.review_due} due)` : 'Practise my mistakes'));
+  }
+
   async function loadProgress() {
     const p = await api('GET', `/me/progress?days=${range.value}`);
+    drawToday(p);
+    const width = Math.round(Math.min(640, Math.max(300, charts.clientWidth || main.clientWidth || 640)));
     const rate = p.mistakes_per_100_words;
     stats.replaceChildren(...[
       h('div', { class: 'stat' }, h('strong', {}, String(p.messages)), p.messages === 1 ? ' message' : ' messages'),
@@ -89,8 +123,8 @@ export async function progressView(main) {
       p.kinds.length ? h('div', { class: 'stat' }, 'Most frequent: ', h('strong', {}, mostFrequent(p.kinds))) : null,
     ].filter(Boolean));
     charts.replaceChildren(
-      chart({ days: p.days, value: (d) => d.words, title: 'Words written per day', unit: ' words' }),
-      chart({ days: p.days, value: (d) => d.mistakes_per_100_words, title: 'Mistakes per 100 words', line: true }));
+      chart({ days: p.days, value: (d) => d.words, title: 'Words written per day', unit: ' words', width }),
+      chart({ days: p.days, value: (d) => d.mistakes_per_100_words, title: 'Mistakes per 100 words', line: true, width }));
   }
 
   async function loadMistakes(reset) {
@@ -109,6 +143,7 @@ export async function progressView(main) {
 
   main.append(h('div', { class: 'page wide' },
     h('h1', {}, 'Progress'),
+    h('section', { 'aria-labelledby': 'h-today' }, h('h2', { id: 'h-today' }, 'Today'), today),
     h('section', { 'aria-labelledby': 'h-practice' },
       h('div', { class: 'row' }, h('h2', { id: 'h-practice' }, 'Practice'), range), stats, charts),
     h('section', { 'aria-labelledby': 'h-notebook' },
