@@ -29,7 +29,6 @@ pub struct RegisterRequest {
     pub password: Text,
     /// 1..64 characters after trimming; defaults to the username.
     pub display_name: NotNull<Text>,
-    /// The learner's English; defaults to `B1`. Practice chats start at it.
     pub level: NotNull<Level>,
 }
 
@@ -95,7 +94,8 @@ impl AuthApi {
     /// Create an account
     ///
     /// Registers a new user and signs them in. Usernames are unique regardless of
-    /// letter case: `Alice` and `alice` cannot both exist (409).
+    /// letter case: `Alice` and `alice` cannot both exist (409). `level` (the
+    /// learner's English, where practice chats start) defaults to `B1`.
     #[oai(path = "/auth/register", method = "post", operation_id = "register")]
     async fn register(
         &self,

@@ -1,7 +1,7 @@
 // ChattConnect in the browser: boot, routing, the shell, and live events.
 import { api, ApiError, hasSession, logout, onSession, resume } from './api.js';
 import { Live } from './live.js';
-import { notifyMessage, rememberTitles } from './notify.js';
+import { goalReminder, notifyMessage, rememberTitles } from './notify.js';
 import { h, toast } from './ui.js';
 import { authView } from './views/auth.js';
 import { chatsView, listShown, onChatEvent, presenceUnknown } from './views/chats.js';
@@ -217,6 +217,10 @@ async function start() {
   });
   store.live.connect();
   refreshCounts();
+  // The daily-goal reminder, if the learner asked for one (checked now and every few minutes).
+  clearInterval(store.reminderTimer);
+  goalReminder(toast);
+  store.reminderTimer = setInterval(() => { if (store.me) goalReminder(toast); }, 5 * 60_000);
 }
 
 // Quota used in another tab or device, and counts missed while away, show up

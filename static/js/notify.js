@@ -49,3 +49,45 @@ export function notificationOffer() {
       }, 'Not now')));
   return box;
 }
+
+const REMINDER = 'cc-goal-reminder'; // the hour (0..23) the learner picked, or absent
+const REMINDED = 'cc-goal-reminded'; // the local date of the last reminder
+
+/** The hour of the daily-goal reminder, or null when it is off. */
+export function reminderHour() {
+  const v = localStorage.getItem(REMINDER);
+  return v === null || v === '' ? null : Number(v);
+}
+
+/** Turns the reminder on at `hour` (asking for notifications, politely, once) or off (null). */
+export async function setReminderHour(hour) {
+  if (hour === null) { localStorage.removeItem(REMINDER); return; }
+  localStorage.setItem(REMINDER, String(hour));
+  localStorage.removeItem(REMINDED);
+  if (supported && Notification.permission === 'default') await Notification.requestPermission();
+}
+
+const localDay = (d) => `${d.getFullYear()}-${d.getMonth() + 1}-${d.getDate()}`;
+
+/**
+ * Once a day, from the learner's chosen hour, while the app is open: if today's
+ * goal is not met yet, say how many practice messages are left (a notification
+ * when the tab is in the background and that is allowed, a toast otherwise).
+ */
+export async function goalReminder(show) {
+  const hour = reminderHour();
+  const now = new Date();
+  if (hour === null || now.getHours() < hour || localStorage.getItem(REMINDED) === localDay(now)) return;
+  const p = await api('GET', '/me/progress?days=1').catch(() => null);
+  if (!p) return;
+  localStorage.setItem(REMINDED, localDay(now));
+  if (p.goal.met) return;
+  const left = p.goal.messages_per_day - p.goal.today;
+  const text = `${left === 1 ? 'One more practice message' : `${left} more practice messages`} today ${p.streak ? `keeps your ${p.streak}-day streak` : 'meets your daily goal'}.`;
+  if (supported && Notification.permission === 'granted' && document.visibilityState === 'hidden') {
+    const note = new Notification('ChattConnect', { body: text, tag: 'goal' });
+    note.onclick = () => { window.focus(); location.hash = '#/practice'; note.close(); };
+  } else {
+    show(text);
+  }
+}

@@ -273,6 +273,23 @@ describe('the tutor in the browser', () => {
     await page.close();
   });
 
+  test('an opt-in reminder says what is left of the daily goal, once a day', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await signUp(page, server.base, 'reminded');
+    await nav(page, 'Progress').click();
+    // The hour the learner picks; here the current one, so it is due at once.
+    const hour = await page.evaluate(() => String(new Date().getHours()));
+    await page.getByLabel('Daily reminder').selectOption(hour);
+    await page.reload();
+    await page.locator('.toast', { hasText: '3 more practice messages today meets your daily goal.' }).waitFor();
+    // Once a day: not again on the next load.
+    await page.reload();
+    await page.locator('#goal-today').waitFor();
+    await page.waitForTimeout(1000);
+    assert.equal(await page.locator('.toast', { hasText: 'practice messages today' }).count(), 0);
+    await page.context().close();
+  });
+
   test('a slow reply shows Thinking and can be stopped; a failed message is retried without a duplicate', async () => {
     const page = await browser.newPage();
     await signUp(page, server.base, 'stopper');

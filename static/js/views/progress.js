@@ -2,6 +2,7 @@
 // the mistake notebook to review past corrections.
 import { api } from '../api.js';
 import { store } from '../app.js';
+import { reminderHour, setReminderHour } from '../notify.js';
 import { h, toast } from '../ui.js';
 import { KIND_LABELS } from './chats.js';
 
@@ -106,6 +107,15 @@ export async function progressView(main) {
       h('div', { class: 'stat', id: 'streak' }, h('strong', {}, days), ' in a row',
         p.streak && !g.met ? h('span', { class: 'muted' }, ' (practise today to keep it)') : null),
       h('label', { class: 'stat' }, 'Goal: ', goal),
+      h('label', { class: 'stat' }, 'Remind me: ', h('select', {
+        id: 'goal-reminder', class: 'input', 'aria-label': 'Daily reminder',
+        async onchange() {
+          await setReminderHour(this.value === '' ? null : Number(this.value));
+          toast(this.value === '' ? 'Reminder off.' : 'If your goal is not met by then, the app reminds you while it is open.');
+        },
+      }, h('option', { value: '', selected: reminderHour() === null }, 'never'),
+      ...Array.from({ length: 24 }, (_, hr) => h('option', { value: String(hr), selected: reminderHour() === hr },
+        `at ${new Date(2000, 0, 1, hr).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' })}`)))),
       h('a', { class: `btn ${p.review_due ? 'primary' : ''}`, href: '#/review', id: 'review-link' },
         p.review_due ? `Practise my mistakes (${p.review_due} due)` : 'Practise my mistakes'));
   }
