@@ -32,6 +32,14 @@ describe('ChattConnect in the browser', () => {
     await page.getByLabel('Username').fill('bad name!');
     await page.getByText('Use only letters, digits').waitFor();
     await shot(page, '01-signup-validation');
+    // Sign-up asks for the level, and the profile names it as Practice does.
+    assert.equal(await page.locator('#signup-level option:checked').textContent(), 'B1 — Intermediate');
+    await page.getByLabel('Your level of English').selectOption('A2');
+    await page.getByLabel('Username').fill('level_w');
+    await page.getByLabel('Password').fill('correct horse battery');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await nav(page, 'Profile').click();
+    assert.equal(await page.locator('#profile-level option:checked').textContent(), 'A2 — Elementary');
     await page.close();
   });
 
