@@ -119,6 +119,13 @@ pub struct Settings {
     /// for links the server hands out (password resets). Default:
     /// `http://localhost:<port of BIND>`.
     pub public_url: Option<String>,
+    /// Where to send e-mail (address confirmations, password reset links):
+    /// `smtp://user:password@host:587` (STARTTLS), `smtps://...:465` (TLS),
+    /// or `smtp://host:port` without TLS for a relay on this machine. None by
+    /// default: no e-mail is sent, and resets go through `admin reset-link`.
+    pub smtp_url: Option<Secret>,
+    /// The sender of that e-mail.
+    pub mail_from: String,
     /// Web origins (e.g. `https://app.example.com`) whose pages may call the
     /// API from a browser (CORS). None by default. In the environment, a
     /// comma-separated list.
@@ -196,6 +203,8 @@ impl Default for Settings {
             trust_forwarded_for: false,
             behind_https: false,
             public_url: None,
+            smtp_url: None,
+            mail_from: "ChattConnect <noreply@localhost>".into(),
             cors_allowed_origins: Vec::new(),
             redis_url: None,
             redis_prefix: "chattconnect".into(),
@@ -287,11 +296,13 @@ mod tests {
         let settings = Settings {
             jwt_secret: Some(Secret::new("hunter2-very-secret")),
             bot_api_key: Some(Secret::new("sk-live-hunter3")),
+            smtp_url: Some(Secret::new("smtp://mailer:hunter4@mail.example.com:587")),
             ..Settings::default()
         };
         let printed = format!("{settings:?}");
         assert!(!printed.contains("hunter2"), "{printed}");
         assert!(!printed.contains("hunter3"), "{printed}");
+        assert!(!printed.contains("hunter4"), "{printed}");
         assert!(printed.contains("[redacted]"));
     }
 

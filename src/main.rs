@@ -85,7 +85,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let Some(user) = db::users::find_by_username(db.w(), &username).await? else {
                 anyhow::bail!("no user named '{username}'");
             };
-            let token = db::resets::create(db.w(), user.id, db::now()).await?;
+            let token = db::links::create(db.w(), user.id, db::links::Purpose::Reset, None, db::now()).await?;
             // The link alone goes to standard output (it is a secret: never
             // logged), so it can be piped; the note goes to standard error.
             println!("{}/#/reset/{token}", settings.app_url());

@@ -80,6 +80,7 @@ impl Application {
             limits: RateLimits::new(&settings),
             realtime: Realtime::start(&settings)?,
             tutor: Tutor::new(),
+            mailer: crate::mail::Mailer::from_settings(&settings)?,
             lease,
             settings: Arc::new(settings),
         };

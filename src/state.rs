@@ -29,4 +29,6 @@ pub struct AppState {
     pub tutor: Tutor,
     /// This process's lease: work it claims in the database names it.
     pub lease: Lease,
+    /// E-mail, when the operator set `SMTP_URL`.
+    pub mailer: Option<crate::mail::Mailer>,
 }

@@ -18,7 +18,7 @@ mod m20261206_000014_leases;
 mod m20261206_000015_chat_reviews;
 mod m20261206_000016_message_seq;
 mod m20261206_000017_goals_and_review;
-mod m20261206_000018_password_resets;
+mod m20261206_000018_account_links;
 
 pub struct Migrator;
 
@@ -43,7 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000015_chat_reviews::Migration),
             Box::new(m20261206_000016_message_seq::Migration),
             Box::new(m20261206_000017_goals_and_review::Migration),
-            Box::new(m20261206_000018_password_resets::Migration),
+            Box::new(m20261206_000018_account_links::Migration),
         ]
     }
 }

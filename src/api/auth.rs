@@ -12,7 +12,11 @@ use super::{
 };
 use crate::{
     auth::{password, refresh, BearerAuth},
-    db::{self, tokens, users},
+    db::{
+        self,
+        links::{self, Purpose},
+        tokens, users,
+    },
     domain::practice::DailyGoal,
     entity::user,
     error::{ApiError, ApiResult},
@@ -58,6 +62,37 @@ pub struct UpdateMe {
     /// Practice messages with the tutor per day to aim for: 1 up to the daily
     /// bot allowance. Days with the goal met make the streak of `GET /me/progress`.
     pub daily_goal: NotNull<u32>,
+    /// An address for password reset links (`""` removes it). It is
+    /// unconfirmed until the link mailed to it is opened; only on a server
+    /// that sends e-mail (400 otherwise).
+    pub email: NotNull<Text>,
+}
+
+#[derive(Debug, Object)]
+pub struct ForgotPassword {
+    /// A username, or an account's confirmed e-mail address.
+    pub login: Text,
+}
+
+/// What "forgot my password" did.
+#[derive(Debug, Object)]
+pub struct ForgotOutcome {
+    /// Whether this server sends e-mail. `true`: a link went to the account's
+    /// confirmed address, if there is such an account. `false`: ask an operator.
+    pub mail: bool,
+}
+
+#[derive(ApiResponse)]
+pub enum ForgotResponse {
+    /// Taken; see `mail`.
+    #[oai(status = 202)]
+    Accepted(Json<ForgotOutcome>),
+}
+
+#[derive(Debug, Object)]
+pub struct ConfirmEmail {
+    /// The token from the confirmation link (`.../#/confirm-email/<token>`).
+    pub token: Text,
 }
 
 #[derive(Debug, Object)]
@@ -218,9 +253,32 @@ impl AuthApi {
             .map(|g| DailyGoal::parse(g, state.settings.bot_daily_limit))
             .transpose()
             .map_err(|e| ApiError::validation("daily_goal", e))?;
+        let email = body.email.as_ref().map(|e| e.trim().to_lowercase());
+        if let Some(address) = email.as_deref().filter(|a| !a.is_empty()) {
+            if state.mailer.is_none() {
+                return Err(ApiError::validation(
+                    "email",
+                    "this server does not send e-mail, so an address cannot be confirmed; if you forget your password, ask the operator for a reset link",
+                ));
+            }
+            if !crate::mail::valid_address(address) {
+                return Err(ApiError::validation(
+                    "email",
+                    "email must be an e-mail address, like ana@example.com",
+                ));
+            }
+        }
         let user = fresh_user(&state, auth.0.id).await?;
         let level = body.level.map(|l| l.as_str().to_owned());
-        let user = users::update_profile(state.db.w(), user, display_name, level, daily_goal).await?;
+        let mut user = users::update_profile(state.db.w(), user, display_name, level, daily_goal).await?;
+        if let Some(address) = email.filter(|a| user.email.as_deref() != Some(a.as_str()) || !user.email_confirmed) {
+            let address = (!address.is_empty()).then_some(address);
+            users::set_email(state.db.w(), user.id, address.clone()).await?;
+            (user.email, user.email_confirmed) = (address.clone(), false);
+            if let (Some(address), Some(mailer)) = (address, &state.mailer) {
+                send_confirmation(&state, mailer, &user, &address).await?;
+            }
+        }
         if let Some(goal) = daily_goal {
             let today = super::tutor::day_key(state.quota.today());
             db::progress::set_today_goal(state.db.w(), user.id, &today, goal.get() as i32).await?;
@@ -249,8 +307,9 @@ impl AuthApi {
             s.password_max_len,
         )?;
         let now = state.quota.clock().now();
-        let user_id = db::resets::take(state.db.w(), &body.token, now)
+        let user_id = links::take(state.db.w(), &body.token, Purpose::Reset, now)
             .await?
+            .map(|link| link.user_id)
             .ok_or_else(|| {
                 ApiError::validation(
                     "token",
@@ -263,6 +322,82 @@ impl AuthApi {
         users::set_password(state.db.w(), user_id, hash).await?;
         state.sessions.end_all(&state, user_id).await?;
         tracing::info!(user_id = %user_id, "password reset with a link; every session ended");
+        Ok(NoContent::Done)
+    }
+
+    /// Forgot my password
+    ///
+    /// With e-mail set up on this server (`mail: true`), mails a one-time reset
+    /// link (an hour) to the account's confirmed address, found by username or
+    /// by that address; the answer is the same whether or not such an account
+    /// exists, so it tells nobody who is registered. At most one mail a minute
+    /// per account. Without e-mail (`mail: false`) nothing is sent: an operator
+    /// makes the link (`chattconnect admin reset-link USERNAME`).
+    #[oai(path = "/auth/forgot-password", method = "post", operation_id = "forgotPassword")]
+    async fn forgot_password(
+        &self,
+        state: Data<&AppState>,
+        req: &poem::Request,
+        body: Json<ForgotPassword>,
+    ) -> ApiResult<ForgotResponse> {
+        let login = body.login.trim();
+        state.limits.login(&state.limits.client_ip(req), login)?;
+        let Some(mailer) = &state.mailer else {
+            return Ok(ForgotResponse::Accepted(Json(ForgotOutcome { mail: false })));
+        };
+        let user = match users::find_by_username(state.db.r(), login).await? {
+            Some(u) if u.email_confirmed => Some(u),
+            Some(_) => None,
+            None if login.contains('@') => users::find_by_confirmed_email(state.db.r(), login).await?,
+            None => None,
+        };
+        let now = state.quota.clock().now();
+        if let Some((user, email)) = user.and_then(|u| u.email.clone().map(|e| (u, e))) {
+            let recent = links::last_made(state.db.r(), user.id, Purpose::Reset)
+                .await?
+                .is_some_and(|at| now - at < Duration::minutes(1));
+            if !recent {
+                let token = links::create(state.db.w(), user.id, Purpose::Reset, None, now).await?;
+                let link = format!("{}/#/reset/{token}", state.settings.app_url());
+                let body = format!(
+                    "Hello {},\n\nSomeone (we hope you) asked to reset your ChattConnect password.\n\
+                     Choose a new one here; the link works once, for an hour:\n\n{link}\n\n\
+                     If it was not you, ignore this e-mail: your password stays as it is.\n",
+                    user.display_name
+                );
+                if let Err(e) = mailer.send(&email, "Reset your ChattConnect password", body).await {
+                    tracing::warn!(user_id = %user.id, error = %e, "the reset e-mail could not be sent");
+                } else {
+                    tracing::info!(user_id = %user.id, "password reset link mailed");
+                }
+            }
+        }
+        Ok(ForgotResponse::Accepted(Json(ForgotOutcome { mail: true })))
+    }
+
+    /// Confirm my e-mail address
+    ///
+    /// With the token of the link mailed when the address was set (it works
+    /// once, for a day). A used, expired or unknown link, or one for an
+    /// address the account no longer has, is a 400 naming `token`.
+    #[oai(path = "/auth/confirm-email", method = "post", operation_id = "confirmEmail")]
+    async fn confirm_email(&self, state: Data<&AppState>, body: Json<ConfirmEmail>) -> ApiResult<NoContent> {
+        let invalid = || {
+            ApiError::validation(
+                "token",
+                "this confirmation link does not work: it was used already, is more than a day old, or is for another address; save your address again for a new one",
+            )
+        };
+        let now = state.quota.clock().now();
+        let link = links::take(state.db.w(), &body.token, Purpose::ConfirmEmail, now)
+            .await?
+            .ok_or_else(invalid)?;
+        let email = link.email.ok_or_else(invalid)?;
+        if !users::confirm_email(state.db.w(), link.user_id, &email).await? {
+            return Err(invalid());
+        }
+        state.profiles.forget(link.user_id);
+        tracing::info!(user_id = %link.user_id, "e-mail address confirmed");
         Ok(NoContent::Done)
     }
 
@@ -307,6 +442,39 @@ fn taken() -> ApiError {
 
 /// The caller's user row, as read within `session_cache_secs` (see
 /// `auth::profiles`); 401 when the account behind a valid token is gone.
+/// Mails a link that confirms `address` for `user`; a failure to send is
+/// logged (saving the address again sends another).
+async fn send_confirmation(
+    state: &AppState,
+    mailer: &crate::mail::Mailer,
+    user: &user::Model,
+    address: &str,
+) -> ApiResult<()> {
+    let now = state.quota.clock().now();
+    let token = links::create(
+        state.db.w(),
+        user.id,
+        Purpose::ConfirmEmail,
+        Some(address.to_owned()),
+        now,
+    )
+    .await?;
+    let link = format!("{}/#/confirm-email/{token}", state.settings.app_url());
+    let body = format!(
+        "Hello {},\n\nPlease confirm this address for your ChattConnect account ({}); the link works once, for a day:\n\n{link}\n\n\
+         With a confirmed address you can get a reset link if you forget your password.\n",
+        user.display_name, user.username
+    );
+    match mailer
+        .send(address, "Confirm your e-mail address for ChattConnect", body)
+        .await
+    {
+        Ok(()) => tracing::info!(user_id = %user.id, "confirmation e-mail sent"),
+        Err(e) => tracing::warn!(user_id = %user.id, error = %e, "the confirmation e-mail could not be sent"),
+    }
+    Ok(())
+}
+
 pub async fn current_user(state: &AppState, id: Uuid) -> ApiResult<Arc<user::Model>> {
     state.profiles.get(state.db.r(), id).await?.ok_or_else(gone)
 }

@@ -67,6 +67,11 @@ pub fn request_examples() -> Vec<(&'static str, Value)> {
             json!({"token": "kQ3bW9xR1mZ7tY2uV5nA8cD4eF6gH0iJ3kL5mN7pQ9s", "new_password": "a fresh start 123"}),
         ),
         ("answerReview", json!({"answer": "went"})),
+        ("forgotPassword", json!({"login": "alice"})),
+        (
+            "confirmEmail",
+            json!({"token": "kQ3bW9xR1mZ7tY2uV5nA8cD4eF6gH0iJ3kL5mN7pQ9s"}),
+        ),
     ]
 }
 

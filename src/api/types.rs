@@ -90,6 +90,11 @@ pub struct Me {
     pub level: Level,
     /// Practice messages with the tutor per day the learner aims for.
     pub daily_goal: u32,
+    /// The address for password reset links, if the user gave one.
+    #[oai(nullable)]
+    pub email: Option<String>,
+    /// Whether that address was confirmed through the link mailed to it.
+    pub email_confirmed: bool,
 }
 
 impl Me {
@@ -98,6 +103,8 @@ impl Me {
             role: if u.role == "admin" { Role::Admin } else { Role::User },
             level: Level::parse(&u.level).unwrap_or(Level::B1),
             daily_goal: crate::domain::practice::DailyGoal::stored(u.daily_goal).get(),
+            email: u.email.clone(),
+            email_confirmed: u.email_confirmed,
             id: u.id,
             username: u.username.clone(),
             display_name: u.display_name.clone(),

@@ -97,6 +97,8 @@ mod tests {
             level: "B1".into(),
             created_at: chrono::Utc::now(),
             daily_goal: 3,
+            email: None,
+            email_confirmed: false,
         });
         profiles.cached.insert(id, row);
         let seen = *profiles.changes.read().unwrap();

@@ -2,7 +2,7 @@ use std::collections::HashMap;
 
 use sea_orm::{
     prelude::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, Set, Statement,
+    QueryFilter, QueryOrder, Set, Statement,
 };
 use uuid::Uuid;
 
@@ -26,6 +26,8 @@ pub async fn insert(
         level: Set(level.to_owned()),
         created_at: Set(super::now()),
         daily_goal: Set(crate::domain::practice::DEFAULT_DAILY_GOAL as i32),
+        email: Set(None),
+        email_confirmed: Set(false),
     }
     .insert(db)
     .await
@@ -203,6 +205,38 @@ pub async fn update_profile(
         active.level = Set(level);
     }
     active.update(db).await
+}
+
+/// Sets (or, with `None`, removes) the user's address, unconfirmed.
+pub async fn set_email(db: &impl ConnectionTrait, id: Uuid, email: Option<String>) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::Email, Expr::value(email))
+        .col_expr(Column::EmailConfirmed, Expr::value(false))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Confirms `email` for the user, if it is still their address.
+pub async fn confirm_email(db: &impl ConnectionTrait, id: Uuid, email: &str) -> Result<bool, DbErr> {
+    let done = Entity::update_many()
+        .col_expr(Column::EmailConfirmed, Expr::value(true))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Email.eq(email))
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected == 1)
+}
+
+/// The account with this confirmed address (the oldest, if several claim it).
+pub async fn find_by_confirmed_email(db: &impl ConnectionTrait, email: &str) -> Result<Option<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::Email.eq(email.to_lowercase()))
+        .filter(Column::EmailConfirmed.eq(true))
+        .order_by_asc(Column::CreatedAt)
+        .one(db)
+        .await
 }
 
 pub async fn set_password(db: &impl ConnectionTrait, id: Uuid, password_hash: String) -> Result<(), DbErr> {

@@ -1,4 +1,5 @@
 //! sea-orm entities, one per table.
+pub mod account_link;
 pub mod bot_reservation;
 pub mod bot_usage;
 pub mod chat;
@@ -8,7 +9,6 @@ pub mod friendship;
 pub mod idempotency_key;
 pub mod message;
 pub mod mistake;
-pub mod password_reset;
 pub mod practice_day;
 pub mod refresh_token;
 pub mod user;

@@ -16,6 +16,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Practice messages with the tutor per day the learner aims for.
     pub daily_goal: i32,
+    /// An optional address for password reset links, lower-case.
+    pub email: Option<String>,
+    /// Whether the person confirmed `email` through a link sent to it.
+    pub email_confirmed: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -245,7 +245,23 @@ onSession((session) => {
   }
 });
 
-addEventListener('hashchange', render);
+/** A link mailed to confirm an e-mail address (`#/confirm-email/<token>`), signed in or not. */
+async function confirmEmailLink() {
+  const prefix = '#/confirm-email/';
+  if (!location.hash.startsWith(prefix)) return false;
+  const token = location.hash.slice(prefix.length);
+  try {
+    await api('POST', '/auth/confirm-email', { token }, { auth: false });
+    toast('Your e-mail address is confirmed.');
+    if (store.me) store.me = await api('GET', '/me').catch(() => store.me);
+  } catch (err) {
+    toast(err.body?.field === 'token' ? 'This confirmation link does not work any more. Save your address again for a new one.' : err.message);
+  }
+  location.hash = store.me ? '#/profile' : '#/login';
+  return true;
+}
+
+addEventListener('hashchange', async () => { if (!(await confirmEmailLink())) render(); });
 
 (async function boot() {
   if (hasSession()) {
@@ -268,5 +284,6 @@ addEventListener('hashchange', render);
       }
     }
   }
-  render();
+  // A confirmation link goes on to the profile (or the login page), which renders then.
+  if (!(await confirmEmailLink())) render();
 })();

@@ -15,6 +15,7 @@ mod learner;
 mod lint;
 mod local_model;
 mod logs;
+mod mail;
 mod messages;
 mod models_cli;
 mod openapi;

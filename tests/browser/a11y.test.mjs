@@ -43,7 +43,8 @@ describe('accessibility', () => {
     const page = await context.newPage();
     const friend = await (await browser.newContext({ bypassCSP: true })).newPage();
     await page.goto(`${server.base}/#/signup`);
-    const screens = [['sign-up', null]];
+    // Signed-out screens are named by a hash starting with '!'.
+    const screens = [['sign-up', '!#/signup'], ['password reset', '!#/reset/a-token'], ['log in and forgot password', '!#/login']];
     await signUp(friend, server.base, 'axe_friend');
     await signUp(page, server.base, 'axe_user');
     // Content on every screen: a friend, a direct chat, a practice chat with feedback.
@@ -72,11 +73,15 @@ describe('accessibility', () => {
       await page.setViewportSize({ width, height: 800 });
       for (const theme of ['light', 'dark']) {
         for (const [name, hash] of screens) {
-          if (hash === null) {
+          if (hash.startsWith('!')) {
             const fresh = await browser.newPage({ viewport: { width, height: 800 }, bypassCSP: true });
-            await fresh.goto(`${server.base}/#/signup`);
+            await fresh.goto(`${server.base}/${hash.slice(1)}`);
             await fresh.evaluate((t) => { document.documentElement.dataset.theme = t; }, theme);
-            await fresh.getByRole('button', { name: 'Create account' }).waitFor();
+            await fresh.locator('form button[type="submit"]').first().waitFor();
+            if (hash === '!#/login') {
+              await fresh.getByRole('button', { name: 'Forgot password?' }).click();
+              await fresh.getByLabel('Username or e-mail').waitFor();
+            }
             for (const v of await audit(fresh)) failures.push(`${name} ${theme} ${width}px: ${v}`);
             await fresh.close();
             continue;

@@ -1,7 +1,8 @@
 // The browser app, end to end, in headless Chromium against the real server.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { fakeLlm, launch, nav, shot, signUp, startServer, watchPolicy } from './harness.mjs';
+import { fakeLlm, freePort, launch, nav, shot, signUp, startServer, watchPolicy } from './harness.mjs';
 
 let llm;
 let server;
@@ -264,6 +265,9 @@ describe('ChattConnect in the browser', () => {
     await signUp(page, server.base, 'forgetful');
     await page.getByRole('button', { name: /Log out/ }).click();
     await page.getByRole('button', { name: 'Forgot password?' }).click();
+    // This server sends no e-mail: the form says who can make a link.
+    await page.getByLabel('Username or e-mail').fill('forgetful');
+    await page.getByRole('button', { name: 'Send me a link' }).click();
     await page.getByText('chattconnect admin reset-link YOUR_USERNAME').waitFor();
     const link = server.cli(['admin', 'reset-link', 'forgetful']).trim();
     assert.ok(link.startsWith(`${server.base}/#/reset/`), link);
@@ -287,6 +291,54 @@ describe('ChattConnect in the browser', () => {
     await page.getByRole('button', { name: 'Set new password' }).click();
     await page.getByText('This link does not work any more').waitFor();
     await page.context().close();
+  });
+
+  test('with e-mail: an address is confirmed from the profile, and a forgotten password is mailed', async () => {
+    // A real SMTP server (aiosmtpd from PyPI) that prints what it receives.
+    const smtpPort = await freePort();
+    const smtp = spawn('python3', ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${smtpPort}`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let mail = '';
+    smtp.stdout.on('data', (d) => { mail += d.toString(); });
+    const mailed = async (path, n = 0) => {
+      for (let i = 0; i < 100; i += 1) {
+        const text = mail.replaceAll('=\n', '').replaceAll('=3D', '=');
+        const after = text.split(path)[n + 1];
+        if (after) return path + after.match(/^[A-Za-z0-9_-]+/)[0];
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`no mail with ${path}: ${mail}`);
+    };
+    await new Promise((r) => setTimeout(r, 800));
+    const mailing = await startServer({ SMTP_URL: `smtp://127.0.0.1:${smtpPort}` });
+    const page = await (await browser.newContext()).newPage();
+    try {
+      await signUp(page, mailing.base, 'mailed_w');
+      await nav(page, 'Profile').click();
+      await page.getByLabel('E-mail (for password resets)').fill('mailed@example.com');
+      await page.getByRole('button', { name: 'Save profile' }).click();
+      await page.getByText('Not confirmed yet: open the link we sent to it.').waitFor();
+      await page.goto(await mailed(`${mailing.base}/#/confirm-email/`));
+      await page.getByText('Your e-mail address is confirmed.').waitFor();
+      await page.getByText('Confirmed.', { exact: true }).waitFor();
+
+      await page.getByRole('button', { name: /Log out/ }).click();
+      await page.getByRole('button', { name: 'Forgot password?' }).click();
+      await page.getByLabel('Username or e-mail').fill('mailed@example.com');
+      await page.getByRole('button', { name: 'Send me a link' }).click();
+      await page.getByText('If that account has a confirmed e-mail address, a link').waitFor();
+      await page.goto(await mailed(`${mailing.base}/#/reset/`));
+      await page.getByLabel('New password').fill('a mailed fresh start');
+      await page.getByRole('button', { name: 'Set new password' }).click();
+      await page.getByText('Your password was changed').waitFor();
+      await page.getByLabel('Username').fill('mailed_w');
+      await page.getByLabel('Password').fill('a mailed fresh start');
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await nav(page, 'Chats').waitFor();
+    } finally {
+      await page.context().close();
+      await mailing.stop();
+      smtp.kill();
+    }
   });
 
   test('no bot configured: a friendly message, not an error dump', async () => {

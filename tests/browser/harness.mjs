@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
-export { fakeLlm, startServer } from '../support/server.mjs';
+export { fakeLlm, freePort, startServer } from '../support/server.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const shots = join(here, 'screenshots');

@@ -60,6 +60,37 @@ function resetForm(card, token, done) {
   pass.focus();
 }
 
+/**
+ * "Forgot password?": a link by e-mail when the server sends e-mail (to the
+ * account's confirmed address), otherwise how to get one from the operator.
+ */
+function forgotForm(typed) {
+  const [loginField, login, loginError] = field({ id: 'forgot-login', label: 'Username or e-mail', autocomplete: 'username', value: typed });
+  const status = h('p', { role: 'status', class: 'muted' });
+  const send = h('button', { class: 'btn', type: 'submit' }, 'Send me a link');
+  const form = h('form', {
+    class: 'forgot', novalidate: true,
+    async onsubmit(e) {
+      e.preventDefault();
+      if (!login.value.trim()) { loginError('Enter your username or e-mail address.'); return; }
+      loginError('');
+      send.disabled = true;
+      try {
+        const r = await api('POST', '/auth/forgot-password', { login: login.value.trim() }, { auth: false });
+        status.replaceChildren(...(r.mail
+          ? ['If that account has a confirmed e-mail address, a link to choose a new password is on its way. It works once, for an hour.']
+          : ['This server does not send e-mail. Ask the person who runs it for a reset link: they make one with ',
+            h('code', {}, 'chattconnect admin reset-link YOUR_USERNAME'), '. It works once, for an hour.']));
+      } catch (err) {
+        status.textContent = err.status === 429 ? `Too many attempts. Try again in ${err.body.retry_after || 60} seconds.` : err.message;
+      } finally {
+        send.disabled = false;
+      }
+    },
+  }, loginField, send, status);
+  return form;
+}
+
 export function authView(onSignedIn) {
   let mode = location.hash === '#/signup' ? 'signup' : 'login';
   const card = h('div', { class: 'card' });
@@ -126,9 +157,8 @@ export function authView(onSignedIn) {
       type: 'button', role: 'tab', 'aria-selected': String(mode === which),
       onclick() { mode = which; history.replaceState(null, '', `#/${which}`); draw(); },
     }, label);
-    const forgot = h('p', { class: 'muted', hidden: true, role: 'status' },
-      'Ask the person who runs this ChattConnect for a reset link: they make one with ',
-      h('code', {}, 'chattconnect admin reset-link YOUR_USERNAME'), '. It works once, for an hour.');
+    // Made when asked for, so the login form has one "Username" until then.
+    const forgot = h('div');
     card.replaceChildren(
       ...brand(),
       reason && !signup ? h('p', { class: 'notice', role: 'status' }, reason) : null,
@@ -136,7 +166,11 @@ export function authView(onSignedIn) {
       h('h1', { class: 'sr-only' }, signup ? 'Sign up' : 'Log in'),
       form,
       signup ? null : h('p', {}, h('button', {
-        class: 'link-button', type: 'button', onclick() { forgot.hidden = false; },
+        class: 'link-button', type: 'button',
+        onclick() {
+          if (!forgot.firstChild) forgot.append(forgotForm(user.value.trim()));
+          forgot.querySelector('input').focus();
+        },
       }, 'Forgot password?')),
       forgot);
     user.focus();

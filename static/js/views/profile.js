@@ -9,6 +9,11 @@ export async function profileView(main) {
   const [nameField, name, nameError] = field({ id: 'profile-name', label: 'Display name', value: store.me.display_name, hint: '1–64 characters' });
   const [levelField, level] = field({ id: 'profile-level', label: 'Level of English', type: 'select' });
   LEVELS.forEach((label) => level.append(h('option', { value: label.slice(0, 2), selected: label.startsWith(store.me.level) }, label)));
+  const emailState = () => (!store.me.email ? 'Optional: a confirmed address can get a link if you forget your password.'
+    : store.me.email_confirmed ? 'Confirmed.' : 'Not confirmed yet: open the link we sent to it.');
+  const [emailField, email, emailError] = field({
+    id: 'profile-email', label: 'E-mail (for password resets)', type: 'email', value: store.me.email || '', autocomplete: 'email', hint: emailState(),
+  });
   const saveProfile = h('button', { class: 'btn primary', type: 'submit' }, 'Save profile');
   const profileForm = h('form', {
     async onsubmit(e) {
@@ -16,14 +21,20 @@ export async function profileView(main) {
       const display = name.value.trim();
       if (!display || display.length > 64) { nameError('Use 1 to 64 characters.'); return; }
       nameError('');
+      emailError('');
+      const address = email.value.trim().toLowerCase();
+      const changes = { display_name: display, level: level.value };
+      if (address !== (store.me.email || '')) changes.email = address;
       try {
-        store.me = await api('PATCH', '/me', { display_name: display, level: level.value });
-        toast('Profile saved');
+        store.me = await api('PATCH', '/me', changes);
+        emailField.querySelector('.hint').textContent = emailState();
+        toast(changes.email ? `Profile saved. We sent a link to ${changes.email}: open it to confirm the address.` : 'Profile saved');
       } catch (err) {
-        nameError(err.message);
+        if (err.body?.field === 'email') emailError(err.message);
+        else nameError(err.message);
       }
     },
-  }, nameField, levelField, saveProfile);
+  }, nameField, levelField, emailField, saveProfile);
 
   const [currentField, current, currentError] = field({ id: 'current-password', label: 'Current password', type: 'password', autocomplete: 'current-password' });
   const [newField, next, newError] = field({ id: 'new-password', label: 'New password', type: 'password', autocomplete: 'new-password', hint: '8–128 characters' });
