@@ -35,43 +35,46 @@ const DUE_INDEX: &str = "idx_mistakes_review_due";
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Users::Table)
-                    .add_column(ColumnDef::new(Users::DailyGoal).integer().not_null().default(3))
+        // SQLite adds one column per ALTER TABLE.
+        let columns = [
+            (
+                Users::Table.into_iden(),
+                ColumnDef::new(Users::DailyGoal)
+                    .integer()
+                    .not_null()
+                    .default(3)
                     .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(PracticeDays::Table)
-                    .add_column(ColumnDef::new(PracticeDays::Goal).integer().not_null().default(3))
+            ),
+            (
+                PracticeDays::Table.into_iden(),
+                ColumnDef::new(PracticeDays::Goal)
+                    .integer()
+                    .not_null()
+                    .default(3)
                     .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Mistakes::Table)
-                    .add_column(ColumnDef::new(Mistakes::ReviewBox).integer().not_null().default(0))
+            ),
+            (
+                Mistakes::Table.into_iden(),
+                ColumnDef::new(Mistakes::ReviewBox)
+                    .integer()
+                    .not_null()
+                    .default(0)
                     .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Mistakes::Table)
-                    .add_column(
-                        ColumnDef::new(Mistakes::ReviewDue)
-                            .string_len(10)
-                            .not_null()
-                            .default(""),
-                    )
+            ),
+            (
+                Mistakes::Table.into_iden(),
+                ColumnDef::new(Mistakes::ReviewDue)
+                    .string_len(10)
+                    .not_null()
+                    .default("")
                     .to_owned(),
-            )
-            .await?;
+            ),
+        ];
+        for (table, column) in columns {
+            manager
+                .alter_table(Table::alter().table(table).add_column(column).to_owned())
+                .await?;
+        }
         // The due entries of a learner are one range of this index, in order.
         manager
             .create_index(
@@ -90,26 +93,17 @@ impl MigrationTrait for Migration {
         manager
             .drop_index(Index::drop().name(DUE_INDEX).table(Mistakes::Table).to_owned())
             .await?;
-        for column in [Mistakes::ReviewDue, Mistakes::ReviewBox] {
+        let columns = [
+            (Mistakes::Table.into_iden(), Mistakes::ReviewDue.into_iden()),
+            (Mistakes::Table.into_iden(), Mistakes::ReviewBox.into_iden()),
+            (PracticeDays::Table.into_iden(), PracticeDays::Goal.into_iden()),
+            (Users::Table.into_iden(), Users::DailyGoal.into_iden()),
+        ];
+        for (table, column) in columns {
             manager
-                .alter_table(Table::alter().table(Mistakes::Table).drop_column(column).to_owned())
+                .alter_table(Table::alter().table(table).drop_column(column).to_owned())
                 .await?;
         }
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(PracticeDays::Table)
-                    .drop_column(PracticeDays::Goal)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Users::Table)
-                    .drop_column(Users::DailyGoal)
-                    .to_owned(),
-            )
-            .await
+        Ok(())
     }
 }

@@ -276,7 +276,24 @@ impl AuthApi {
             users::set_email(state.db.w(), user.id, address.clone()).await?;
             (user.email, user.email_confirmed) = (address.clone(), false);
             if let (Some(address), Some(mailer)) = (address, &state.mailer) {
-                send_confirmation(&state, mailer, &user, &address).await?;
+                let (name, username) = (user.display_name.clone(), user.username.clone());
+                let subject = "Confirm your e-mail address for ChattConnect";
+                mail_link(
+                    &state,
+                    mailer,
+                    &user,
+                    &address,
+                    Purpose::ConfirmEmail,
+                    subject,
+                    |link| {
+                        format!(
+                            "Hello {name},\n\nPlease confirm this address for your ChattConnect account ({username}); \
+                         the link works once, for a day:\n\n{link}\n\n\
+                         With a confirmed address you can get a reset link if you forget your password.\n"
+                        )
+                    },
+                )
+                .await?;
             }
         }
         if let Some(goal) = daily_goal {
@@ -357,19 +374,23 @@ impl AuthApi {
                 .await?
                 .is_some_and(|at| now - at < Duration::minutes(1));
             if !recent {
-                let token = links::create(state.db.w(), user.id, Purpose::Reset, None, now).await?;
-                let link = format!("{}/#/reset/{token}", state.settings.app_url());
-                let body = format!(
-                    "Hello {},\n\nSomeone (we hope you) asked to reset your ChattConnect password.\n\
-                     Choose a new one here; the link works once, for an hour:\n\n{link}\n\n\
-                     If it was not you, ignore this e-mail: your password stays as it is.\n",
-                    user.display_name
-                );
-                if let Err(e) = mailer.send(&email, "Reset your ChattConnect password", body).await {
-                    tracing::warn!(user_id = %user.id, error = %e, "the reset e-mail could not be sent");
-                } else {
-                    tracing::info!(user_id = %user.id, "password reset link mailed");
-                }
+                let name = user.display_name.clone();
+                mail_link(
+                    &state,
+                    mailer,
+                    &user,
+                    &email,
+                    Purpose::Reset,
+                    "Reset your ChattConnect password",
+                    |link| {
+                        format!(
+                            "Hello {name},\n\nSomeone (we hope you) asked to reset your ChattConnect password.\n\
+                         Choose a new one here; the link works once, for an hour:\n\n{link}\n\n\
+                         If it was not you, ignore this e-mail: your password stays as it is.\n"
+                        )
+                    },
+                )
+                .await?;
             }
         }
         Ok(ForgotResponse::Accepted(Json(ForgotOutcome { mail: true })))
@@ -440,41 +461,34 @@ fn taken() -> ApiError {
     ApiError::Conflict("that username is taken".into())
 }
 
-/// The caller's user row, as read within `session_cache_secs` (see
-/// `auth::profiles`); 401 when the account behind a valid token is gone.
-/// Mails a link that confirms `address` for `user`; a failure to send is
-/// logged (saving the address again sends another).
-async fn send_confirmation(
+/// Mails `user` a one-time link for `purpose` to `address`. A failure to send
+/// is logged, not returned: asking again sends another.
+async fn mail_link(
     state: &AppState,
     mailer: &crate::mail::Mailer,
     user: &user::Model,
     address: &str,
+    purpose: Purpose,
+    subject: &str,
+    text: impl FnOnce(&str) -> String,
 ) -> ApiResult<()> {
     let now = state.quota.clock().now();
-    let token = links::create(
-        state.db.w(),
-        user.id,
-        Purpose::ConfirmEmail,
-        Some(address.to_owned()),
-        now,
-    )
-    .await?;
-    let link = format!("{}/#/confirm-email/{token}", state.settings.app_url());
-    let body = format!(
-        "Hello {},\n\nPlease confirm this address for your ChattConnect account ({}); the link works once, for a day:\n\n{link}\n\n\
-         With a confirmed address you can get a reset link if you forget your password.\n",
-        user.display_name, user.username
-    );
-    match mailer
-        .send(address, "Confirm your e-mail address for ChattConnect", body)
-        .await
-    {
-        Ok(()) => tracing::info!(user_id = %user.id, "confirmation e-mail sent"),
-        Err(e) => tracing::warn!(user_id = %user.id, error = %e, "the confirmation e-mail could not be sent"),
+    let confirms = (purpose == Purpose::ConfirmEmail).then(|| address.to_owned());
+    let token = links::create(state.db.w(), user.id, purpose, confirms, now).await?;
+    let route = match purpose {
+        Purpose::Reset => "reset",
+        Purpose::ConfirmEmail => "confirm-email",
+    };
+    let link = format!("{}/#/{route}/{token}", state.settings.app_url());
+    match mailer.send(address, subject, text(&link)).await {
+        Ok(()) => tracing::info!(user_id = %user.id, ?purpose, "link mailed"),
+        Err(e) => tracing::warn!(user_id = %user.id, ?purpose, error = %e, "the e-mail could not be sent"),
     }
     Ok(())
 }
 
+/// The caller's user row, as read within `session_cache_secs` (see
+/// `auth::profiles`); 401 when the account behind a valid token is gone.
 pub async fn current_user(state: &AppState, id: Uuid) -> ApiResult<Arc<user::Model>> {
     state.profiles.get(state.db.r(), id).await?.ok_or_else(gone)
 }

@@ -74,19 +74,8 @@ pub struct ReviewResult {
 
 pub struct ReviewApi;
 
-fn as_entry(e: &progress::Entry) -> review::Entry<'_> {
-    let m = &e.mistake;
-    review::Entry {
-        message: e.message.as_deref().unwrap_or(&m.original),
-        original: &m.original,
-        corrected: &m.corrected,
-        kind: MistakeKind::parse(&m.kind),
-        review_box: m.review_box,
-    }
-}
-
 fn item(e: &progress::Entry) -> ReviewItem {
-    let (exercise, prompt, choices) = match as_entry(e).exercise() {
+    let (exercise, prompt, choices) = match e.review().exercise() {
         Exercise::Choose { prompt, choices } => (ExerciseKind::Choose, prompt, choices),
         Exercise::Rewrite { prompt } => (ExerciseKind::Rewrite, prompt, Vec::new()),
     };
@@ -159,7 +148,7 @@ impl ReviewApi {
         let entry = progress::entry(state.db.r(), auth.0.id, id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("notebook entry"))?;
-        let exercise = as_entry(&entry);
+        let exercise = entry.review();
         let correct = exercise.check(&answer);
         let today: NaiveDate = state.quota.today();
         let (review_box, due) = review::schedule(entry.mistake.review_box, correct, today);

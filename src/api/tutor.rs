@@ -30,7 +30,6 @@ use crate::{
     domain::{
         feedback::Lint,
         practice::{self, DailyGoal},
-        review,
     },
     entity::{chat, message, mistake},
     error::{ApiError, ApiResult, BotError},
@@ -82,18 +81,7 @@ pub struct Mistake {
 
 impl From<progress::Entry> for Mistake {
     fn from(entry: progress::Entry) -> Self {
-        let sentence = match &entry.message {
-            Some(text) => review::Entry {
-                message: text,
-                original: &entry.mistake.original,
-                corrected: &entry.mistake.corrected,
-                kind: MistakeKind::parse(&entry.mistake.kind),
-                review_box: entry.mistake.review_box,
-            }
-            .sentence()
-            .to_owned(),
-            None => entry.mistake.original.clone(),
-        };
+        let sentence = entry.review().sentence().to_owned();
         let m = entry.mistake;
         Self {
             sentence,

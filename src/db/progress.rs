@@ -138,6 +138,20 @@ pub struct Entry {
     pub message: Option<String>,
 }
 
+impl Entry {
+    /// The entry as the review sees it (its own words stand for a message that is gone).
+    pub fn review(&self) -> crate::domain::review::Entry<'_> {
+        let m = &self.mistake;
+        crate::domain::review::Entry {
+            message: self.message.as_deref().unwrap_or(&m.original),
+            original: &m.original,
+            corrected: &m.corrected,
+            kind: crate::domain::feedback::MistakeKind::parse(&m.kind),
+            review_box: m.review_box,
+        }
+    }
+}
+
 /// `mistakes LEFT JOIN messages` for `user_id`, as `Entry` rows.
 fn entries(user_id: Uuid) -> sea_orm::sea_query::SelectStatement {
     use sea_orm::{sea_query::JoinType, Iterable};
