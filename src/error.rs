@@ -9,7 +9,7 @@ use poem_openapi::{
 };
 use sea_orm::{DbErr, SqlErr};
 
-use crate::{api::timestamp::Timestamp, bot::quota::QuotaStatus};
+use crate::domain::{quota::QuotaStatus, timestamp::Timestamp};
 
 /// The body of every error response.
 #[derive(Debug, Clone, Object)]
@@ -35,6 +35,17 @@ pub struct ErrorBody {
     /// When the daily bot quota resets (`daily_quota_exceeded`).
     #[oai(skip_serializing_if_is_none)]
     pub resets_at: Option<Timestamp>,
+    /// The request's id, also in the `X-Request-Id` header: quote it when
+    /// reporting a problem.
+    #[oai(skip_serializing_if_is_none)]
+    pub request_id: Option<String>,
+}
+
+fn too_large(limit: Option<usize>) -> String {
+    match limit {
+        Some(max) => format!("the request body is larger than {max} bytes"),
+        None => "the request body is too large".into(),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,8 +65,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     MethodNotAllowed(String),
-    #[error("the request body is larger than {0} bytes")]
-    PayloadTooLarge(usize),
+    /// The body is over the limit, in bytes when it is known.
+    #[error("{}", too_large(*.0))]
+    PayloadTooLarge(Option<usize>),
     #[error("the request body did not arrive within {0} s")]
     RequestTimeout(u64),
     #[error("too many requests; retry in {retry_after} s")]
@@ -154,6 +166,7 @@ impl ApiError {
             limit: None,
             remaining: None,
             resets_at: None,
+            request_id: crate::request_id::current(),
         };
         match self {
             Self::Validation { field, .. } => body.field = field.as_deref().map(str::to_owned),
@@ -183,7 +196,7 @@ impl ApiError {
             StatusCode::UNAUTHORIZED => Self::Unauthorized("a valid bearer access token is required".into()),
             StatusCode::NOT_FOUND => Self::NotFound("no such resource".into()),
             StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed("this method is not allowed on this path".into()),
-            StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge(0),
+            StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge(None),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::Validation {
                 message: "the request body must be JSON (Content-Type: application/json)".into(),
                 field: None,
@@ -305,7 +318,11 @@ fn standard_responses() -> Vec<MetaResponse> {
             false,
         ),
         error_response(409, "`conflict`: the request clashes with existing state.", false),
-        error_response(413, "`payload_too_large`: the request body is over 64 KiB.", false),
+        error_response(
+            413,
+            "`payload_too_large`: the request body is over the size limit (64 KiB unless configured otherwise).",
+            false,
+        ),
         error_response(429, "`rate_limited`: too many requests in a short time.", true),
         error_response(
             500,

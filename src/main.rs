@@ -5,7 +5,7 @@ use chattconnect::{
     cli::{AdminCommand, Cli, Command, ModelCommand},
     config::Settings,
     db::{self, Db},
-    models,
+    model_files,
     startup::Application,
     telemetry,
 };
@@ -70,7 +70,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         } => {
             let db = Db::connect(&settings).await?;
             db.migrate(&settings).await?;
-            match db::users::set_role(db.w(), &username, "admin").await? {
+            match db::users::set_role(db.w(), &username, chattconnect::domain::kinds::Role::Admin).await? {
                 Some(user) => {
                     tracing::info!(user_id = %user.id, username = %user.username, "promoted to admin")
                 }
@@ -99,13 +99,16 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         } => {
             let (repo, file) = match (repo, file) {
                 (Some(repo), Some(file)) => (repo, file),
-                _ => (models::RECOMMENDED.0.to_owned(), models::RECOMMENDED.1.to_owned()),
+                _ => (
+                    model_files::RECOMMENDED.0.to_owned(),
+                    model_files::RECOMMENDED.1.to_owned(),
+                ),
             };
-            models::pull(&settings, &repo, &file).await?;
+            model_files::pull(&settings, &repo, &file).await?;
         }
         Command::Model {
             command: ModelCommand::List,
-        } => print!("{}", models::list(&settings)?),
+        } => print!("{}", model_files::list(&settings)?),
         Command::Openapi => unreachable!("handled before configuration is loaded"),
     }
     Ok(())

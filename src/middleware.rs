@@ -42,7 +42,7 @@ pub async fn read_body<E: Endpoint>(ep: E, mut req: Request, max: usize, deadlin
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|len| len > max) {
-        return Err(ApiError::PayloadTooLarge(max).into());
+        return Err(ApiError::PayloadTooLarge(Some(max)).into());
     }
     let body = req.take_body();
     let buf = tokio::time::timeout(deadline, collect(body, max))
@@ -77,7 +77,7 @@ async fn collect(body: Body, max: usize) -> Result<Vec<u8>, ApiError> {
             field: None,
         })?;
         if buf.len() + chunk.len() > max {
-            return Err(ApiError::PayloadTooLarge(max));
+            return Err(ApiError::PayloadTooLarge(Some(max)));
         }
         buf.extend_from_slice(&chunk);
     }

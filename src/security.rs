@@ -134,6 +134,7 @@ impl<E: Endpoint> Middleware<E> for OptInCors {
                 "RateLimit-Limit",
                 "RateLimit-Remaining",
                 "RateLimit-Reset",
+                "X-Request-Id",
             ])
             .max_age(600)
             .transform(plain.clone());

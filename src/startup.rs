@@ -28,7 +28,7 @@ use crate::{
     middleware,
     ratelimit::RateLimits,
     realtime::Realtime,
-    security, server,
+    request_id, security, server,
     state::AppState,
     tutor::Tutor,
 };
@@ -64,9 +64,17 @@ impl Application {
                 "no bot: bot endpoints answer 503, everything else works"
             ),
         }
+        let jwt = JwtKeys::new(&secret, &settings.jwt_issuer, settings.access_token_ttl_secs);
+        let realtime = Realtime::start(&settings)?;
         let state = AppState {
-            jwt: JwtKeys::new(&secret, &settings.jwt_issuer, settings.access_token_ttl_secs),
-            sessions: Sessions::new(Duration::from_secs(settings.session_cache_secs)),
+            sessions: Sessions::new(
+                Duration::from_secs(settings.session_cache_secs),
+                db.clone(),
+                jwt.clone(),
+                realtime.clone(),
+                settings.refresh_token_ttl_days,
+            ),
+            jwt,
             profiles: Profiles::new(Duration::from_secs(settings.session_cache_secs)),
             db,
             metrics: counters,
@@ -78,7 +86,7 @@ impl Application {
                 Duration::from_secs(settings.bot_total_timeout_secs + 60),
             ),
             limits: RateLimits::new(&settings),
-            realtime: Realtime::start(&settings)?,
+            realtime,
             tutor: Tutor::new(),
             mailer: crate::mail::Mailer::from_settings(&settings)?,
             lease,
@@ -196,7 +204,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .around(record_metrics)
         .around(move |ep, req| middleware::read_body(ep, req, max_body, body_deadline))
         .around(uniform_errors)
-        .around(log_request)
+        .around(request_id::traced)
         .with(CatchPanic::new())
         // A box keeps the type of the whole stack short enough for the compiler.
         .boxed()
@@ -244,24 +252,6 @@ fn allowed_methods(path: &str) -> Option<String> {
 
 /// One log line per request: method, path and status, never the query string
 /// (the WebSocket's `access_token` travels there).
-async fn log_request<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let started = Instant::now();
-    let result = ep.call(req).await.map(IntoResponse::into_response);
-    let status = match &result {
-        Ok(resp) => resp.status(),
-        Err(err) => err.status(),
-    };
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-    if status.is_server_error() {
-        tracing::warn!(%method, %path, status = status.as_u16(), elapsed_ms, "request");
-    } else {
-        tracing::info!(%method, %path, status = status.as_u16(), elapsed_ms, "request");
-    }
-    result
-}
-
 async fn record_metrics<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
     let state = req.data::<AppState>().cloned();
     let method = req.method().to_string();

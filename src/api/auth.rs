@@ -8,14 +8,14 @@ use uuid::Uuid;
 use super::{
     text::{NotNull, Text},
     types::{trimmed, Level, Me, TokenPair},
-    ApiTags,
+    ApiTags, NoContent,
 };
 use crate::{
-    auth::{password, refresh, BearerAuth},
+    auth::{password, BearerAuth},
     db::{
         self,
         links::{self, Purpose},
-        tokens, users,
+        users,
     },
     domain::practice::DailyGoal,
     entity::user,
@@ -117,13 +117,6 @@ pub enum RegisterResponse {
     Created(Json<Registered>),
 }
 
-#[derive(ApiResponse)]
-pub enum NoContent {
-    /// Done.
-    #[oai(status = 204)]
-    Done,
-}
-
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Auth")]
 impl AuthApi {
     /// Create an account
@@ -154,12 +147,12 @@ impl AuthApi {
         let hash = password::hash(body.password.0.clone())
             .await
             .map_err(ApiError::internal)?;
-        let level = body.level.0.unwrap_or(Level::B1);
-        let user = users::insert(state.db.w(), &username, &display_name, level.as_str(), hash)
+        let level = body.level.0.unwrap_or(Level::DEFAULT);
+        let user = users::insert(state.db.w(), &username, &display_name, level, hash)
             .await
             .map_err(|e| ApiError::conflict_on_unique(e, &taken().to_string()))?;
         tracing::info!(user_id = %user.id, "user registered");
-        let tokens = issue_tokens(&state, user.id, None).await?;
+        let tokens = TokenPair::from(state.sessions.start(user.id).await?);
         Ok(RegisterResponse::Created(Json(Registered {
             user: Me::from_model(&user, false),
             tokens,
@@ -184,7 +177,7 @@ impl AuthApi {
             .await
             .map_err(ApiError::internal)?;
         match user {
-            Some(user) if ok => Ok(Json(issue_tokens(&state, user.id, None).await?)),
+            Some(user) if ok => Ok(Json(TokenPair::from(state.sessions.start(user.id).await?))),
             _ => Err(ApiError::Unauthorized("the username or password is incorrect".into())),
         }
     }
@@ -196,25 +189,7 @@ impl AuthApi {
     /// sign-in, since it was probably stolen.
     #[oai(path = "/auth/refresh", method = "post", operation_id = "refreshTokens")]
     async fn refresh(&self, state: Data<&AppState>, body: Json<RefreshRequest>) -> ApiResult<Json<TokenPair>> {
-        let invalid = || ApiError::Unauthorized("the refresh token is invalid, expired or revoked".into());
-        let Some(token) = tokens::find_by_hash(state.db.r(), &refresh::hash(&body.refresh_token)).await? else {
-            return Err(invalid());
-        };
-        if token.used_at.is_some() || token.revoked_at.is_some() {
-            if token.used_at.is_some() {
-                tracing::warn!(user_id = %token.user_id, family = %token.family_id, "refresh token reused; revoking its family");
-            }
-            state.sessions.end(&state, token.user_id, token.family_id).await?;
-            return Err(invalid());
-        }
-        if token.expires_at <= db::now() {
-            return Err(invalid());
-        }
-        if !tokens::mark_used(state.db.w(), token.id).await? {
-            state.sessions.end(&state, token.user_id, token.family_id).await?;
-            return Err(invalid());
-        }
-        Ok(Json(issue_tokens(&state, token.user_id, Some(token.family_id)).await?))
+        Ok(Json(state.sessions.rotate(&body.refresh_token).await?.into()))
     }
 
     /// Sign out
@@ -223,9 +198,7 @@ impl AuthApi {
     /// Answers 204 even for a token that is unknown or already revoked.
     #[oai(path = "/auth/logout", method = "post", operation_id = "logout")]
     async fn logout(&self, state: Data<&AppState>, body: Json<RefreshRequest>) -> ApiResult<NoContent> {
-        if let Some(token) = tokens::find_by_hash(state.db.r(), &refresh::hash(&body.refresh_token)).await? {
-            state.sessions.end(&state, token.user_id, token.family_id).await?;
-        }
+        state.sessions.sign_out(&body.refresh_token).await?;
         Ok(NoContent::Done)
     }
 
@@ -269,7 +242,7 @@ impl AuthApi {
             }
         }
         let user = fresh_user(&state, auth.0.id).await?;
-        let level = body.level.map(|l| l.as_str().to_owned());
+        let level = body.level.0;
         let mut user = users::update_profile(state.db.w(), user, display_name, level, daily_goal).await?;
         if let Some(address) = email.filter(|a| user.email.as_deref() != Some(a.as_str()) || !user.email_confirmed) {
             let address = (!address.is_empty()).then_some(address);
@@ -297,7 +270,7 @@ impl AuthApi {
             }
         }
         if let Some(goal) = daily_goal {
-            let today = super::tutor::day_key(state.quota.today());
+            let today = crate::domain::practice::day_key(state.quota.today());
             db::progress::set_today_goal(state.db.w(), user.id, &today, goal.get() as i32).await?;
         }
         // Read fresh at once here, and on the other instances through the bus.
@@ -337,7 +310,7 @@ impl AuthApi {
             .await
             .map_err(ApiError::internal)?;
         users::set_password(state.db.w(), user_id, hash).await?;
-        state.sessions.end_all(&state, user_id).await?;
+        state.sessions.end_all(user_id).await?;
         tracing::info!(user_id = %user_id, "password reset with a link; every session ended");
         Ok(NoContent::Done)
     }
@@ -451,7 +424,7 @@ impl AuthApi {
             .await
             .map_err(ApiError::internal)?;
         users::set_password(state.db.w(), user.id, hash).await?;
-        state.sessions.end_all(&state, user.id).await?;
+        state.sessions.end_all(user.id).await?;
         tracing::info!(user_id = %user.id, "password changed; every session ended");
         Ok(NoContent::Done)
     }
@@ -501,28 +474,6 @@ pub async fn fresh_user(state: &AppState, id: Uuid) -> ApiResult<user::Model> {
 
 fn gone() -> ApiError {
     ApiError::Unauthorized("the account no longer exists".into())
-}
-
-/// A new access token plus a refresh token in `family` (a new family for a new sign-in).
-async fn issue_tokens(state: &AppState, user_id: Uuid, family: Option<Uuid>) -> ApiResult<TokenPair> {
-    let session = family.unwrap_or_else(Uuid::now_v7);
-    let access_token = state.jwt.issue(user_id, session).map_err(ApiError::internal)?;
-    let refresh_token = refresh::generate();
-    let expires_at = db::now() + Duration::days(state.settings.refresh_token_ttl_days as i64);
-    tokens::insert(
-        state.db.w(),
-        user_id,
-        session,
-        refresh::hash(&refresh_token),
-        expires_at,
-    )
-    .await?;
-    Ok(TokenPair {
-        access_token,
-        refresh_token,
-        token_type: "Bearer".into(),
-        expires_in: state.jwt.ttl_secs(),
-    })
 }
 
 fn validate_username(raw: &str, min: usize, max: usize) -> ApiResult<String> {

@@ -2,36 +2,19 @@ use poem::web::Data;
 use poem_openapi::{param::Path, payload::Json, Object, OpenApi};
 use uuid::Uuid;
 
-use super::{auth::fresh_user, timestamp::Timestamp, types::Message, ApiTags};
+use super::{
+    auth::fresh_user,
+    types::{Message, Role},
+    ApiTags,
+};
+pub use crate::domain::quota::Quota;
 use crate::{
     auth::BearerAuth,
-    bot::{quota::QuotaStatus, scenarios},
+    bot::scenarios,
     db::users,
     error::{ApiError, ApiResult},
     state::AppState,
 };
-
-/// The caller's bot allowance for today.
-#[derive(Debug, Clone, Object)]
-pub struct Quota {
-    /// Requests allowed today (the daily limit plus any extra granted).
-    pub limit: u32,
-    pub used: u32,
-    pub remaining: u32,
-    /// Midnight in the quota time zone, when `used` goes back to 0.
-    pub resets_at: Timestamp,
-}
-
-impl From<&QuotaStatus> for Quota {
-    fn from(q: &QuotaStatus) -> Self {
-        Self {
-            limit: q.limit,
-            used: q.used,
-            remaining: q.remaining,
-            resets_at: q.resets_at.into(),
-        }
-    }
-}
 
 /// A role-play to practise.
 #[derive(Debug, Clone, Object)]
@@ -70,7 +53,7 @@ pub struct GrantRequest {
     pub extra: u32,
 }
 
-quota_response!(QuotaResponse, Quota, "Today's quota.");
+quota_response!(QuotaResponse, 200, Json<Quota>, "Today's quota.");
 
 pub struct BotApi;
 
@@ -83,7 +66,7 @@ impl BotApi {
     #[oai(path = "/bot/quota", method = "get", operation_id = "getBotQuota")]
     async fn quota(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<QuotaResponse> {
         let q = state.quota.status(state.db.r(), auth.0.id).await?;
-        Ok(QuotaResponse::new((&q).into(), &q))
+        Ok(QuotaResponse::new(Json((&q).into()), &q))
     }
 
     /// List practice scenarios
@@ -111,7 +94,7 @@ impl BotApi {
 pub struct AdminApi;
 
 async fn require_admin(state: &AppState, auth: &BearerAuth) -> ApiResult<()> {
-    if fresh_user(state, auth.0.id).await?.role != "admin" {
+    if fresh_user(state, auth.0.id).await?.role != Role::Admin {
         return Err(ApiError::Forbidden("only admins may do this".into()));
     }
     Ok(())

@@ -1,4 +1,3 @@
-use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::{
     param::{Path, Query},
@@ -8,19 +7,17 @@ use poem_openapi::{
 use uuid::Uuid;
 
 use super::{
-    auth::NoContent,
     json::JsonOut,
     pagination,
     text::{NotNull, Text},
-    types::{trimmed, Chat, ChatPage, Level, Message, User},
-    ApiTags,
+    types::{trimmed, Chat, ChatKind, ChatPage, Level},
+    ApiTags, NoContent,
 };
-pub use crate::chats::member_chat;
 use crate::{
     bot::scenarios,
-    chats::peer_id,
     db::{chats, friends, users},
     error::{ApiError, ApiResult},
+    service::chats as service,
     state::AppState,
 };
 
@@ -73,36 +70,8 @@ pub enum ChatCreated {
     Existing(Json<Chat>),
 }
 
-/// The chats as `me` sees them: each direct chat with the other person (from
-/// the profile cache) and their presence while they are friends (which the
-/// listing read). One statement at most (profiles not cached).
-pub async fn views(state: &AppState, me: Uuid, rows: Vec<chats::Listed>) -> ApiResult<Vec<Chat>> {
-    let peer_ids: Vec<Uuid> = rows.iter().filter_map(|l| peer_id(&l.chat, me)).collect();
-    let friends: Vec<Uuid> = rows
-        .iter()
-        .filter(|l| l.writable)
-        .filter_map(|l| peer_id(&l.chat, me))
-        .collect();
-    let peers = state.profiles.get_many(state.db.r(), &peer_ids).await?;
-    let online = state.realtime.online(&friends).await;
-    Ok(rows
-        .into_iter()
-        .map(|l| {
-            let peer = peer_id(&l.chat, me)
-                .and_then(|id| peers.get(&id))
-                .map(|u| User::from_model(u, online.contains(&u.id)));
-            Chat::build(l.chat, peer, l.last_message.map(Message::from), l.unread)
-        })
-        .collect())
-}
-
-/// One chat as the caller sees it; 404 unless they are a member.
-pub async fn view(state: &AppState, me: Uuid, chat_id: Uuid) -> ApiResult<Chat> {
-    let rows = chats::listed(state.db.r(), me, chats::Listing::One(chat_id)).await?;
-    views(state, me, rows)
-        .await?
-        .pop()
-        .ok_or_else(|| ApiError::not_found("chat"))
+async fn view(state: &AppState, me: Uuid, chat_id: Uuid) -> ApiResult<Chat> {
+    service::view(&state.db, &state.profiles, &state.realtime, me, chat_id).await
 }
 
 fn validate_scenario(id: &str) -> ApiResult<String> {
@@ -136,16 +105,15 @@ impl ChatsApi {
     ) -> ApiResult<JsonOut<ChatPage>> {
         let me = auth.0.id;
         let limit = pagination::limit(limit.0);
-        let after = pagination::given(&cursor.0).map(decode_chat_cursor).transpose()?;
+        let after = pagination::time_id_cursor(&cursor.0)?;
         let page = chats::Listing::Page {
             after,
             limit: limit + 1,
         };
         let rows = chats::listed(state.db.r(), me, page).await?;
-        let (rows, next_cursor) = pagination::split(rows, limit, |l| {
-            format!("{}|{}", l.chat.updated_at.to_rfc3339(), l.chat.id)
-        });
-        let items = views(&state, me, rows).await?;
+        let (rows, next_cursor) =
+            pagination::split(rows, limit, |l| pagination::time_id_key(l.chat.updated_at, l.chat.id));
+        let items = service::views(&state.db, &state.profiles, &state.realtime, me, rows).await?;
         Ok(JsonOut(ChatPage { items, next_cursor }))
     }
 
@@ -191,8 +159,8 @@ impl ChatsApi {
         body: Json<UpdateChat>,
     ) -> ApiResult<Json<Chat>> {
         let me = auth.0.id;
-        let chat = member_chat(&state, id.0, me).await?.chat;
-        if chat.kind != chats::BOT {
+        let chat = service::member_chat(&state.db, id.0, me).await?.chat;
+        if chat.kind != ChatKind::Bot {
             return Err(ApiError::Validation {
                 message: "direct chats cannot be renamed or given a scenario or level".into(),
                 field: None,
@@ -204,7 +172,7 @@ impl ChatsApi {
             .map(|t| trimmed("title", t, 1, state.settings.chat_title_max_len))
             .transpose()?;
         let scenario = body.scenario_id.as_deref().map(validate_scenario).transpose()?;
-        let level = body.level.map(|l| l.as_str().to_owned());
+        let level = body.level.0;
         chats::update(state.db.w(), chat, title, scenario, level).await?;
         Ok(Json(view(&state, me, id.0).await?))
     }
@@ -220,8 +188,8 @@ impl ChatsApi {
         auth: crate::auth::BearerAuth,
         id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        let chat = member_chat(&state, id.0, auth.0.id).await?.chat;
-        if chat.kind == chats::BOT {
+        let chat = service::member_chat(&state.db, id.0, auth.0.id).await?.chat;
+        if chat.kind == ChatKind::Bot {
             chats::delete(state.db.w(), chat.id).await?;
         } else {
             chats::set_hidden(state.db.w(), chat.id, auth.0.id, true).await?;
@@ -251,7 +219,7 @@ async fn create_direct(state: &AppState, me: Uuid, peer: Uuid) -> ApiResult<Chat
         chats::set_hidden(state.db.w(), existing.id, me, false).await?;
         return Ok(ChatCreated::Existing(Json(view(state, me, existing.id).await?)));
     }
-    let chat = match chats::create(state.db.w(), chats::DIRECT, None, None, None, &[me, peer]).await {
+    let chat = match chats::create(state.db.w(), ChatKind::Direct, None, None, None, &[me, peer]).await {
         Ok(chat) => chat,
         // Both friends opened the chat at once: the other request won.
         Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
@@ -276,12 +244,12 @@ async fn create_bot(state: &AppState, me: Uuid, req: NewBotChat) -> ApiResult<Ch
             .unwrap_or_default(),
     };
     let level = match req.level.0 {
-        Some(level) => level.as_str().to_owned(),
-        None => crate::api::auth::current_user(state, me).await?.level.clone(),
+        Some(level) => level,
+        None => crate::api::auth::current_user(state, me).await?.level,
     };
     let chat = chats::create(
         state.db.w(),
-        chats::BOT,
+        ChatKind::Bot,
         Some(title),
         Some(scenario),
         Some(level),
@@ -289,12 +257,4 @@ async fn create_bot(state: &AppState, me: Uuid, req: NewBotChat) -> ApiResult<Ch
     )
     .await?;
     Ok(ChatCreated::Created(Json(view(state, me, chat.id).await?)))
-}
-
-fn decode_chat_cursor(cursor: &str) -> ApiResult<(DateTime<Utc>, Uuid)> {
-    let raw = pagination::decode(cursor)?;
-    let (at, id) = raw.split_once('|').ok_or_else(pagination::bad_cursor)?;
-    let at = DateTime::parse_from_rfc3339(at).map_err(|_| pagination::bad_cursor())?;
-    let id = id.parse().map_err(|_| pagination::bad_cursor())?;
-    Ok((at.with_timezone(&Utc), id))
 }

@@ -1,45 +1,31 @@
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use poem::{
-    http::HeaderMap,
-    web::{sse::Event as SseEvent, Data},
-    IntoResponse,
-};
+use poem::{http::HeaderMap, web::Data};
 use poem_openapi::{
     param::{Header, Path, Query},
-    payload::{EventStream, Json},
-    types::ToJSON,
-    ApiResponse, Object, OpenApi, Union,
+    payload::Json,
+    Object, OpenApi, Union,
 };
-use tokio_stream::wrappers::ReceiverStream;
 use uuid::Uuid;
 
 use super::{
-    auth::NoContent,
-    bot::{BotExchange, Quota},
-    chats::member_chat,
-    idempotency::{self, Prior},
+    bot::BotExchange,
     json::JsonOut,
     pagination::{self, MessageCursor, SeqCursor},
-    sse::EventStreamBody,
+    stream::{self, EventStreamBody},
     text::Text,
-    types::{trimmed, Message, MessagePage},
-    ApiTags,
+    types::{trimmed, ChatKind, Message, MessagePage},
+    ApiTags, NoContent,
 };
 use crate::{
     auth::BearerAuth,
-    bot::{
-        exchange::{self, Event},
-        quota::QuotaStatus,
+    bot::exchange,
+    db::messages as store,
+    error::{ApiError, ApiResult, BotError},
+    service::{
+        chats, idempotency,
+        messages::{self, BotTurn},
     },
-    db::{
-        chats::{self, Membership},
-        messages,
-    },
-    entity::chat,
-    error::{ApiError, ApiResult, BotError, ErrorBody},
-    realtime::events,
     state::AppState,
 };
 
@@ -64,71 +50,22 @@ pub enum Posted {
     BotExchange(Box<BotExchange>),
 }
 
-#[derive(ApiResponse)]
-pub enum MessageCreated {
-    /// Stored. In a direct chat the body is the `Message`, pushed to the friend;
-    /// in a bot chat it is `{message, reply, quota}` and the `RateLimit-*`
-    /// headers give the bot quota.
-    #[oai(status = 201)]
-    Created(
-        Json<Posted>,
-        /// Bot chats: requests allowed today.
-        #[oai(header = "RateLimit-Limit")]
-        Option<u32>,
-        /// Bot chats: requests left today.
-        #[oai(header = "RateLimit-Remaining")]
-        Option<u32>,
-        /// Bot chats: seconds until the quota resets.
-        #[oai(header = "RateLimit-Reset")]
-        Option<u64>,
-    ),
-}
+quota_response!(
+    MessageCreated,
+    201,
+    Json<Posted>,
+    optional,
+    "Stored. In a direct chat the body is the `Message`, pushed to the friend; in a bot chat it is \
+     `{message, reply, quota}` and the `RateLimit-*` headers give the bot quota."
+);
 
-/// Reply text as it arrives.
-#[derive(Debug, Object)]
-pub struct StreamDelta {
-    pub text: String,
-}
-
-/// The stored reply and the quota after this request.
-#[derive(Debug, Object)]
-pub struct StreamDone {
-    pub reply: Message,
-    pub quota: Quota,
-}
-
-/// The data of one server-sent event; the event name tells which.
-#[derive(Debug, Union)]
-pub enum StreamEvent {
-    /// Event `message`: the learner's stored turn.
-    Message(Message),
-    /// Event `delta`.
-    Delta(StreamDelta),
-    /// Event `done`.
-    Done(StreamDone),
-    /// Event `error`: the exchange failed; the body says whether it counted.
-    Error(ErrorBody),
-}
-
-#[derive(ApiResponse)]
-pub enum StreamResponse {
-    /// `text/event-stream` with events `message` (the stored learner turn),
-    /// `delta` (`{text}`, repeated), then `done` (`{reply, quota}`) or `error`
-    /// (an error body). Read it as a stream of text, not as JSON.
-    #[oai(status = 200)]
-    Stream(
-        EventStreamBody,
-        /// Requests allowed today.
-        #[oai(header = "RateLimit-Limit")]
-        u32,
-        /// Requests left today.
-        #[oai(header = "RateLimit-Remaining")]
-        u32,
-        /// Seconds until the quota resets.
-        #[oai(header = "RateLimit-Reset")]
-        u64,
-    ),
-}
+quota_response!(
+    StreamResponse,
+    200,
+    EventStreamBody,
+    "`text/event-stream` with events `message` (the stored learner turn), `delta` (`{text}`, repeated), then \
+     `done` (`{reply, quota}`) or `error` (an error body). Read it as a stream of text, not as JSON."
+);
 
 /// Adds the caller's quota to errors from bot endpoints (`RateLimit-*` headers).
 pub(crate) async fn with_quota<T>(state: &AppState, user: Uuid, result: ApiResult<T>) -> ApiResult<T> {
@@ -140,21 +77,6 @@ pub(crate) async fn with_quota<T>(state: &AppState, user: Uuid, result: ApiResul
         },
         ok => ok,
     }
-}
-
-async fn bot_chat(state: &AppState, me: Uuid, chat_id: Uuid) -> ApiResult<chat::Model> {
-    let chat = member_chat(state, chat_id, me).await?.chat;
-    if chat.kind != chats::BOT {
-        return Err(ApiError::validation(
-            "chat",
-            "streaming replies exist only in bot chats",
-        ));
-    }
-    Ok(chat)
-}
-
-fn quota_headers(q: &QuotaStatus) -> (Option<u32>, Option<u32>, Option<u64>) {
-    (Some(q.limit), Some(q.remaining), Some(q.reset_secs))
 }
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Messages")]
@@ -182,19 +104,19 @@ impl MessagesApi {
         #[oai(validator(minimum(value = "0")))]
         after: Query<Option<i64>>,
     ) -> ApiResult<JsonOut<MessagePage>> {
-        member_chat(&state, id.0, auth.0.id).await?;
+        chats::member_chat(&state.db, id.0, auth.0.id).await?;
         let limit = pagination::limit(limit.0);
         let from = match pagination::message_cursor(&cursor.0)? {
             Some(MessageCursor::Seq(from)) => from,
             Some(MessageCursor::Legacy(before)) => {
-                let message = messages::find_in_chat(state.db.r(), id.0, before).await?;
+                let message = store::find_in_chat(state.db.r(), id.0, before).await?;
                 SeqCursor::Before(Some(message.ok_or_else(pagination::bad_cursor)?.seq))
             }
             None => after.0.map_or(SeqCursor::Before(None), SeqCursor::After),
         };
         let rows = match from {
-            SeqCursor::Before(before) => messages::list(state.db.r(), id.0, before, limit + 1).await?,
-            SeqCursor::After(after) => messages::list_after(state.db.r(), id.0, after, limit + 1).await?,
+            SeqCursor::Before(before) => store::list(state.db.r(), id.0, before, limit + 1).await?,
+            SeqCursor::After(after) => store::list_after(state.db.r(), id.0, after, limit + 1).await?,
         };
         let (rows, next_cursor) = pagination::split(rows, limit, |m| match from {
             SeqCursor::Before(_) => format!("b{}", m.seq),
@@ -225,79 +147,38 @@ impl MessagesApi {
     ) -> Result<MessageCreated, BotError> {
         let me = auth.0.id;
         let key = idempotency::key(headers, &idempotency_key.0)?;
-        let membership = member_chat(&state, id.0, me).await?;
+        let membership = chats::member_chat(&state.db, id.0, me).await?;
         // Bot chats are always writable; a direct chat only between friends.
-        crate::chats::ensure_writable(&membership)?;
+        chats::ensure_writable(&membership)?;
         let chat = membership.chat;
-        if chat.kind == chats::BOT {
-            let result = async {
-                let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
-                let (message, reply, quota) = match idempotency::begin(&state, me, key, chat.id, &content, true).await?
-                {
-                    Prior::Stored(message) => {
-                        let reply = idempotency::reply_to(&state, &message).await?;
-                        let quota = state.quota.status(state.db.r(), me).await?;
-                        (message.into(), reply.into(), quota)
-                    }
-                    Prior::Fresh(planned) => {
-                        let started = exchange::start(&state, me, chat, content, planned).await;
-                        if started.is_err() {
-                            idempotency::failed(&state, me, key, planned).await?;
-                        }
-                        let started = started?;
-                        let message = started.message.clone();
-                        let idle = Duration::from_secs(state.settings.bot_total_timeout_secs + 30);
-                        let (reply, quota) = exchange::complete(started, idle).await?;
-                        (message, reply, quota)
-                    }
-                };
-                let (limit, remaining, reset) = quota_headers(&quota);
-                Ok(MessageCreated::Created(
-                    Json(Posted::BotExchange(Box::new(BotExchange {
-                        message,
-                        reply,
-                        quota: (&quota).into(),
-                    }))),
-                    limit,
-                    remaining,
-                    reset,
-                ))
-            }
-            .await;
-            return Ok(with_quota(&state, me, result).await?);
+        if chat.kind == ChatKind::Direct {
+            let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
+            let message = messages::post_direct(&state, me, key, &chat, content).await?;
+            return Ok(MessageCreated::Ok(Json(Posted::Message(message)), None, None, None));
         }
-        let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
-        let planned = match idempotency::begin(&state, me, key, chat.id, &content, false).await? {
-            Prior::Stored(message) => {
-                return Ok(MessageCreated::Created(
-                    Json(Posted::Message(message.into())),
-                    None,
-                    None,
-                    None,
-                ))
-            }
-            Prior::Fresh(planned) => planned,
-        };
-        let stored = async {
-            state.limits.message(me)?;
-            let stored =
-                messages::insert_as(&state.db, planned, chat.id, Some(me), messages::USER, content, None).await?;
-            Ok::<_, ApiError>(stored)
+        let result = async {
+            let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
+            let (message, reply, quota) = match messages::post_to_bot(&state, me, key, chat, content).await? {
+                BotTurn::Replayed { message, reply, quota } => (message.into(), reply.into(), quota),
+                BotTurn::Started(started) => {
+                    let message = started.message.clone();
+                    let idle = Duration::from_secs(state.settings.bot_total_timeout_secs + 30);
+                    let (reply, quota) = exchange::complete(started, idle).await?;
+                    (message, reply, quota)
+                }
+            };
+            let exchange = BotExchange {
+                message,
+                reply,
+                quota: (&quota).into(),
+            };
+            Ok(MessageCreated::new(
+                Json(Posted::BotExchange(Box::new(exchange))),
+                &quota,
+            ))
         }
         .await;
-        if stored.is_err() {
-            idempotency::failed(&state, me, key, planned).await?;
-        }
-        let message: Message = stored?.into();
-        state
-            .realtime
-            .publish(crate::chats::member_ids(&chat, me), events::message_created(&message));
-        Ok(MessageCreated::Created(
-            Json(Posted::Message(message)),
-            None,
-            None,
-            None,
-        ))
+        Ok(with_quota(&state, me, result).await?)
     }
 
     /// Talk to the bot, streamed
@@ -327,61 +208,19 @@ impl MessagesApi {
         let me = auth.0.id;
         let key = idempotency::key(headers, &idempotency_key.0)?;
         let result = async {
-            let chat = bot_chat(&state, me, id.0).await?;
+            let chat = chats::bot_chat(&state.db, me, id.0, "streaming replies exist only in bot chats").await?;
             let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
-            match idempotency::begin(&state, me, key, chat.id, &content, true).await? {
-                Prior::Stored(message) => {
-                    let reply = idempotency::reply_to(&state, &message).await?;
-                    let quota = state.quota.status(state.db.r(), me).await?;
-                    let events = vec![
-                        StreamEvent::Message(message.into()),
-                        StreamEvent::Done(StreamDone {
-                            reply: reply.into(),
-                            quota: (&quota).into(),
-                        }),
-                    ];
-                    Ok((futures_util::stream::iter(events).boxed(), quota))
+            Ok(match messages::post_to_bot(&state, me, key, chat, content).await? {
+                BotTurn::Replayed { message, reply, quota } => (stream::replayed(message, reply, &quota), quota),
+                BotTurn::Started(started) => {
+                    let quota = started.quota.clone();
+                    (stream::live(started), quota)
                 }
-                Prior::Fresh(planned) => {
-                    let started = exchange::start(&state, me, chat, content, planned).await;
-                    if started.is_err() {
-                        idempotency::failed(&state, me, key, planned).await?;
-                    }
-                    let started = started?;
-                    let q = started.reservation.status.clone();
-                    let first = futures_util::stream::once(async move { StreamEvent::Message(started.message) });
-                    let rest = ReceiverStream::new(started.events).map(|event| match event {
-                        Event::Delta(text) => StreamEvent::Delta(StreamDelta { text }),
-                        Event::Done { reply, quota } => StreamEvent::Done(StreamDone {
-                            reply,
-                            quota: (&quota).into(),
-                        }),
-                        Event::Failed(e) => StreamEvent::Error(e.body()),
-                    });
-                    Ok((first.chain(rest).boxed(), q))
-                }
-            }
+            })
         }
         .await;
-        let (stream, q) = with_quota(&state, me, result).await?;
-        let events = EventStream::new(stream)
-            .keep_alive(Duration::from_secs(15))
-            .to_event(|event| {
-                let name = match &event {
-                    StreamEvent::Message(_) => "message",
-                    StreamEvent::Delta(_) => "delta",
-                    StreamEvent::Done(_) => "done",
-                    StreamEvent::Error(_) => "error",
-                };
-                let data = event.to_json().map(|v| v.to_string()).unwrap_or_default();
-                SseEvent::message(data).event_type(name)
-            });
-        Ok(StreamResponse::Stream(
-            EventStreamBody(events.into_response()),
-            q.limit,
-            q.remaining,
-            q.reset_secs,
-        ))
+        let (events, quota) = with_quota(&state, me, result).await?;
+        Ok(StreamResponse::new(stream::body(events), &quota))
     }
 
     /// Edit a message
@@ -396,16 +235,8 @@ impl MessagesApi {
         mid: Path<Uuid>,
         body: Json<NewMessage>,
     ) -> ApiResult<Json<Message>> {
-        let (membership, message) = own_direct_message(&state, auth.0.id, id.0, mid.0).await?;
-        crate::chats::ensure_writable(&membership)?;
-        let chat = membership.chat;
         let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
-        let message: Message = messages::edit(state.db.w(), message, content).await?.into();
-        state.realtime.publish(
-            crate::chats::member_ids(&chat, auth.0.id),
-            events::message_updated(&message),
-        );
-        Ok(Json(message))
+        Ok(Json(messages::edit(&state, auth.0.id, id.0, mid.0, content).await?))
     }
 
     /// Delete a message
@@ -419,13 +250,7 @@ impl MessagesApi {
         id: Path<Uuid>,
         mid: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        let (membership, message) = own_direct_message(&state, auth.0.id, id.0, mid.0).await?;
-        let chat = membership.chat;
-        messages::delete(state.db.w(), message.id).await?;
-        state.realtime.publish(
-            crate::chats::member_ids(&chat, auth.0.id),
-            events::message_deleted(message.chat_id, message.id),
-        );
+        messages::delete(&state, auth.0.id, id.0, mid.0).await?;
         Ok(NoContent::Done)
     }
 
@@ -441,43 +266,7 @@ impl MessagesApi {
         id: Path<Uuid>,
         body: Json<ReadMarker>,
     ) -> ApiResult<NoContent> {
-        mark_read(&state, auth.0.id, id.0, body.message_id).await?;
+        chats::mark_read(&state.db, &state.realtime, auth.0.id, id.0, body.message_id).await?;
         Ok(NoContent::Done)
     }
-}
-
-/// Moves the caller's read marker and tells the chat's members.
-pub async fn mark_read(state: &AppState, me: Uuid, chat_id: Uuid, message_id: Uuid) -> ApiResult<()> {
-    let chat = member_chat(state, chat_id, me).await?.chat;
-    let message = messages::find_in_chat(state.db.r(), chat_id, message_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("message"))?;
-    if chats::mark_read(state.db.w(), me, &message).await? {
-        state.realtime.publish(
-            crate::chats::member_ids(&chat, me),
-            events::read(chat_id, me, message_id, message.seq),
-        );
-    }
-    Ok(())
-}
-
-/// A message the caller may change: 404 if they cannot see it, 403 if it is not
-/// theirs or not in a direct chat.
-async fn own_direct_message(
-    state: &AppState,
-    me: Uuid,
-    chat_id: Uuid,
-    message_id: Uuid,
-) -> ApiResult<(Membership, crate::entity::message::Model)> {
-    let membership = member_chat(state, chat_id, me).await?;
-    let message = messages::find_in_chat(state.db.r(), chat_id, message_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("message"))?;
-    if membership.chat.kind != chats::DIRECT {
-        return Err(ApiError::Forbidden("messages in bot chats cannot be changed".into()));
-    }
-    if message.sender_id != Some(me) {
-        return Err(ApiError::Forbidden("you can only change your own messages".into()));
-    }
-    Ok((membership, message))
 }

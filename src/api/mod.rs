@@ -15,39 +15,50 @@ macro_rules! page {
     };
 }
 
-/// A 200 response with a JSON body and the caller's bot quota in
-/// `RateLimit-*` headers, for every endpoint that spends or reports quota.
+/// A response with the caller's bot quota in `RateLimit-*` headers, the one
+/// shape of every endpoint that spends or reports quota: `quota_response!(Name,
+/// status, Payload, "doc")`, or with `optional` before the doc when only some
+/// answers carry the headers (posting in a direct chat spends no quota).
 macro_rules! quota_response {
-    ($name:ident, $body:ty, $doc:literal) => {
+    ($name:ident, $status:tt, $payload:ty, $doc:literal) => {
+        quota_response!(@ $name, $status, $payload, $doc, u32, u64, std::convert::identity);
+    };
+    ($name:ident, $status:tt, $payload:ty, optional, $doc:literal) => {
+        quota_response!(@ $name, $status, $payload, $doc, Option<u32>, Option<u64>, Some);
+    };
+    (@ $name:ident, $status:tt, $payload:ty, $doc:literal, $count:ty, $secs:ty, $wrap:path) => {
         #[derive(poem_openapi::ApiResponse)]
         pub enum $name {
             #[doc = $doc]
-            #[oai(status = 200)]
+            #[oai(status = $status)]
             Ok(
-                poem_openapi::payload::Json<$body>,
+                $payload,
                 /// Requests allowed today.
                 #[oai(header = "RateLimit-Limit")]
-                u32,
+                $count,
                 /// Requests left today.
                 #[oai(header = "RateLimit-Remaining")]
-                u32,
+                $count,
                 /// Seconds until the quota resets.
                 #[oai(header = "RateLimit-Reset")]
-                u64,
+                $secs,
             ),
         }
 
         impl $name {
-            pub fn new(body: $body, q: &$crate::bot::quota::QuotaStatus) -> Self {
-                Self::Ok(
-                    poem_openapi::payload::Json(body),
-                    q.limit,
-                    q.remaining,
-                    q.reset_secs,
-                )
+            pub fn new(payload: $payload, q: &$crate::bot::quota::QuotaStatus) -> Self {
+                Self::Ok(payload, $wrap(q.limit), $wrap(q.remaining), $wrap(q.reset_secs))
             }
         }
     };
+}
+
+/// The answer of an operation that has nothing to return.
+#[derive(poem_openapi::ApiResponse)]
+pub enum NoContent {
+    /// Done.
+    #[oai(status = 204)]
+    Done,
 }
 
 pub mod auth;
@@ -56,15 +67,14 @@ pub mod chats;
 pub mod describe;
 pub mod friends;
 pub mod health;
-pub mod idempotency;
 pub mod json;
 pub mod messages;
 pub mod pagination;
 pub mod review;
+pub mod socket;
 pub mod spec;
-pub mod sse;
+pub mod stream;
 pub mod text;
-pub mod timestamp;
 pub mod tutor;
 pub mod types;
 pub mod users;
@@ -128,7 +138,7 @@ pub fn spec_json() -> String {
         // The stream's event types are documented though no schema refers to
         // them (the stream body is a string), so poem-openapi leaves them out.
         let mut events = poem_openapi::registry::Registry::new();
-        <messages::StreamEvent as poem_openapi::types::Type>::register(&mut events);
+        <stream::StreamEvent as poem_openapi::types::Type>::register(&mut events);
         let events = serde_json::to_value(&events.schemas).expect("schemas serialise");
         let mut spec = serde_json::to_string_pretty(&spec::polish(raw, events)).expect("a JSON value serialises");
         spec.push('\n');

@@ -1,7 +1,9 @@
 //! Cursor pagination: `limit` (1..100, default 50) and an opaque `cursor`.
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::{domain::timestamp::Timestamp, error::ApiError};
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 100;
@@ -25,6 +27,24 @@ pub fn decode(cursor: &str) -> Result<String, ApiError> {
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .ok_or_else(bad_cursor)
+}
+
+/// Where a page of rows ordered by `(time, id)` continues, from its cursor
+/// (`<RFC 3339>|<uuid>`, as `time_id_key` writes it).
+pub fn time_id_cursor(cursor: &Option<String>) -> Result<Option<(DateTime<Utc>, Uuid)>, ApiError> {
+    let Some(cursor) = given(cursor) else {
+        return Ok(None);
+    };
+    let raw = decode(cursor)?;
+    let (at, id) = raw.split_once('|').ok_or_else(bad_cursor)?;
+    let at = DateTime::parse_from_rfc3339(at).map_err(|_| bad_cursor())?;
+    let id = id.parse().map_err(|_| bad_cursor())?;
+    Ok(Some((at.with_timezone(&Utc), id)))
+}
+
+/// The cursor key of a row ordered by `(time, id)`.
+pub fn time_id_key(at: DateTime<Utc>, id: Uuid) -> String {
+    format!("{}|{id}", Timestamp::from(at).to_rfc3339())
 }
 
 /// The id a page of id-ordered rows continues after, from its cursor.

@@ -10,7 +10,7 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
-use super::{json::JsonOut, pagination, text::Text, tutor::day_key, types::MistakeKind, ApiTags};
+use super::{json::JsonOut, pagination, text::Text, types::MistakeKind, ApiTags};
 use crate::{
     auth::BearerAuth,
     db::progress,
@@ -84,7 +84,7 @@ fn item(e: &progress::Entry) -> ReviewItem {
         exercise,
         prompt,
         choices,
-        kind: MistakeKind::parse(&e.mistake.kind),
+        kind: e.mistake.kind,
         review_box: e.mistake.review_box,
     }
 }
@@ -119,7 +119,7 @@ impl ReviewApi {
     ) -> ApiResult<JsonOut<ReviewPage>> {
         let limit = pagination::limit(limit.0);
         let after = self::cursor(&cursor.0)?;
-        let today = day_key(state.quota.today());
+        let today = crate::domain::practice::day_key(state.quota.today());
         let rows = progress::due(state.db.r(), auth.0.id, &today, after, limit + 1).await?;
         let (rows, next_cursor) =
             pagination::split(rows, limit, |e| format!("{}|{}", e.mistake.review_due, e.mistake.id));
@@ -152,7 +152,7 @@ impl ReviewApi {
         let correct = exercise.check(&answer);
         let today: NaiveDate = state.quota.today();
         let (review_box, due) = review::schedule(entry.mistake.review_box, correct, today);
-        let due = day_key(due);
+        let due = crate::domain::practice::day_key(due);
         progress::reschedule(state.db.w(), entry.mistake.id, review_box, &due).await?;
         Ok(Json(ReviewResult {
             correct,

@@ -16,7 +16,7 @@ use crate::{
     auth::BearerAuth,
     db::users,
     error::{ApiError, ApiResult},
-    presence,
+    service::presence,
     state::AppState,
 };
 
@@ -47,7 +47,7 @@ impl UsersApi {
         let rows = users::list(state.db.r(), q.0.as_deref().map(str::trim), after.as_deref(), limit + 1).await?;
         let (rows, next_cursor) = pagination::split(rows, limit, |u| u.username_lower.clone());
         let ids: Vec<Uuid> = rows.iter().map(|u| u.id).collect();
-        let online = presence::visible_online(&state, auth.0.id, &ids).await?;
+        let online = presence::visible_online(&state.db, &state.realtime, auth.0.id, &ids).await?;
         let items = rows
             .into_iter()
             .map(|u| {
@@ -66,7 +66,7 @@ impl UsersApi {
         let user = users::find_by_id(state.db.r(), id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("user"))?;
-        let online = presence::visible_online(&state, auth.0.id, &[user.id])
+        let online = presence::visible_online(&state.db, &state.realtime, auth.0.id, &[user.id])
             .await?
             .contains(&user.id);
         Ok(Json(User::from_model(&user, online)))

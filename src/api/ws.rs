@@ -9,8 +9,8 @@ use poem_openapi::{param::Query, OpenApi};
 
 use super::ApiTags;
 use crate::{
+    api::socket,
     error::{ApiError, ApiResult},
-    realtime::socket,
     state::AppState,
 };
 
@@ -26,8 +26,11 @@ impl RealtimeApi {
     /// Server to client, one JSON object per text frame: `message.created`,
     /// `message.updated` (`chat_id`, `message`), `message.deleted` (`chat_id`,
     /// `message_id`), `typing` (`chat_id`, `user_id`), `presence` (`user_id`,
-    /// `online`; friends only), `read` (`chat_id`, `user_id`, `message_id`),
-    /// `friend` (`friend`, and `removed: true` when it ended), `pong`.
+    /// `online`; friends only), `read` (`chat_id`, `user_id`, `message_id`,
+    /// `seq`), `friend` (`friend`, and `removed: true` when it ended), `pong`,
+    /// and `resync` (events may have been missed, e.g. while the server's
+    /// Redis was away: catch up with `GET /chats`, `GET /friends` and the open
+    /// chat's messages).
     ///
     /// Client to server: `{"type": "typing", "chat_id"}`, `{"type": "read",
     /// "chat_id", "message_id"}`, `{"type": "ping"}`, and `{"type": "auth",
@@ -52,7 +55,7 @@ impl RealtimeApi {
         let token = access_token.0.or(header).ok_or_else(|| {
             ApiError::Unauthorized("pass an access token as ?access_token= or a bearer header".into())
         })?;
-        let claims = state.sessions.verify(&state, &token).await?;
+        let claims = state.sessions.verify(&token).await?;
         let state = state.clone();
         Ok(ws
             .config(socket_config())

@@ -26,7 +26,8 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<AuthUser> {
     let state = req
         .data::<AppState>()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
-    let claims = state.sessions.verify(state, &bearer.token).await?;
+    let claims = state.sessions.verify(&bearer.token).await?;
+    crate::request_id::record_user(claims.sub);
     Ok(AuthUser {
         id: claims.sub,
         session: claims.sid,

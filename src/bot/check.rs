@@ -5,7 +5,7 @@
 //! explanations a small model gets wrong.
 use serde_json::{json, Value};
 
-use super::client::{BotClient, UpstreamError};
+use super::{client::BotClient, provider::UpstreamError};
 
 /// The system prompt of every check (the fake LLM in the tests recognises
 /// check requests by it).

@@ -3,7 +3,6 @@
 //! with our own lenient chunk type (`byot`) so that OpenAI, Ollama, vLLM and
 //! llama.cpp server all parse), or a GGUF model run in this process.
 use std::{
-    pin::Pin,
     sync::{
         atomic::{AtomicBool, Ordering},
         Arc,
@@ -12,31 +11,15 @@ use std::{
 };
 
 use async_openai::{config::OpenAIConfig, error::OpenAIError, middleware::ReqwestService, Client};
-use futures_util::{Stream, StreamExt};
+use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::local::LocalModel;
+use super::provider::{TextStream, UpstreamError};
 use crate::{config::Settings, metrics::Metrics};
-
-/// Why the model produced no (or no more) text.
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-pub enum UpstreamError {
-    /// Connection refused, DNS failure, connect timeout: the server is not there.
-    #[error("the bot server cannot be reached")]
-    Unreachable,
-    /// It answered with an error status or something we cannot read.
-    #[error("the bot server answered with an error")]
-    Failed,
-    /// It did not answer in time.
-    #[error("the bot server did not answer in time")]
-    Timeout,
-    /// The local model's queue is full.
-    #[error("the bot is busy")]
-    Busy { retry_after: u64 },
-}
 
 #[derive(Debug, Default, Deserialize)]
 struct Chunk {
@@ -60,8 +43,6 @@ struct ChunkDelta {
     #[serde(default)]
     content: Option<String>,
 }
-
-pub type TextStream = Pin<Box<dyn Stream<Item = Result<String, UpstreamError>> + Send>>;
 
 /// Why bot endpoints answer 503 on a server with no bot configured.
 const NO_BOT: &str = "no bot is configured on this server: run `chattconnect model pull` (or put a GGUF model in \

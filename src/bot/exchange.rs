@@ -6,25 +6,30 @@ use std::{future::Future, pin::Pin, time::Duration};
 
 use futures_util::StreamExt;
 use tokio::{
-    sync::{mpsc, OwnedSemaphorePermit},
+    sync::{mpsc, oneshot, OwnedSemaphorePermit},
     time::Instant,
 };
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::{
     check::CheckError,
-    client::{BotClient, UpstreamError},
+    client::BotClient,
     prompt,
-    quota::{Denied, QuotaStatus, Reservation},
+    provider::UpstreamError,
+    quota::{Charge, Denied, QuotaStatus},
     scenarios,
 };
 use crate::{
-    api::types::Message,
     db::{idempotency, messages, progress},
-    domain::feedback::Feedback,
+    domain::{
+        chat::Message,
+        feedback::Feedback,
+        kinds::{Level, MessageRole},
+    },
     entity::chat,
     error::{ApiError, ApiResult},
-    realtime::events,
+    realtime::events::Event as Notice,
     state::AppState,
 };
 
@@ -45,7 +50,8 @@ pub enum Event {
 
 pub struct Started {
     pub message: Message,
-    pub reservation: Reservation,
+    /// The quota with this request's unit taken.
+    pub quota: QuotaStatus,
     pub events: mpsc::Receiver<Event>,
 }
 
@@ -62,7 +68,7 @@ pub async fn reserve(
     state: &AppState,
     user_id: Uuid,
     message_id: Option<Uuid>,
-) -> ApiResult<(BotClient, Reservation, Place)> {
+) -> ApiResult<(BotClient, Charge, Place)> {
     let bot = state.bot.clone().map_err(ApiError::BotUnavailable)?;
     state.limits.bot(user_id)?;
     let place = bot.admit().map_err(|retry_after| ApiError::BotBusy { retry_after })?;
@@ -77,7 +83,39 @@ pub async fn reserve(
             }
             .with_quota(status),
         })?;
-    Ok((bot, reservation, place))
+    Ok((bot, Charge::new(state.db.clone(), reservation), place))
+}
+
+/// Runs `work` on one unit of `user`'s quota, in its own task: the unit is kept
+/// when the work succeeds, and given back when it fails or the client leaves
+/// (which also cancels the model call). Answers with the quota after it.
+pub async fn charged<T, Fut>(
+    state: &AppState,
+    user: Uuid,
+    work: impl FnOnce(BotClient) -> Fut,
+) -> ApiResult<(T, QuotaStatus)>
+where
+    Fut: Future<Output = ApiResult<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    let (bot, charge, place) = reserve(state, user, None).await?;
+    let work = work(bot);
+    let (tx, rx) = oneshot::channel();
+    tokio::spawn(
+        async move {
+            let _place = place;
+            let mut tx = tx;
+            if let Some(result) = charge.run(work, tx.closed()).await {
+                let _ = tx.send(result);
+            }
+        }
+        .in_current_span(),
+    );
+    let value = rx
+        .await
+        .map_err(|_| ApiError::internal(anyhow::anyhow!("the bot task ended without a result")))??;
+    let quota = state.quota.status(state.db.r(), user).await?;
+    Ok((value, quota))
 }
 
 /// Checks limits, reserves quota and stores the learner's message with the id
@@ -90,13 +128,13 @@ pub async fn start(
     content: String,
     message_id: Uuid,
 ) -> ApiResult<Started> {
-    let (bot, reservation, place) = reserve(state, user_id, Some(message_id)).await?;
+    let (bot, charge, place) = reserve(state, user_id, Some(message_id)).await?;
     let stored = messages::insert_as(
         &state.db,
         message_id,
         chat.id,
         Some(user_id),
-        messages::USER,
+        MessageRole::User,
         content.clone(),
         None,
     )
@@ -104,17 +142,17 @@ pub async fn start(
     let user_message = match stored {
         Ok(m) => m,
         Err(e) => {
-            state.quota.refund(state.db.w(), &reservation).await?;
+            charge.refund().await?;
             return Err(e.into());
         }
     };
     // Other tabs of the learner see both turns as they are stored.
     state
         .realtime
-        .publish(vec![user_id], events::message_created(&user_message.clone().into()));
+        .publish(vec![user_id], Notice::message_created(user_message.clone().into()));
     let history = messages::list(state.db.r(), chat.id, None, HISTORY_ROWS).await?;
     let scenario = scenarios::of_chat(chat.scenario_id.as_deref());
-    let level = chat.level.as_deref().unwrap_or("B1");
+    let level = chat.level.unwrap_or(Level::DEFAULT);
     let turns = prompt::messages(
         scenario,
         level,
@@ -123,20 +161,21 @@ pub async fn start(
         (history.len() as u64) < HISTORY_ROWS,
     );
     let (tx, rx) = mpsc::channel(64);
+    let quota = charge.reservation.status.clone();
     let task = Task {
         state: state.clone(),
         bot,
-        reservation: reservation.clone(),
+        charge,
         chat_id: chat.id,
         user_message_id: user_message.id,
         learner_text: content,
         tx,
         _place: place,
     };
-    tokio::spawn(task.run(turns));
+    tokio::spawn(task.run(turns).in_current_span());
     Ok(Started {
         message: user_message.into(),
-        reservation,
+        quota,
         events: rx,
     })
 }
@@ -144,7 +183,7 @@ pub async fn start(
 struct Task {
     state: AppState,
     bot: BotClient,
-    reservation: Reservation,
+    charge: Charge,
     chat_id: Uuid,
     user_message_id: Uuid,
     learner_text: String,
@@ -170,7 +209,7 @@ impl Task {
         // The check runs alongside the reply, on the same quota unit.
         let mut check = std::pin::pin!(self.state.tutor.check(
             &self.bot,
-            self.reservation.user_id,
+            self.charge.reservation.user_id,
             &self.learner_text,
             total_deadline
         ));
@@ -257,14 +296,17 @@ impl Task {
         let reply_text = reply.trim().to_owned();
         if reply_text.is_empty() {
             // Nothing came back: the request does not count and leaves no trace.
-            self.state.quota.refund(db.w(), &self.reservation).await?;
+            self.charge.refund().await?;
             messages::delete(db.w(), self.user_message_id).await?;
             // A retry with the same `Idempotency-Key` is a new request.
-            idempotency::forget_message(db.w(), self.reservation.user_id, self.user_message_id).await?;
+            idempotency::forget_message(db.w(), self.charge.reservation.user_id, self.user_message_id).await?;
             // The learner's other tabs showed the turn; it is gone now.
             self.state.realtime.publish(
-                vec![self.reservation.user_id],
-                events::message_deleted(self.chat_id, self.user_message_id),
+                vec![self.charge.reservation.user_id],
+                Notice::MessageDeleted {
+                    chat_id: self.chat_id,
+                    message_id: self.user_message_id,
+                },
             );
             let error = match outcome {
                 Outcome::Cancelled => {
@@ -282,7 +324,7 @@ impl Task {
             db,
             self.chat_id,
             None,
-            messages::ASSISTANT,
+            MessageRole::Assistant,
             reply_text,
             Some(feedback_json),
         )
@@ -290,12 +332,12 @@ impl Task {
         .into();
         // Settled once the reply is stored: a crash in between leaves a unit
         // in flight whose turn has its reply, which recovery settles.
-        self.state.quota.settle(db.w(), &self.reservation).await?;
+        self.charge.settle().await?;
         let practice = progress::Practice {
-            user_id: self.reservation.user_id,
+            user_id: self.charge.reservation.user_id,
             chat_id: self.chat_id,
             message_id: self.user_message_id,
-            day: &self.reservation.day,
+            day: &self.charge.reservation.day,
             text: &self.learner_text,
             feedback: &feedback,
         };
@@ -303,12 +345,13 @@ impl Task {
             // The reply is stored and shown; only the notebook misses this turn.
             tracing::error!(error = ?e, chat_id = %self.chat_id, "recording practice progress failed");
         }
-        self.state
-            .realtime
-            .publish(vec![self.reservation.user_id], events::message_created(&reply));
+        self.state.realtime.publish(
+            vec![self.charge.reservation.user_id],
+            Notice::message_created(reply.clone()),
+        );
         match outcome {
             Outcome::Finished => {
-                let quota = self.state.quota.status(db.r(), self.reservation.user_id).await?;
+                let quota = self.state.quota.status(db.r(), self.charge.reservation.user_id).await?;
                 let _ = self.tx.send(Event::Done { reply, quota }).await;
             }
             Outcome::Failed(e) => {

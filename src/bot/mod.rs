@@ -7,6 +7,7 @@ pub mod client;
 pub mod exchange;
 pub mod local;
 pub mod prompt;
+pub mod provider;
 pub mod quota;
 pub mod recovery;
 pub mod scenarios;

@@ -3,20 +3,20 @@
 use serde_json::{json, Value};
 
 use super::scenarios::Scenario;
-use crate::entity::message;
+use crate::{domain::kinds::Level, entity::message};
 
-fn level_guidance(level: &str) -> &'static str {
+fn level_guidance(level: Level) -> &'static str {
     match level {
-        "A1" => "a beginner (CEFR A1): use very simple, common words, short sentences and the present tense, and speak slowly",
-        "A2" => "an elementary learner (CEFR A2): use simple everyday language and short sentences",
-        "B1" => "an intermediate learner (CEFR B1): use everyday vocabulary, explain any idiom you use, and keep a relaxed pace",
-        "B2" => "an upper-intermediate learner (CEFR B2): use natural language with varied vocabulary at a normal pace",
-        "C1" => "an advanced learner (CEFR C1): use idiomatic, nuanced English at natural speed",
-        _ => "a proficient speaker (CEFR C2): talk exactly as you would with a native speaker",
+        Level::A1 => "a beginner (CEFR A1): use very simple, common words, short sentences and the present tense, and speak slowly",
+        Level::A2 => "an elementary learner (CEFR A2): use simple everyday language and short sentences",
+        Level::B1 => "an intermediate learner (CEFR B1): use everyday vocabulary, explain any idiom you use, and keep a relaxed pace",
+        Level::B2 => "an upper-intermediate learner (CEFR B2): use natural language with varied vocabulary at a normal pace",
+        Level::C1 => "an advanced learner (CEFR C1): use idiomatic, nuanced English at natural speed",
+        Level::C2 => "a proficient speaker (CEFR C2): talk exactly as you would with a native speaker",
     }
 }
 
-pub fn system_prompt(scenario: &Scenario, level: &str) -> String {
+pub fn system_prompt(scenario: &Scenario, level: Level) -> String {
     format!(
         "{role}\n\nYou are an English conversation partner for {level}. Stay in the scenario. \
          Keep each reply short (one to three sentences) and end it with a question or \
@@ -32,7 +32,7 @@ pub fn system_prompt(scenario: &Scenario, level: &str) -> String {
 /// message. The scenario's opening line comes first when the whole chat fits.
 pub fn messages(
     scenario: &Scenario,
-    level: &str,
+    level: Level,
     newest_first: &[message::Model],
     budget_chars: usize,
     complete: bool,
@@ -47,7 +47,7 @@ pub fn messages(
             break;
         }
         used += len;
-        let role = if m.role == "assistant" { "assistant" } else { "user" };
+        let role = m.role.as_str();
         turns.push(json!({"role": role, "content": m.content}));
     }
     if everything_fits {
@@ -68,7 +68,11 @@ mod tests {
             id: uuid::Uuid::now_v7(),
             chat_id: uuid::Uuid::nil(),
             sender_id: None,
-            role: role.into(),
+            role: if role == "assistant" {
+                crate::domain::kinds::MessageRole::Assistant
+            } else {
+                crate::domain::kinds::MessageRole::User
+            },
             content: content.into(),
             feedback: None,
             created_at: chrono::Utc::now(),
@@ -85,7 +89,7 @@ mod tests {
             msg("assistant", "Tell me about you."),
             msg("user", "Hello"),
         ];
-        let m = messages(s, "A2", &history, 10_000, true);
+        let m = messages(s, Level::A2, &history, 10_000, true);
         assert_eq!(m[0]["role"], "system");
         assert!(m[0]["content"].as_str().unwrap().contains("hiring manager"));
         assert!(m[0]["content"].as_str().unwrap().contains("CEFR A2"));
@@ -99,7 +103,7 @@ mod tests {
         let s = scenarios::find("free_talk").unwrap();
         let long = "x".repeat(300);
         let history = [msg("user", &long), msg("assistant", &long), msg("user", &long)];
-        let m = messages(s, "B1", &history, 500, true);
+        let m = messages(s, Level::B1, &history, 500, true);
         assert_eq!(m.len(), 2, "system + the new message only");
         assert_eq!(m[1]["content"], long);
     }

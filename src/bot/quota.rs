@@ -1,8 +1,11 @@
 //! The daily bot quota: which day it is in the quota time zone, when it resets,
 //! and reserving, refunding and granting requests.
-use std::sync::{
-    atomic::{AtomicI64, Ordering},
-    Arc,
+use std::{
+    future::Future,
+    sync::{
+        atomic::{AtomicI64, Ordering},
+        Arc,
+    },
 };
 
 use chrono::{DateTime, Days, NaiveTime, TimeZone, Utc};
@@ -10,7 +13,8 @@ use chrono_tz::Tz;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use uuid::Uuid;
 
-use crate::db::quota as store;
+use crate::db::{quota as store, Db};
+pub use crate::domain::quota::QuotaStatus;
 
 /// Wall-clock time, with an offset that can be moved forward. The offset is zero
 /// in production; tests move it to cross midnight without waiting.
@@ -27,18 +31,6 @@ impl Clock {
     pub fn advance(&self, by: chrono::Duration) {
         self.offset_secs.fetch_add(by.num_seconds(), Ordering::Relaxed);
     }
-}
-
-/// Today's bot allowance as the API reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QuotaStatus {
-    /// The daily limit plus any extra granted today.
-    pub limit: u32,
-    pub used: u32,
-    pub remaining: u32,
-    pub resets_at: DateTime<Utc>,
-    /// Whole seconds from now until `resets_at` (at least 1).
-    pub reset_secs: u64,
 }
 
 /// A reserved request, refundable on the day it was taken.
@@ -163,15 +155,6 @@ impl QuotaService {
         }))
     }
 
-    /// The reserved request was answered: it counts and is no longer in flight.
-    pub async fn settle(&self, db: &DatabaseConnection, reservation: &Reservation) -> Result<(), DbErr> {
-        end(db, reservation, store::End::Settle).await
-    }
-
-    pub async fn refund(&self, db: &DatabaseConnection, reservation: &Reservation) -> Result<(), DbErr> {
-        end(db, reservation, store::End::Refund).await
-    }
-
     pub async fn grant(&self, db: &impl ConnectionTrait, user_id: Uuid, extra: u32) -> Result<QuotaStatus, DbErr> {
         let (day, _) = quota_day(self.clock.now(), self.tz);
         store::grant(db, user_id, &day, extra).await?;
@@ -179,8 +162,59 @@ impl QuotaService {
     }
 }
 
-async fn end(db: &DatabaseConnection, r: &Reservation, how: store::End) -> Result<(), DbErr> {
-    store::end(db, r.id, r.user_id, &r.day, how).await.map(|_| ())
+/// One unit of a user's quota, held for one request until it is settled (the
+/// request counts) or refunded (it does not): the one charge/settle/refund
+/// cycle of every bot request, the exchange's and the tutor's alike.
+pub struct Charge {
+    pub reservation: Reservation,
+    db: Db,
+}
+
+impl Charge {
+    pub fn new(db: Db, reservation: Reservation) -> Self {
+        Self { reservation, db }
+    }
+
+    /// The request was answered: it counts and is no longer in flight.
+    pub async fn settle(&self) -> Result<(), DbErr> {
+        self.end(store::End::Settle).await
+    }
+
+    /// Nothing came of the request: the unit is given back.
+    pub async fn refund(&self) -> Result<(), DbErr> {
+        self.end(store::End::Refund).await
+    }
+
+    async fn end(&self, how: store::End) -> Result<(), DbErr> {
+        let r = &self.reservation;
+        store::end(self.db.w(), r.id, r.user_id, &r.day, how).await.map(|_| ())
+    }
+
+    /// Runs `work` on this unit: kept when the work succeeds, given back when
+    /// it fails, or when `abandoned` resolves first (the work is then dropped,
+    /// which cancels a model call, and the answer is `None`).
+    pub async fn run<T, E: From<DbErr>>(
+        self,
+        work: impl Future<Output = Result<T, E>>,
+        abandoned: impl Future<Output = ()>,
+    ) -> Option<Result<T, E>> {
+        let outcome = tokio::select! {
+            r = work => r,
+            () = abandoned => {
+                if let Err(e) = self.refund().await {
+                    tracing::error!(error = ?e, "refunding an abandoned bot request failed");
+                }
+                return None;
+            }
+        };
+        Some(match outcome {
+            Ok(value) => self.settle().await.map(|()| value).map_err(E::from),
+            Err(e) => match self.refund().await {
+                Ok(()) => Err(e),
+                Err(db) => Err(db.into()),
+            },
+        })
+    }
 }
 
 #[cfg(test)]

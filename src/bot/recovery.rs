@@ -17,7 +17,7 @@ use crate::{
         quota::{self as store, End, Held},
     },
     entity::message,
-    realtime::events,
+    realtime::events::Event,
     state::AppState,
 };
 
@@ -85,9 +85,13 @@ async fn remove(state: &AppState, turn: &message::Model) -> Result<(), DbErr> {
     messages::delete(db, turn.id).await?;
     if let Some(user) = turn.sender_id {
         idempotency::forget_message(db, user, turn.id).await?;
-        state
-            .realtime
-            .publish(vec![user], events::message_deleted(turn.chat_id, turn.id));
+        state.realtime.publish(
+            vec![user],
+            Event::MessageDeleted {
+                chat_id: turn.chat_id,
+                message_id: turn.id,
+            },
+        );
     }
     Ok(())
 }

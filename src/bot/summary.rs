@@ -7,10 +7,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{
-    client::{json_object, BotClient, UpstreamError},
+    client::{json_object, BotClient},
+    provider::UpstreamError,
     scenarios::Scenario,
 };
-use crate::entity::message;
+use crate::{domain::kinds::MessageRole, entity::message};
 
 /// How much of the conversation the model reads, newest turns first.
 const TRANSCRIPT_CHARS: usize = 3_000;
@@ -37,7 +38,11 @@ fn transcript(newest_first: &[message::Model]) -> String {
     let mut lines = Vec::new();
     let mut used = 0;
     for m in newest_first {
-        let who = if m.role == "assistant" { "Partner" } else { "Learner" };
+        let who = if m.role == MessageRole::Assistant {
+            "Partner"
+        } else {
+            "Learner"
+        };
         let line = format!("{who}: {}", m.content);
         used += line.len();
         if used > TRANSCRIPT_CHARS && !lines.is_empty() {
@@ -128,7 +133,7 @@ pub async fn write(
     .map_err(|_| UpstreamError::Timeout)??;
     let learner: Vec<&str> = newest_first
         .iter()
-        .filter(|m| m.role != "assistant")
+        .filter(|m| m.role != MessageRole::Assistant)
         .map(|m| m.content.as_str())
         .collect();
     Ok(clean(&answer, &learner))
@@ -168,7 +173,11 @@ mod tests {
             id: uuid::Uuid::now_v7(),
             chat_id: uuid::Uuid::nil(),
             sender_id: None,
-            role: role.into(),
+            role: if role == "assistant" {
+                MessageRole::Assistant
+            } else {
+                MessageRole::User
+            },
             content,
             feedback: None,
             created_at: chrono::Utc::now(),

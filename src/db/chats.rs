@@ -7,10 +7,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::entity::{chat, chat_member, friendship, message};
-
-pub const DIRECT: &str = "direct";
-pub const BOT: &str = "bot";
+use crate::{
+    domain::kinds::{ChatKind, FriendshipState, Level, MessageRole},
+    entity::{chat, chat_member, friendship, message},
+};
 
 /// The key that makes a pair of users share at most one direct chat.
 pub fn direct_key(a: Uuid, b: Uuid) -> String {
@@ -28,18 +28,18 @@ pub async fn find_direct(db: &impl ConnectionTrait, a: Uuid, b: Uuid) -> Result<
 /// Creates a chat and its members in one transaction.
 pub async fn create<C: TransactionTrait>(
     db: &C,
-    kind: &str,
+    kind: ChatKind,
     title: Option<String>,
     scenario_id: Option<String>,
-    level: Option<String>,
+    level: Option<Level>,
     members: &[Uuid],
 ) -> Result<chat::Model, DbErr> {
     let now = super::now();
-    let direct = (kind == DIRECT && members.len() == 2).then(|| direct_key(members[0], members[1]));
+    let direct = (kind == ChatKind::Direct && members.len() == 2).then(|| direct_key(members[0], members[1]));
     let txn = db.begin().await?;
     let chat = chat::ActiveModel {
         id: Set(Uuid::now_v7()),
-        kind: Set(kind.to_owned()),
+        kind: Set(kind),
         title: Set(title),
         scenario_id: Set(scenario_id),
         level: Set(level),
@@ -99,10 +99,10 @@ fn writable_expr(user_id: Uuid) -> SimpleExpr {
         )
         .and_where(Expr::col((other.clone(), chat_member::Column::ChatId)).equals((chat::Entity, chat::Column::Id)))
         .and_where(other_user().ne(user_id))
-        .and_where(Expr::col((f, friendship::Column::Status)).eq(super::friends::ACCEPTED))
+        .and_where(Expr::col((f, friendship::Column::Status)).eq(FriendshipState::Accepted))
         .to_owned();
     Expr::col((chat::Entity, chat::Column::Kind))
-        .ne(DIRECT)
+        .ne(ChatKind::Direct)
         .or(Expr::exists(friend))
 }
 
@@ -233,7 +233,7 @@ struct ListedRow {
     writable: bool,
     lm_id: Option<Uuid>,
     lm_sender_id: Option<Uuid>,
-    lm_role: Option<String>,
+    lm_role: Option<MessageRole>,
     lm_content: Option<String>,
     lm_feedback: Option<String>,
     lm_created_at: Option<DateTime<Utc>>,
@@ -360,7 +360,7 @@ pub async fn update(
     chat: chat::Model,
     title: Option<String>,
     scenario_id: Option<String>,
-    level: Option<String>,
+    level: Option<Level>,
 ) -> Result<chat::Model, DbErr> {
     let mut active: chat::ActiveModel = chat.into();
     if let Some(title) = title {

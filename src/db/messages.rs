@@ -3,10 +3,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::entity::message;
-
-pub const USER: &str = "user";
-pub const ASSISTANT: &str = "assistant";
+use crate::{domain::kinds::MessageRole, entity::message};
 
 /// Stores a message. In the same statement (the `messages_after_insert`
 /// trigger) the chat becomes the most recently active, members who had hidden
@@ -16,7 +13,7 @@ pub async fn insert(
     db: &super::Db,
     chat_id: Uuid,
     sender_id: Option<Uuid>,
-    role: &str,
+    role: MessageRole,
     content: String,
     feedback: Option<String>,
 ) -> Result<message::Model, DbErr> {
@@ -30,7 +27,7 @@ pub async fn insert_as(
     id: Uuid,
     chat_id: Uuid,
     sender_id: Option<Uuid>,
-    role: &str,
+    role: MessageRole,
     content: String,
     feedback: Option<String>,
 ) -> Result<message::Model, DbErr> {
@@ -38,7 +35,7 @@ pub async fn insert_as(
         id,
         chat_id,
         sender_id,
-        role: role.to_owned(),
+        role,
         content,
         feedback,
         created_at: super::now(),
@@ -105,11 +102,7 @@ pub async fn reply_after(
         .await?
         .into_iter()
         .next()
-        .filter(|m| m.role == ASSISTANT))
-}
-
-pub async fn last(db: &impl ConnectionTrait, chat_id: Uuid) -> Result<Option<message::Model>, DbErr> {
-    Ok(list(db, chat_id, None, 1).await?.into_iter().next())
+        .filter(|m| m.role == MessageRole::Assistant))
 }
 
 pub async fn edit(

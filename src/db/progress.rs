@@ -8,7 +8,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    domain::feedback::{Feedback, FeedbackStatus},
+    domain::feedback::{Feedback, FeedbackStatus, MistakeKind},
     entity::{message, mistake, practice_day, user},
 };
 
@@ -49,7 +49,7 @@ pub async fn record<C: TransactionTrait>(db: &C, p: Practice<'_>) -> Result<(), 
             chat_id: Set(p.chat_id),
             message_id: Set(p.message_id),
             day: Set(p.day.to_owned()),
-            kind: Set(c.kind.as_str().to_owned()),
+            kind: Set(c.kind),
             original: Set(c.original.clone()),
             corrected: Set(c.corrected.clone()),
             explanation: Set(c.explanation.clone()),
@@ -146,7 +146,7 @@ impl Entry {
             message: self.message.as_deref().unwrap_or(&m.original),
             original: &m.original,
             corrected: &m.corrected,
-            kind: crate::domain::feedback::MistakeKind::parse(&m.kind),
+            kind: m.kind,
             review_box: m.review_box,
         }
     }
@@ -275,7 +275,7 @@ pub async fn kinds_by_day(
     user_id: Uuid,
     from: &str,
     to: &str,
-) -> Result<Vec<(String, String, i64)>, DbErr> {
+) -> Result<Vec<(String, MistakeKind, i64)>, DbErr> {
     use mistake::Column as M;
     mistake::Entity::find()
         .select_only()

@@ -6,13 +6,16 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::entity::user::{ActiveModel, Column, Entity, Model};
+use crate::{
+    domain::kinds::{Level, Role},
+    entity::user::{ActiveModel, Column, Entity, Model},
+};
 
 pub async fn insert(
     db: &impl ConnectionTrait,
     username: &str,
     display_name: &str,
-    level: &str,
+    level: Level,
     password_hash: String,
 ) -> Result<Model, DbErr> {
     ActiveModel {
@@ -22,8 +25,8 @@ pub async fn insert(
         display_name: Set(display_name.to_owned()),
         display_name_lower: Set(display_name.to_lowercase()),
         password_hash: Set(password_hash),
-        role: Set("user".into()),
-        level: Set(level.to_owned()),
+        role: Set(Role::User),
+        level: Set(level),
         created_at: Set(super::now()),
         daily_goal: Set(crate::domain::practice::DEFAULT_DAILY_GOAL as i32),
         email: Set(None),
@@ -190,7 +193,7 @@ pub async fn update_profile(
     db: &impl ConnectionTrait,
     user: Model,
     display_name: Option<String>,
-    level: Option<String>,
+    level: Option<Level>,
     daily_goal: Option<crate::domain::practice::DailyGoal>,
 ) -> Result<Model, DbErr> {
     let mut active: ActiveModel = user.into();
@@ -249,11 +252,11 @@ pub async fn set_password(db: &impl ConnectionTrait, id: Uuid, password_hash: St
 }
 
 /// Gives `username` the `role`; `None` when there is no such user.
-pub async fn set_role(db: &impl ConnectionTrait, username: &str, role: &str) -> Result<Option<Model>, DbErr> {
+pub async fn set_role(db: &impl ConnectionTrait, username: &str, role: Role) -> Result<Option<Model>, DbErr> {
     let Some(user) = find_by_username(db, username).await? else {
         return Ok(None);
     };
     let mut active: ActiveModel = user.into();
-    active.role = Set(role.to_owned());
+    active.role = Set(role);
     active.update(db).await.map(Some)
 }

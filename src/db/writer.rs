@@ -106,7 +106,7 @@ async fn store(db: &DatabaseConnection, messages: &[&message::Model]) -> Result<
             m.id.into(),
             m.chat_id.into(),
             m.sender_id.into(),
-            m.role.clone().into(),
+            m.role.into(),
             m.content.clone().into(),
             m.feedback.clone().into(),
             m.created_at.into(),
@@ -162,7 +162,7 @@ mod tests {
         opt.max_connections(1).sqlx_logging(false);
         let db = Database::connect(opt).await.unwrap();
         Migrator::up(&db, None).await.unwrap();
-        let chat = crate::db::chats::create(&db, "bot", None, None, None, &[])
+        let chat = crate::db::chats::create(&db, crate::domain::kinds::ChatKind::Bot, None, None, None, &[])
             .await
             .unwrap();
         (db, chat.id)
@@ -173,7 +173,7 @@ mod tests {
             id,
             chat_id,
             sender_id: None,
-            role: "user".into(),
+            role: crate::domain::kinds::MessageRole::User,
             content: content.into(),
             feedback: None,
             created_at: chrono::Utc::now(),
@@ -211,7 +211,7 @@ mod tests {
     #[tokio::test]
     async fn a_burst_of_messages_is_stored_exactly_once_and_numbered_without_gaps_per_chat() {
         let (db, chat) = chat_database().await;
-        let other = crate::db::chats::create(&db, "bot", None, None, None, &[])
+        let other = crate::db::chats::create(&db, crate::domain::kinds::ChatKind::Bot, None, None, None, &[])
             .await
             .unwrap()
             .id;

@@ -1,9 +1,13 @@
 //! The tutor's findings about a learner's text: the vocabulary shared by the
 //! checker, the exchange with the bot, the notebook and the API.
 use poem_openapi::{Enum, Object};
+use sea_orm::{prelude::StringLen, DeriveActiveEnum, EnumIter};
 
 /// What sort of mistake a correction fixes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum, serde::Serialize, serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)", rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum MistakeKind {

@@ -1,5 +1,12 @@
 //! The domain's vocabulary: values every layer speaks, owned by none of them.
-//! Nothing here imports the API, the database or the bot.
+//! Nothing here imports the API, the services, the bot or realtime; the
+//! entities below it store these types.
+pub mod chat;
 pub mod feedback;
+pub mod kinds;
+pub mod people;
 pub mod practice;
+pub mod progress;
+pub mod quota;
 pub mod review;
+pub mod timestamp;

@@ -85,6 +85,11 @@ pub fn streak(today: NaiveDate, newest_first: impl IntoIterator<Item = Day>) -> 
     Streak { days: count, today_met }
 }
 
+/// A day's key in the tables that count by day: `YYYY-MM-DD`.
+pub fn day_key(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

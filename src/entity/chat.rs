@@ -1,15 +1,16 @@
 use sea_orm::entity::prelude::*;
 
+use crate::domain::kinds::{ChatKind, Level};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "chats")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    /// `direct` or `bot`.
-    pub kind: String,
+    pub kind: ChatKind,
     pub title: Option<String>,
     pub scenario_id: Option<String>,
-    pub level: Option<String>,
+    pub level: Option<Level>,
     pub direct_key: Option<String>,
     pub created_at: DateTimeUtc,
     /// Last activity: creation, a new message, or a change to the chat.

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::domain::kinds::FriendshipState;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "friendships")]
 pub struct Model {
@@ -8,8 +10,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub user_high: Uuid,
     pub requester_id: Uuid,
-    /// `pending` or `accepted`.
-    pub status: String,
+    pub status: FriendshipState,
     pub created_at: DateTimeUtc,
     pub accepted_at: Option<DateTimeUtc>,
 }

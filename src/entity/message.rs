@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::domain::kinds::MessageRole;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "messages")]
 pub struct Model {
@@ -8,8 +10,7 @@ pub struct Model {
     pub chat_id: Uuid,
     /// `None` for the bot.
     pub sender_id: Option<Uuid>,
-    /// `user` or `assistant`.
-    pub role: String,
+    pub role: MessageRole,
     pub content: String,
     /// JSON-encoded feedback on bot replies.
     pub feedback: Option<String>,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::domain::feedback::MistakeKind;
+
 /// One correction in a learner's mistake notebook.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "mistakes")]
@@ -12,8 +14,7 @@ pub struct Model {
     pub message_id: Uuid,
     /// `YYYY-MM-DD` in the quota time zone.
     pub day: String,
-    /// A `MistakeKind` in snake case.
-    pub kind: String,
+    pub kind: MistakeKind,
     pub original: String,
     pub corrected: String,
     pub explanation: String,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::domain::kinds::{Level, Role};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
@@ -11,8 +13,8 @@ pub struct Model {
     /// `display_name` lower-cased, for prefix search.
     pub display_name_lower: String,
     pub password_hash: String,
-    pub role: String,
-    pub level: String,
+    pub role: Role,
+    pub level: Level,
     pub created_at: DateTimeUtc,
     /// Practice messages with the tutor per day the learner aims for.
     pub daily_goal: i32,

@@ -1,53 +1,86 @@
-//! Server-to-client WebSocket events, one JSON object per text frame.
-use poem_openapi::types::ToJSON;
-use serde_json::{json, Value};
+//! Server-to-client WebSocket events, one JSON object per text frame, named by
+//! their `type`. Built from the domain's types, so an event carries exactly
+//! what the REST API shows for the same thing.
+use serde::Serialize;
 use uuid::Uuid;
 
-use crate::api::types::{Friend, Message};
+use crate::domain::{chat::Message, people::Friend};
 
-fn to_json(value: &impl ToJSON) -> Value {
-    value.to_json().unwrap_or(Value::Null)
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type")]
+pub enum Event {
+    #[serde(rename = "message.created")]
+    MessageCreated { chat_id: Uuid, message: Message },
+    #[serde(rename = "message.updated")]
+    MessageUpdated { chat_id: Uuid, message: Message },
+    #[serde(rename = "message.deleted")]
+    MessageDeleted { chat_id: Uuid, message_id: Uuid },
+    #[serde(rename = "typing")]
+    Typing { chat_id: Uuid, user_id: Uuid },
+    #[serde(rename = "presence")]
+    Presence { user_id: Uuid, online: bool },
+    /// `user_id` read everything up to `message_id` (`seq`).
+    #[serde(rename = "read")]
+    Read {
+        chat_id: Uuid,
+        user_id: Uuid,
+        message_id: Uuid,
+        seq: i64,
+    },
+    /// A friendship changed; `removed` when it (or the request) no longer exists.
+    #[serde(rename = "friend")]
+    Friend {
+        friend: Friend,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        removed: bool,
+    },
+    /// Events may have been missed: catch up with `GET /chats`, `GET /friends`
+    /// and the open chat's messages.
+    #[serde(rename = "resync")]
+    Resync,
+    #[serde(rename = "pong")]
+    Pong,
 }
 
-pub fn message_created(message: &Message) -> Value {
-    json!({"type": "message.created", "chat_id": message.chat_id, "message": to_json(message)})
-}
-
-pub fn message_updated(message: &Message) -> Value {
-    json!({"type": "message.updated", "chat_id": message.chat_id, "message": to_json(message)})
-}
-
-pub fn message_deleted(chat_id: Uuid, message_id: Uuid) -> Value {
-    json!({"type": "message.deleted", "chat_id": chat_id, "message_id": message_id})
-}
-
-pub fn typing(chat_id: Uuid, user_id: Uuid) -> Value {
-    json!({"type": "typing", "chat_id": chat_id, "user_id": user_id})
-}
-
-pub fn presence(user_id: Uuid, online: bool) -> Value {
-    json!({"type": "presence", "user_id": user_id, "online": online})
-}
-
-pub fn read(chat_id: Uuid, user_id: Uuid, message_id: Uuid, seq: i64) -> Value {
-    json!({"type": "read", "chat_id": chat_id, "user_id": user_id, "message_id": message_id, "seq": seq})
-}
-
-/// A friendship changed; `removed` when it (or the request) no longer exists.
-pub fn friend(friend: &Friend, removed: bool) -> Value {
-    let mut event = json!({"type": "friend", "friend": to_json(friend)});
-    if removed {
-        event["removed"] = json!(true);
+impl Event {
+    pub fn message_created(message: Message) -> Self {
+        Self::MessageCreated {
+            chat_id: message.chat_id,
+            message,
+        }
     }
-    event
+
+    pub fn message_updated(message: Message) -> Self {
+        Self::MessageUpdated {
+            chat_id: message.chat_id,
+            message,
+        }
+    }
+
+    /// The frame's text.
+    pub fn to_text(&self) -> String {
+        serde_json::to_string(self).expect("events serialize")
+    }
 }
 
-/// Events may have been missed: catch up with `GET /chats`, `GET /friends` and
-/// the open chat's messages.
-pub fn resync() -> Value {
-    json!({"type": "resync"})
-}
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
 
-pub fn pong() -> Value {
-    json!({"type": "pong"})
+    use super::*;
+
+    #[test]
+    fn events_are_tagged_by_type_and_removed_only_when_true() {
+        let (chat, user) = (Uuid::now_v7(), Uuid::now_v7());
+        assert_eq!(
+            serde_json::to_value(Event::Typing {
+                chat_id: chat,
+                user_id: user
+            })
+            .unwrap(),
+            json!({"type": "typing", "chat_id": chat, "user_id": user})
+        );
+        assert_eq!(Event::Resync.to_text(), r#"{"type":"resync"}"#);
+        assert_eq!(Event::Pong.to_text(), r#"{"type":"pong"}"#);
+    }
 }

@@ -3,7 +3,6 @@
 //! goes through Redis pub/sub so a socket on any instance receives it.
 use std::{collections::HashSet, sync::Arc};
 
-use serde_json::Value;
 use tokio::{sync::mpsc, task::JoinHandle};
 use uuid::Uuid;
 
@@ -11,9 +10,7 @@ use crate::config::Settings;
 
 pub mod events;
 pub mod hub;
-pub mod notify;
 pub mod redis_bus;
-pub mod socket;
 
 use hub::{Frame, LocalHub};
 pub use hub::{Outbound, Refused};
@@ -60,10 +57,11 @@ impl Realtime {
     }
 
     /// Sends `event` to every socket of every user in `to`, on every instance.
-    pub fn publish(&self, to: Vec<Uuid>, event: Value) {
+    pub fn publish(&self, to: Vec<Uuid>, event: events::Event) {
         if to.is_empty() {
             return;
         }
+        let event = serde_json::to_value(&event).expect("events serialize");
         self.send(Envelope {
             to,
             message: BusMessage::Event { event },

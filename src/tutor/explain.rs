@@ -3,8 +3,8 @@
 //! learner's words. A change no rule fits gets no explanation (an empty one),
 //! never a guess.
 use super::{
-    diff::{Hunk, Token},
     lexicon::{self, base_of, irregular_by_participle, irregular_by_past, regularised, third_person},
+    tokens::{Hunk, Token},
 };
 
 /// What the explainer sees of one change: the words it replaced, the words it
@@ -321,7 +321,7 @@ fn uncountable(c: &Change<'_>) -> Option<String> {
         }
         _ => return None,
     };
-    super::rules::UNCOUNTABLE.contains(&noun.as_str()).then(|| {
+    lexicon::UNCOUNTABLE.contains(&noun.as_str()).then(|| {
         format!(
             "{} is uncountable: it has no plural and takes no {} or {} (say {}).",
             q(&noun),

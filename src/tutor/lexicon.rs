@@ -4,6 +4,33 @@ use std::{collections::HashMap, sync::LazyLock};
 
 use harper_core::spell::{Dictionary, FstDictionary};
 
+/// Uncountable nouns: never with a/an, never plural. Harper proposes "an
+/// information" for "a information"; the rule for these comes from `patterns`.
+pub const UNCOUNTABLE: [&str; 22] = [
+    "advice",
+    "information",
+    "furniture",
+    "equipment",
+    "homework",
+    "housework",
+    "luggage",
+    "baggage",
+    "knowledge",
+    "news",
+    "weather",
+    "traffic",
+    "money",
+    "music",
+    "progress",
+    "research",
+    "evidence",
+    "feedback",
+    "software",
+    "bread",
+    "rice",
+    "vocabulary",
+];
+
 /// Base form, past simple and past participle of the irregular verbs learners
 /// use most.
 const IRREGULAR: &str = "
@@ -149,7 +176,7 @@ pub fn is_singular_countable_noun(word: &str) -> bool {
         m.is_noun() && !m.is_plural_noun() && !m.is_mass_noun_only() && !m.is_proper_noun()
     })
     .unwrap_or(false)
-        && !super::rules::UNCOUNTABLE.contains(&word)
+        && !UNCOUNTABLE.contains(&word)
 }
 
 /// A regular plural noun's singular ("days" → "day", "boxes" → "box").

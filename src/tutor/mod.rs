@@ -9,11 +9,13 @@
 //! (`diff`), so it quotes the learner, and is explained only by a rule that fits
 //! it exactly (`explain`).
 pub mod diff;
+pub mod edit;
 pub mod explain;
 pub mod lexicon;
 pub mod patterns;
 pub mod rules;
 pub mod sentences;
+pub mod tokens;
 
 use std::{ops::Range, sync::Arc, time::Duration};
 
@@ -21,11 +23,15 @@ use futures_util::{stream, StreamExt};
 use tokio::{sync::Semaphore, time::Instant};
 use uuid::Uuid;
 
-use self::rules::{Edit, Rules};
+use self::{
+    edit::{apply, Edit},
+    rules::Rules,
+};
 use crate::{
     bot::{
         check::{self, CheckError},
-        client::{BotClient, UpstreamError},
+        client::BotClient,
+        provider::UpstreamError,
     },
     domain::feedback::{Correction, Feedback, Lint, Suggestion},
 };
@@ -264,7 +270,7 @@ fn lint(rules: &Rules, text: &str) -> Lint {
             ..edit.clone()
         };
         let before = &text[sentence.clone()];
-        let after = rules::apply(before, std::slice::from_ref(&local));
+        let after = apply(before, std::slice::from_ref(&local));
         let Some(correction) = diff::corrections(before, &after)
             .ok()
             .and_then(|c| c.into_iter().next())
@@ -285,7 +291,7 @@ fn lint(rules: &Rules, text: &str) -> Lint {
         kept.push(edit);
     }
     Lint {
-        corrected_text: rules::apply(text, &kept),
+        corrected_text: apply(text, &kept),
         suggestions,
     }
 }

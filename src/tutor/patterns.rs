@@ -9,9 +9,9 @@
 use std::ops::Range;
 
 use super::{
-    diff::{self, Token},
+    edit::Edit,
     lexicon::{self, base_of, ing, irregular_by_past, past, regularised, third_person},
-    rules::Edit,
+    tokens::{self, Token},
 };
 
 const SUBJECTS: [&str; 7] = ["i", "you", "we", "they", "he", "she", "it"];
@@ -110,7 +110,7 @@ struct Words<'a> {
 
 impl<'a> Words<'a> {
     fn new(text: &'a str) -> Self {
-        let tokens = diff::tokenize(text);
+        let tokens = tokens::tokenize(text);
         let lower = tokens.iter().map(|t| t.key.to_lowercase()).collect();
         Self { text, tokens, lower }
     }
@@ -638,9 +638,9 @@ fn quantities(f: &mut Found<'_, '_>, i: usize) {
     let next_is_noun_too = lexicon::is_noun(after) && !lexicon::is_verb_base(after) && !after.is_empty();
     let uncountable = next
         .strip_suffix('s')
-        .filter(|n| super::rules::UNCOUNTABLE.contains(n))
+        .filter(|n| lexicon::UNCOUNTABLE.contains(n))
         .unwrap_or(next);
-    if matches!(word, "a" | "an") && super::rules::UNCOUNTABLE.contains(&uncountable) {
+    if matches!(word, "a" | "an") && lexicon::UNCOUNTABLE.contains(&uncountable) {
         f.replace(i..i + 2, &match_case(w.original(i + 1), uncountable), "uncountable");
     } else if matches!(word, "every" | "each") && !next_is_noun_too {
         if let Some(one) = lexicon::singular(next) {
@@ -686,7 +686,7 @@ fn plural(noun: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tutor::rules::apply;
+    use crate::tutor::edit::apply;
 
     fn fixed(text: &str) -> String {
         apply(text, &edits(text))

@@ -15,19 +15,11 @@ use harper_core::{
 
 use harper_core::spell::{suggest_correct_spelling_str, Dictionary};
 
-use super::{diff, patterns, sentences};
-
-/// One fix found by the rules: replace `span` (bytes of the checked text)
-/// with `replacement`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Edit {
-    pub span: Range<usize>,
-    pub replacement: String,
-    /// Which rule found it: a pattern's name, or `harper:` and Harper's rule.
-    pub rule: String,
-    /// What the rule says about it, when the explainer has nothing better.
-    pub message: String,
-}
+use super::{
+    edit::{apply, Edit},
+    lexicon::UNCOUNTABLE,
+    patterns, sentences, tokens,
+};
 
 /// Harper's rules left out: style advice, what chat style allows, and rules
 /// that misfire on learners' sentences ("Where you are going?" is not a typo
@@ -58,33 +50,6 @@ const HARPER_IGNORED: [&str; 18] = [
 const CHAT_WORDS: [&str; 17] = [
     "lol", "haha", "hahaha", "omg", "btw", "thx", "pls", "plz", "ok", "okay", "hmm", "yeah", "wow", "xd", "etc", "vs",
     "tv",
-];
-
-/// Uncountable nouns: never with a/an, never plural. Harper proposes "an
-/// information" for "a information"; the rule for these comes from `patterns`.
-pub const UNCOUNTABLE: [&str; 22] = [
-    "advice",
-    "information",
-    "furniture",
-    "equipment",
-    "homework",
-    "housework",
-    "luggage",
-    "baggage",
-    "knowledge",
-    "news",
-    "weather",
-    "traffic",
-    "money",
-    "music",
-    "progress",
-    "research",
-    "evidence",
-    "feedback",
-    "software",
-    "bread",
-    "rice",
-    "vocabulary",
 ];
 
 /// Sentences whose fixes are kept, by total length: as a learner types, only
@@ -218,19 +183,6 @@ fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
     a.start < b.end && b.start < a.end || a == b
 }
 
-/// `text` with `edits` (sorted, not overlapping) applied.
-pub fn apply(text: &str, edits: &[Edit]) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut at = 0;
-    for e in edits {
-        out.push_str(&text[at..e.span.start]);
-        out.push_str(&e.replacement);
-        at = e.span.end;
-    }
-    out.push_str(&text[at..]);
-    out
-}
-
 /// Byte offsets of character positions (Harper counts characters).
 struct CharOffsets(Vec<usize>);
 
@@ -344,7 +296,7 @@ fn best_spelling(word: &str, dictionary: &FstDictionary) -> Option<String> {
 /// with digits, chat words, and words of one or two letters.
 fn spelling(text: &str) -> Vec<Edit> {
     let dictionary = FstDictionary::curated();
-    let tokens = diff::tokenize(text);
+    let tokens = tokens::tokenize(text);
     let mut edits = Vec::new();
     for (i, token) in tokens.iter().enumerate() {
         let word = token.text;

@@ -1,28 +1,17 @@
 // ChattConnect in the browser: boot, routing, the shell, and live events.
 import { api, ApiError, hasSession, logout, onSession, resume } from './api.js';
 import { Live } from './live.js';
-import { goalReminder, notifyMessage, rememberTitles } from './notify.js';
+import { goalReminder, notifyMessage } from './notify.js';
+import { refreshCounts, refreshQuota, showConnection, showCounts, showQuota, toggleTheme } from './shell.js';
+import { emit, go, store } from './store.js';
 import { h, toast } from './ui.js';
 import { authView } from './views/auth.js';
-import { chatsView, listShown, onChatEvent, presenceUnknown } from './views/chats.js';
+import { chatsView } from './views/chats.js';
 import { friendsView } from './views/friends.js';
 import { practiceView } from './views/practice.js';
 import { profileView } from './views/profile.js';
 import { progressView } from './views/progress.js';
 import { reviewView } from './views/review.js';
-
-/** Everything the views share. */
-export const store = {
-  me: null,
-  quota: null,
-  scenarios: [],
-  live: null,
-  connected: false,
-  refreshers: new Set(), // views that reload when the socket reconnects
-  accepting: new Set(), // friend requests this tab is accepting (it says so itself)
-  unread: 0, // messages from others not yet read, over all chats
-  requests: 0, // incoming friend requests
-};
 
 const root = document.getElementById('app');
 let current = null; // the mounted view's cleanup
@@ -30,11 +19,6 @@ let current = null; // the mounted view's cleanup
 function route() {
   const [, page = 'chats', id] = location.hash.split('/');
   return { page, id };
-}
-
-export function go(hash) {
-  if (location.hash === hash) render();
-  else location.hash = hash;
 }
 
 let renders = 0;
@@ -106,90 +90,17 @@ function shell(page) {
   return header;
 }
 
-/** Applies and remembers a theme, keeping the header toggle in step. */
-export function setTheme(theme) {
-  document.documentElement.dataset.theme = theme;
-  localStorage.setItem('cc.theme', theme);
-  const toggle = document.getElementById('theme-toggle');
-  if (toggle) toggle.textContent = theme === 'dark' ? '☀︎' : '☾';
-}
-
-function toggleTheme() {
-  setTheme(document.documentElement.dataset.theme === 'dark' ? 'light' : 'dark');
-}
-
-/** "3 of 5 left today · resets 09:00" */
-export function showQuota(quota = store.quota) {
-  store.quota = quota;
-  const el = document.getElementById('quota');
-  if (!el || !quota) return;
-  const at = new Date(quota.resets_at).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' });
-  el.replaceChildren(
-    h('span', { class: 'long' }, `${quota.remaining} of ${quota.limit} practice messages left today · resets at ${at}`),
-    h('span', { class: 'short', 'aria-hidden': 'true' }, `${quota.remaining} of ${quota.limit} left`));
-  el.classList.toggle('empty', quota.remaining === 0);
-}
-
-/** The unread total in the tab title and on Chats; incoming requests on Friends. */
-export function showCounts() {
-  document.title = store.unread ? `(${store.unread}) ChattConnect` : 'ChattConnect';
-  const put = (id, n, what) => {
-    const el = document.getElementById(id);
-    if (!el) return;
-    el.hidden = !n;
-    el.textContent = n > 99 ? '99+' : String(n);
-    el.setAttribute('aria-label', `${n} ${what}`);
-  };
-  put('unread-badge', store.unread, 'unread');
-  put('requests-badge', store.requests, 'friend requests');
-}
-
-export function setUnread(n) {
-  store.unread = n;
-  showCounts();
-}
-
-let countsTimer = null;
-/** Re-reads both counts from the API (debounced: events come in bursts). */
-export function refreshCounts() {
-  clearTimeout(countsTimer);
-  countsTimer = setTimeout(async () => {
-    try {
-      const [chats, requests] = await Promise.all([
-        api('GET', '/chats?limit=100'), api('GET', '/friends?status=incoming&limit=100')]);
-      store.unread = chats.items.reduce((n, c) => n + c.unread_count, 0);
-      rememberTitles(chats.items);
-      store.requests = requests.items.length;
-      showCounts();
-    } catch { /* shown on the next success */ }
-  }, 250);
-}
-
-export async function refreshQuota() {
-  try { showQuota(await api('GET', '/bot/quota')); } catch { /* shown on next success */ }
-}
-
-function showConnection() {
-  const el = document.getElementById('conn');
-  if (!el) return;
-  el.textContent = store.connected ? ''
-    : store.limited ? 'Live updates paused: too many tabs are open'
-    : 'Reconnecting…';
-  el.classList.toggle('down', !store.connected);
-}
-
 function onEvent(event) {
   // The server may have missed events for us (its event bus was away): catch up.
   if (event.type === 'resync') {
     store.refreshers.forEach((fn) => fn());
     return;
   }
-  onChatEvent(event);
+  emit(event);
   if (event.type === 'message.created') notifyMessage(event.message, store.me?.id);
-  dispatchEvent(new CustomEvent('cc-event', { detail: event }));
   // The chat list, when shown, counts unread messages itself; otherwise ask the API.
   const changesUnread = ['message.created', 'message.deleted', 'read'].includes(event.type);
-  if (event.type === 'friend' || (changesUnread && !listShown())) refreshCounts();
+  if (event.type === 'friend' || (changesUnread && !store.listShown)) refreshCounts();
   if (event.type === 'friend' && !event.removed && event.friend.status === 'incoming') {
     toast(`${event.friend.user.display_name} sent you a friend request`);
   }
@@ -209,7 +120,7 @@ async function start() {
     store.connected = state === 'online';
     store.limited = state === 'limited';
     showConnection();
-    if (wasConnected && !store.connected) presenceUnknown();
+    if (wasConnected && !store.connected) emit({ type: 'offline' });
     // Catch up on what happened while the socket was down; a page that could
     // not load tries again now.
     if (store.connected && store.failed) { store.failed = false; retryDelay = 1000; render(); }

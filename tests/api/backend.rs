@@ -176,9 +176,16 @@ async fn an_upgraded_database_lists_the_same_chats() {
 
     // From now on the triggers keep the list: a message brings the hidden chat
     // back, on top, with that message.
-    let back = db::messages::insert(&db, hidden, Some(cy), "user", "back".into(), None)
-        .await
-        .unwrap();
+    let back = db::messages::insert(
+        &db,
+        hidden,
+        Some(cy),
+        chattconnect::domain::kinds::MessageRole::User,
+        "back".into(),
+        None,
+    )
+    .await
+    .unwrap();
     let after = db::chats::listed(db.r(), me, page).await.unwrap();
     assert_eq!(
         summary(&after),
@@ -193,9 +200,16 @@ async fn an_upgraded_database_lists_the_same_chats() {
     let history = db::messages::list(db.r(), with_bea, None, 10).await.unwrap();
     let numbered: Vec<(Uuid, i64)> = history.iter().map(|m| (m.id, m.seq)).collect();
     assert_eq!(numbered, [(newest, 2), (older, 1)]);
-    let next = db::messages::insert(&db, with_bea, Some(me), "user", "next".into(), None)
-        .await
-        .unwrap();
+    let next = db::messages::insert(
+        &db,
+        with_bea,
+        Some(me),
+        chattconnect::domain::kinds::MessageRole::User,
+        "next".into(),
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(next.seq, 3);
     let theirs = db::chats::listed(db.r(), bea, page).await.unwrap();
     assert_eq!(summary(&theirs), [(with_bea, Some(next.id), 2)]);

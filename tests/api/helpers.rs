@@ -62,14 +62,24 @@ impl Reply {
         self.body
     }
 
-    /// Asserts an error reply in the contract's shape and returns it.
+    /// Asserts an error reply in the contract's shape, with the request id of
+    /// its `X-Request-Id` header, and returns it without that id (which every
+    /// request has its own of), so that two answers can be compared.
     #[track_caller]
     pub fn expect_error(self, status: u16, code: &str) -> Value {
-        let body = self.expect(status);
+        let request_id = self.headers.get("x-request-id").map(|v| v.to_str().unwrap().to_owned());
+        let mut body = self.expect(status);
         assert_eq!(body["error"], code, "unexpected error code: {body}");
         assert!(
             body["message"].as_str().is_some_and(|m| !m.is_empty()),
             "missing message: {body}"
+        );
+        let in_body = body.as_object_mut().and_then(|o| o.remove("request_id"));
+        assert!(request_id.is_some(), "no X-Request-Id header: {body}");
+        assert_eq!(
+            in_body.as_ref().and_then(Value::as_str),
+            request_id.as_deref(),
+            "request ids differ: {body}"
         );
         body
     }
@@ -345,9 +355,15 @@ impl TestApp {
     pub async fn insert_users(&self, people: &[(String, String)]) {
         let db = chattconnect::db::Db::connect(&self.settings).await.expect("database");
         for (username, display) in people {
-            chattconnect::db::users::insert(db.w(), username, display, "B1", "not-a-hash".into())
-                .await
-                .expect("user inserted");
+            chattconnect::db::users::insert(
+                db.w(),
+                username,
+                display,
+                chattconnect::domain::kinds::Level::B1,
+                "not-a-hash".into(),
+            )
+            .await
+            .expect("user inserted");
         }
     }
 

@@ -11,6 +11,7 @@ mod hardening;
 mod health;
 mod helpers;
 mod idempotency;
+mod layers;
 mod learner;
 mod lint;
 mod local_model;

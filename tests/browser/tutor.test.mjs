@@ -158,7 +158,8 @@ describe('the tutor in the browser', () => {
     await notice.getByText("The tutor couldn't check your draft this time. It didn't count.").waitFor();
     await notice.getByRole('button', { name: 'Retry' }).click();
     const panel = alice.locator('.check-panel');
-    await panel.locator('.feedback').waitFor();
+    // The finished check, not the "Checking…" placeholder (also a `.feedback`).
+    await panel.locator('.feedback:not([aria-busy])').waitFor();
     // (Counted by text: a check another test left running may land meanwhile.)
     const ofDraft = llm.checked.slice(checksBefore).filter((t) => t.includes("She don't like apples."));
     assert.equal(ofDraft.length, 2, `Retry ran the check again: ${JSON.stringify(llm.checked.slice(checksBefore))}`);

@@ -29,7 +29,7 @@ use tokio::sync::{
 use tokio_stream::wrappers::ReceiverStream;
 
 use self::engine::{Engine, ModelInfo, Stats};
-use super::client::{TextStream, UpstreamError};
+use super::provider::{TextStream, UpstreamError};
 use crate::metrics::Metrics;
 
 /// Where generated text goes; it also tells the generator when to stop.

@@ -2,10 +2,12 @@
 // up, live messages, typing, read receipts, editing, and practice with the bot
 // (streamed replies, feedback next to your message, the daily quota).
 import { api, ApiError } from '../api.js';
-import { refreshQuota, setUnread, showQuota, store } from '../app.js';
-import { notificationOffer, rememberTitles } from '../notify.js';
+import { KIND_LABELS } from '../labels.js';
 import { lintField } from '../lint.js';
+import { notificationOffer, rememberTitles } from '../notify.js';
+import { refreshQuota, setUnread, showQuota } from '../shell.js';
 import { canDictate, canSpeak, dictate, speak, voicePrefs } from '../speech.js';
+import { onEvent, store } from '../store.js';
 import { h, initials, time } from '../ui.js';
 
 const MAX_LEN = 2000;
@@ -29,6 +31,7 @@ export async function chatsView(main, openId) {
   const pane = h('section', { class: 'conversation-pane', 'aria-label': 'Conversation' });
   main.append(h('div', { class: `split ${openId ? 'has-chat' : ''}` }, sidebar, pane));
   state.list = list;
+  store.listShown = true;
 
   await loadChats();
   if (openId) {
@@ -57,6 +60,7 @@ export async function chatsView(main, openId) {
     state.conv?.close();
     state.conv = null;
     state.list = null;
+    store.listShown = false;
     state.goalLine = null;
   };
 }
@@ -160,19 +164,18 @@ async function refreshGoal() {
 }
 
 /** Our live connection dropped: nobody's presence is known until it is back (then the list reloads). */
-export function presenceUnknown() {
+function presenceUnknown() {
   for (const c of state.chats) if (c.peer) c.peer.online = null;
   drawList();
   if (state.conv?.chat.peer) state.conv.presence(null);
 }
 
-/** Whether the chat list is on screen, keeping the unread total up to date itself. */
-export function listShown() {
-  return !!state.list;
-}
-
-/** Live events from the socket. */
-export function onChatEvent(event) {
+/** Live events from the socket; the chat list keeps them while it is away. */
+onEvent((event) => {
+  if (event.type === 'offline') {
+    presenceUnknown();
+    return;
+  }
   const chat = state.chats.find((c) => c.id === event.chat_id);
   switch (event.type) {
     case 'message.created': {
@@ -214,7 +217,7 @@ export function onChatEvent(event) {
       break;
     default:
   }
-}
+});
 
 class Conversation {
   constructor(chat, pane) {
@@ -853,10 +856,6 @@ class Conversation {
   }
 }
 
-const KIND_LABELS = {
-  grammar: 'grammar', spelling: 'spelling', punctuation: 'punctuation', capitalization: 'capital letters',
-  missing_word: 'missing word', extra_word: 'extra word', word_order: 'word order',
-};
 
 // The tutor's check of a message: corrected, looks good, or not checked.
 function feedbackPanel(feedback) {
@@ -890,4 +889,3 @@ function partly(feedback) {
     : `The tutor could not check ${missed.length} of your sentences; only basic rules looked at them.`);
 }
 
-export { feedbackPanel, KIND_LABELS };

@@ -1,6 +1,6 @@
 // Find people, send and answer friend requests, see who is online, start chats.
 import { api } from '../api.js';
-import { go, store } from '../app.js';
+import { go, onEvent, store } from '../store.js';
 import { h, initials, toast } from '../ui.js';
 
 export async function friendsView(main) {
@@ -90,11 +90,10 @@ export async function friendsView(main) {
 
   // Requests, answers and presence arrive live.
   const refresh = () => reload().catch(() => {});
-  const onEvent = (e) => { if (['friend', 'presence'].includes(e.detail.type)) refresh(); };
-  addEventListener('cc-event', onEvent);
+  const stop = onEvent((e) => { if (['friend', 'presence'].includes(e.type)) refresh(); });
   store.refreshers.add(refresh);
   return () => {
-    removeEventListener('cc-event', onEvent);
+    stop();
     store.refreshers.delete(refresh);
   };
 }

@@ -1,6 +1,6 @@
 // Start a practice chat: pick a scenario and a level.
 import { api } from '../api.js';
-import { go, store } from '../app.js';
+import { go, store } from '../store.js';
 import { field, h } from '../ui.js';
 
 /** The CEFR levels as learners know them; the value is the code before the dash. */

@@ -1,6 +1,7 @@
 // Display name, level, password, theme, and the voice that reads replies aloud.
 import { api, changePassword } from '../api.js';
-import { setTheme, store } from '../app.js';
+import { setTheme } from '../shell.js';
+import { store } from '../store.js';
 import { canSpeak, englishVoices, saveVoicePrefs, speak, voicePrefs } from '../speech.js';
 import { field, h, toast } from '../ui.js';
 import { LEVELS } from './practice.js';

@@ -1,10 +1,10 @@
 // Progress: practice per day as two small charts (plain SVG), the totals, and
 // the mistake notebook to review past corrections.
 import { api } from '../api.js';
-import { store } from '../app.js';
+import { store } from '../store.js';
 import { reminderHour, setReminderHour } from '../notify.js';
 import { h, toast } from '../ui.js';
-import { KIND_LABELS } from './chats.js';
+import { KIND_LABELS } from '../labels.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 

@@ -2,7 +2,7 @@
 // by the server without the model (free), spaced with Leitner boxes.
 import { api } from '../api.js';
 import { h } from '../ui.js';
-import { KIND_LABELS } from './chats.js';
+import { KIND_LABELS } from '../labels.js';
 
 export async function reviewView(main) {
   const card = h('section', { class: 'review-card', 'aria-live': 'polite' });

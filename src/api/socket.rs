@@ -8,8 +8,11 @@ use serde::Deserialize;
 use tokio::time::{sleep_until, Instant};
 use uuid::Uuid;
 
-use super::{events, notify, Outbound, Refused};
-use crate::{api::messages::mark_read, chats, state::AppState};
+use crate::{
+    realtime::{events::Event, Outbound, Refused},
+    service::{chats, presence},
+    state::AppState,
+};
 
 /// How often one socket may announce typing in one chat.
 const TYPING_EVERY: Duration = Duration::from_secs(2);
@@ -59,7 +62,7 @@ pub async fn serve(state: AppState, user: Uuid, session: Uuid, token_exp: i64, s
         }
     };
     if came_online {
-        notify::presence(&state, user, true).await;
+        presence::announce(&state.db, &state.realtime, user, true).await;
     }
     let ping_every = Duration::from_secs(state.settings.ws_ping_interval_secs.max(1));
     let idle_limit = Duration::from_secs(state.settings.ws_idle_timeout_secs.max(1));
@@ -79,7 +82,7 @@ pub async fn serve(state: AppState, user: Uuid, session: Uuid, token_exp: i64, s
                         break;
                     }
                     Some(Outbound::Event(frame)) => frame.to_string(),
-                    Some(Outbound::Resync) => events::resync().to_string(),
+                    Some(Outbound::Resync) => Event::Resync.to_text(),
                 };
                 let send = sink.send(WsMessage::Text(text));
                 if !matches!(tokio::time::timeout(WRITE_TIMEOUT, send).await, Ok(Ok(()))) {
@@ -95,7 +98,7 @@ pub async fn serve(state: AppState, user: Uuid, session: Uuid, token_exp: i64, s
                 };
                 match serde_json::from_str::<ClientFrame>(&text) {
                     Ok(ClientFrame::Ping) => {
-                        let pong = sink.send(WsMessage::Text(events::pong().to_string()));
+                        let pong = sink.send(WsMessage::Text(Event::Pong.to_text()));
                         if tokio::time::timeout(WRITE_TIMEOUT, pong).await.is_err() { break }
                     }
                     Ok(ClientFrame::Typing { chat_id }) => {
@@ -107,9 +110,9 @@ pub async fn serve(state: AppState, user: Uuid, session: Uuid, token_exp: i64, s
                     }
                     Ok(ClientFrame::Read { chat_id, message_id }) => {
                         // Errors (not a member, no such message) are ignored: the socket only notifies.
-                        let _ = mark_read(&state, user, chat_id, message_id).await;
+                        let _ = chats::mark_read(&state.db, &state.realtime, user, chat_id, message_id).await;
                     }
-                    Ok(ClientFrame::Auth { access_token }) => match state.sessions.verify(&state, &access_token).await {
+                    Ok(ClientFrame::Auth { access_token }) => match state.sessions.verify(&access_token).await {
                         Ok(claims) if claims.sub == user && claims.sid == session => expires = deadline(claims.exp),
                         _ => {
                             close(&mut sink, TOKEN_EXPIRED, "the new access token is not valid for this session").await;
@@ -131,7 +134,7 @@ pub async fn serve(state: AppState, user: Uuid, session: Uuid, token_exp: i64, s
                 // A session can end where no event reaches this instance (an
                 // account deleted in the database): looked up again (cached
                 // for `session_cache_secs`) at every ping.
-                if let Ok(false) = state.sessions.still_active(&state, user, session).await {
+                if let Ok(false) = state.sessions.still_active(user, session).await {
                     close(&mut sink, TOKEN_EXPIRED, "the session was signed out").await;
                     break;
                 }
@@ -142,7 +145,7 @@ pub async fn serve(state: AppState, user: Uuid, session: Uuid, token_exp: i64, s
         }
     }
     if conn.close().await {
-        notify::presence(&state, user, false).await;
+        presence::announce(&state.db, &state.realtime, user, false).await;
     }
 }
 
@@ -156,7 +159,7 @@ where
 
 /// Tells the chat's other members that `user` is typing, if `user` may post there.
 async fn typing(state: &AppState, user: Uuid, chat_id: Uuid) {
-    if let Ok(others) = chats::writable_peers(state, user, chat_id).await {
-        state.realtime.publish(others, events::typing(chat_id, user));
+    if let Ok(others) = chats::writable_peers(&state.db, user, chat_id).await {
+        state.realtime.publish(others, Event::Typing { chat_id, user_id: user });
     }
 }
