@@ -41,6 +41,19 @@ pub struct ErrorBody {
     pub request_id: Option<String>,
 }
 
+/// The one line an internal error logs: the cause, and the request and caller
+/// it happened to (also when the request's span is off, below INFO).
+fn log_internal(err: &anyhow::Error) {
+    let request_id = crate::request_id::current();
+    let user_id = crate::request_id::current_user();
+    tracing::error!(
+        error = ?err,
+        request_id = request_id.as_deref(),
+        user_id = user_id.map(tracing::field::display),
+        "internal error"
+    );
+}
+
 fn too_large(limit: Option<usize>) -> String {
     match limit {
         Some(max) => format!("the request body is larger than {max} bytes"),
@@ -248,10 +261,10 @@ impl ResponseError for ApiError {
 
     fn as_response(&self) -> Response {
         match self {
-            Self::Internal(err) => tracing::error!(error = ?err, "internal error"),
+            Self::Internal(err) => log_internal(err),
             Self::WithQuota(inner, _) => {
                 if let Self::Internal(err) = inner.as_ref() {
-                    tracing::error!(error = ?err, "internal error");
+                    log_internal(err);
                 }
             }
             _ => {}

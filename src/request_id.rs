@@ -4,7 +4,7 @@
 //! `X-Request-Id` and in error bodies, so a report of a failure can be matched
 //! to its log lines. A client may send its own `X-Request-Id` (1..64 of
 //! `A-Z a-z 0-9 - _ .`); anything else is replaced by a new UUID.
-use std::time::Instant;
+use std::{cell::Cell, time::Instant};
 
 use poem::{http::HeaderValue, Endpoint, IntoResponse, Request, Response};
 use tracing::{field::Empty, Instrument};
@@ -12,17 +12,30 @@ use uuid::Uuid;
 
 pub const HEADER: &str = "x-request-id";
 
+/// What the request's task knows of it, for the lines that must name it
+/// whatever the log level (an internal error's).
+struct Current {
+    id: String,
+    user: Cell<Option<Uuid>>,
+}
+
 tokio::task_local! {
-    static CURRENT: String;
+    static CURRENT: Current;
 }
 
 /// The id of the request this task serves, if any.
 pub fn current() -> Option<String> {
-    CURRENT.try_with(Clone::clone).ok()
+    CURRENT.try_with(|c| c.id.clone()).ok()
 }
 
-/// Names the authenticated caller on the request's span.
+/// The authenticated caller of the request this task serves, if known.
+pub fn current_user() -> Option<Uuid> {
+    CURRENT.try_with(|c| c.user.get()).ok().flatten()
+}
+
+/// Names the authenticated caller on the request's span (and for `current_user`).
 pub fn record_user(user: Uuid) {
+    let _ = CURRENT.try_with(|c| c.user.set(Some(user)));
     tracing::Span::current().record("user_id", tracing::field::display(user));
 }
 
@@ -45,9 +58,10 @@ pub async fn traced<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> 
         .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned);
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    // At ERROR level, so that it is on whenever anything is logged: an error
-    // logged under `RUST_LOG=warn` still names its request.
-    let span = tracing::error_span!(
+    // At INFO, the default level; below it (`RUST_LOG=warn`) the span costs
+    // nothing, and the lines that must name their request (an internal
+    // error's, a 5xx's) carry its id themselves.
+    let span = tracing::info_span!(
         "request",
         %method,
         %path,
@@ -69,13 +83,17 @@ pub async fn traced<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> 
         let status = resp.status();
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
         if status.is_server_error() {
-            tracing::warn!(status = status.as_u16(), elapsed_ms, "request");
+            tracing::warn!(status = status.as_u16(), elapsed_ms, request_id = %id, "request");
         } else {
             tracing::info!(status = status.as_u16(), elapsed_ms, "request");
         }
         resp
     };
-    let mut resp = CURRENT.scope(id.clone(), call.instrument(span)).await;
+    let current = Current {
+        id: id.clone(),
+        user: Cell::new(None),
+    };
+    let mut resp = CURRENT.scope(current, call.instrument(span)).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(HEADER, value);
     }

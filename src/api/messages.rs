@@ -236,7 +236,9 @@ impl MessagesApi {
         body: Json<NewMessage>,
     ) -> ApiResult<Json<Message>> {
         let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
-        Ok(Json(messages::edit(&state, auth.0.id, id.0, mid.0, content).await?))
+        Ok(Json(
+            messages::edit(&state.db, &state.realtime, auth.0.id, id.0, mid.0, content).await?,
+        ))
     }
 
     /// Delete a message
@@ -250,7 +252,7 @@ impl MessagesApi {
         id: Path<Uuid>,
         mid: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        messages::delete(&state, auth.0.id, id.0, mid.0).await?;
+        messages::delete(&state.db, &state.realtime, auth.0.id, id.0, mid.0).await?;
         Ok(NoContent::Done)
     }
 

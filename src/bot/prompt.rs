@@ -61,18 +61,17 @@ pub fn messages(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bot::scenarios;
+    use crate::{
+        bot::scenarios,
+        domain::kinds::MessageRole::{self, Assistant, User},
+    };
 
-    fn msg(role: &str, content: &str) -> message::Model {
+    fn msg(role: MessageRole, content: &str) -> message::Model {
         message::Model {
             id: uuid::Uuid::now_v7(),
             chat_id: uuid::Uuid::nil(),
             sender_id: None,
-            role: if role == "assistant" {
-                crate::domain::kinds::MessageRole::Assistant
-            } else {
-                crate::domain::kinds::MessageRole::User
-            },
+            role,
             content: content.into(),
             feedback: None,
             created_at: chrono::Utc::now(),
@@ -85,9 +84,9 @@ mod tests {
     fn the_prompt_holds_scenario_level_history_and_opening_line() {
         let s = scenarios::find("job_interview").unwrap();
         let history = [
-            msg("user", "I am work in a bank."),
-            msg("assistant", "Tell me about you."),
-            msg("user", "Hello"),
+            msg(User, "I am work in a bank."),
+            msg(Assistant, "Tell me about you."),
+            msg(User, "Hello"),
         ];
         let m = messages(s, Level::A2, &history, 10_000, true);
         assert_eq!(m[0]["role"], "system");
@@ -102,7 +101,7 @@ mod tests {
     fn old_history_is_dropped_to_fit_the_budget_but_the_new_message_stays() {
         let s = scenarios::find("free_talk").unwrap();
         let long = "x".repeat(300);
-        let history = [msg("user", &long), msg("assistant", &long), msg("user", &long)];
+        let history = [msg(User, &long), msg(Assistant, &long), msg(User, &long)];
         let m = messages(s, Level::B1, &history, 500, true);
         assert_eq!(m.len(), 2, "system + the new message only");
         assert_eq!(m[1]["content"], long);

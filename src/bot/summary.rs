@@ -169,15 +169,11 @@ mod tests {
 
     #[test]
     fn the_transcript_keeps_the_newest_turns_within_budget() {
-        let m = |role: &str, content: String| message::Model {
+        let m = |role: MessageRole, content: String| message::Model {
             id: uuid::Uuid::now_v7(),
             chat_id: uuid::Uuid::nil(),
             sender_id: None,
-            role: if role == "assistant" {
-                MessageRole::Assistant
-            } else {
-                MessageRole::User
-            },
+            role,
             content,
             feedback: None,
             created_at: chrono::Utc::now(),
@@ -185,9 +181,9 @@ mod tests {
             seq: 0,
         };
         let newest_first = [
-            m("assistant", "Anything else?".into()),
-            m("user", "The soup, please.".into()),
-            m("user", "x".repeat(5_000)),
+            m(MessageRole::Assistant, "Anything else?".into()),
+            m(MessageRole::User, "The soup, please.".into()),
+            m(MessageRole::User, "x".repeat(5_000)),
         ];
         assert_eq!(
             transcript(&newest_first),

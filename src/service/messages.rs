@@ -8,11 +8,11 @@ use super::{
 };
 use crate::{
     bot::{exchange, quota::QuotaStatus},
-    db::{chats::Membership, messages},
+    db::{chats::Membership, messages, Db},
     domain::{chat::Message, kinds::MessageRole},
     entity::{chat, message},
     error::{ApiError, ApiResult},
-    realtime::events::Event,
+    realtime::{events::Event, Realtime},
     state::AppState,
 };
 
@@ -84,11 +84,18 @@ pub async fn post_to_bot(
 }
 
 /// Replaces the text of `me`'s own message in a direct chat with a friend.
-pub async fn edit(state: &AppState, me: Uuid, chat_id: Uuid, message_id: Uuid, content: String) -> ApiResult<Message> {
-    let (membership, message) = chats::own_direct_message(&state.db, me, chat_id, message_id).await?;
+pub async fn edit(
+    db: &Db,
+    realtime: &Realtime,
+    me: Uuid,
+    chat_id: Uuid,
+    message_id: Uuid,
+    content: String,
+) -> ApiResult<Message> {
+    let (membership, message) = chats::own_direct_message(db, me, chat_id, message_id).await?;
     chats::ensure_writable(&membership)?;
-    let message: Message = messages::edit(state.db.w(), message, content).await?.into();
-    state.realtime.publish(
+    let message: Message = messages::edit(db.w(), message, content).await?.into();
+    realtime.publish(
         member_ids(&membership.chat, me),
         Event::message_updated(message.clone()),
     );
@@ -96,10 +103,10 @@ pub async fn edit(state: &AppState, me: Uuid, chat_id: Uuid, message_id: Uuid, c
 }
 
 /// Deletes `me`'s own message in a direct chat.
-pub async fn delete(state: &AppState, me: Uuid, chat_id: Uuid, message_id: Uuid) -> ApiResult<()> {
-    let (Membership { chat, .. }, message) = chats::own_direct_message(&state.db, me, chat_id, message_id).await?;
-    messages::delete(state.db.w(), message.id).await?;
-    state.realtime.publish(
+pub async fn delete(db: &Db, realtime: &Realtime, me: Uuid, chat_id: Uuid, message_id: Uuid) -> ApiResult<()> {
+    let (Membership { chat, .. }, message) = chats::own_direct_message(db, me, chat_id, message_id).await?;
+    messages::delete(db.w(), message.id).await?;
+    realtime.publish(
         member_ids(&chat, me),
         Event::MessageDeleted {
             chat_id: message.chat_id,

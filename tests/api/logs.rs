@@ -86,8 +86,7 @@ fn database_url(dir: &tempfile::TempDir) -> String {
 #[tokio::test]
 async fn an_internal_error_names_its_request_in_the_response_and_the_log() {
     let dir = tempfile::tempdir().unwrap();
-    // Even at the quietest useful level, the failure's line names its request.
-    let server = Server::start(&dir, &[("LOG_FORMAT", "json"), ("RUST_LOG", "warn")]).await;
+    let server = Server::start(&dir, &[("LOG_FORMAT", "json"), ("RUST_LOG", "info")]).await;
     let client = reqwest::Client::new();
     let registered = server.register("traced", "a-long-enough-password").await;
     let user_id = registered["user"]["id"].as_str().unwrap().to_owned();
@@ -128,10 +127,13 @@ async fn an_internal_error_names_its_request_in_the_response_and_the_log() {
         1,
         "the failure is logged once, in its request's span: {log}"
     );
-    let span = &errors[0]["span"];
+    let (span, fields) = (&errors[0]["span"], &errors[0]["fields"]);
     assert_eq!(span["user_id"], user_id.as_str(), "{span}");
     assert_eq!(span["method"], "GET");
     assert_eq!(span["path"], "/api/v1/me/mistakes");
+    // The line names the request itself too, so it does so at any log level.
+    assert_eq!(fields["request_id"], header.as_str(), "{fields}");
+    assert_eq!(fields["user_id"], user_id.as_str(), "{fields}");
     assert!(
         lines
             .iter()
