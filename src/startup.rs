@@ -93,10 +93,7 @@ impl Application {
             settings: Arc::new(settings),
         };
         // Sessions ended on another instance reach this one through the bus.
-        let sessions = state.sessions.clone();
-        state
-            .realtime
-            .on_sessions_ended(move |user, ids| sessions.forget(user, ids));
+        state.realtime.on_sessions_ended(state.sessions.forgetter());
         let profiles = state.profiles.clone();
         state.realtime.on_profile_changed(move |user| profiles.forget(user));
         let open_files = server::raise_open_file_limit();

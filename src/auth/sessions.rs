@@ -157,12 +157,25 @@ impl Sessions {
     /// Drops cached checks of `user`'s sessions (all of them for `None`), so
     /// the next request looks them up again.
     pub fn forget(&self, user: Uuid, sessions: Option<&[Uuid]>) {
-        match sessions {
-            Some(ids) => ids.iter().for_each(|id| self.checked.invalidate(id)),
-            None => {
-                // Only fails when closures are not enabled, which `new` does.
-                let _ = self.checked.invalidate_entries_if(move |_, c| c.user == user);
-            }
+        forget(&self.checked, user, sessions);
+    }
+
+    /// `forget` for the realtime bus's hook (sessions ended on another
+    /// instance). It holds the cache alone: holding these `Sessions`, which
+    /// hold the bus, would make a cycle that keeps the bus and the database
+    /// pools alive after the application is dropped.
+    pub fn forgetter(&self) -> impl Fn(Uuid, Option<&[Uuid]>) + Send + Sync + 'static {
+        let checked = self.checked.clone();
+        move |user, sessions| forget(&checked, user, sessions)
+    }
+}
+
+fn forget(checked: &Cache<Uuid, Checked>, user: Uuid, sessions: Option<&[Uuid]>) {
+    match sessions {
+        Some(ids) => ids.iter().for_each(|id| checked.invalidate(id)),
+        None => {
+            // Only fails when closures are not enabled, which `new` does.
+            let _ = checked.invalidate_entries_if(move |_, c| c.user == user);
         }
     }
 }
