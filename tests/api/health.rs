@@ -1,4 +1,5 @@
 use reqwest::Method;
+use serde_json::json;
 
 use crate::helpers::spawn_app;
 
@@ -6,7 +7,22 @@ use crate::helpers::spawn_app;
 async fn health_readiness_and_metrics_answer() {
     let app = spawn_app().await;
     assert_eq!(app.call(Method::GET, "/healthz", None, None).await.status, 200);
-    assert_eq!(app.call(Method::GET, "/readyz", None, None).await.status, 200);
+    let ready = app.call(Method::GET, "/readyz", None, None).await.expect(200);
+    assert_eq!(
+        (&ready["status"], &ready["database"]),
+        (&json!("ready"), &json!("up")),
+        "{ready}"
+    );
+    // Without Redis there is no bus to report; with it (CI's PostgreSQL + Redis run) it is up.
+    let bus = ready["realtime_bus"].as_str().unwrap();
+    assert_eq!(
+        bus,
+        if app.settings.redis_url.is_some() {
+            "up"
+        } else {
+            "not_configured"
+        }
+    );
     app.call(
         Method::POST,
         "/api/v1/auth/login",
