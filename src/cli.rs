@@ -69,4 +69,18 @@ pub enum AdminCommand {
         /// The user's username (any letter case).
         username: String,
     },
+    /// Public rooms (lounges).
+    Lounge {
+        #[command(subcommand)]
+        command: LoungeCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LoungeCommand {
+    /// Add a lounge anyone can join; prints its id.
+    Create {
+        /// Its title, 1..100 characters.
+        name: String,
+    },
 }

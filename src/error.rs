@@ -85,6 +85,9 @@ pub enum ApiError {
     RequestTimeout(u64),
     #[error("too many requests; retry in {retry_after} s")]
     RateLimited { retry_after: u64 },
+    /// Muted in a lounge (the spam rule or an admin) for `retry_after` more seconds.
+    #[error("{message}; you can post here again in {retry_after} s")]
+    Muted { message: String, retry_after: u64 },
     #[error("your other bot requests are still being answered and hold what is left of today's allowance; retry in {retry_after} s")]
     QuotaBusy { retry_after: u64 },
     #[error("you have used all {} bot requests for today; they reset at {}", .0.limit, .0.resets_at.format("%H:%M UTC"))]
@@ -142,6 +145,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::RequestTimeout(_) => "request_timeout",
             Self::RateLimited { .. } | Self::QuotaBusy { .. } => "rate_limited",
+            Self::Muted { .. } => "muted",
             Self::QuotaExceeded(_) => "daily_quota_exceeded",
             Self::BotUnavailable(_) => "bot_unavailable",
             Self::BotBusy { .. } => "bot_busy",
@@ -183,9 +187,10 @@ impl ApiError {
         };
         match self {
             Self::Validation { field, .. } => body.field = field.as_deref().map(str::to_owned),
-            Self::RateLimited { retry_after } | Self::QuotaBusy { retry_after } | Self::BotBusy { retry_after } => {
-                body.retry_after = Some(*retry_after)
-            }
+            Self::RateLimited { retry_after }
+            | Self::QuotaBusy { retry_after }
+            | Self::BotBusy { retry_after }
+            | Self::Muted { retry_after, .. } => body.retry_after = Some(*retry_after),
             Self::QuotaExceeded(q) => {
                 body.retry_after = Some(q.reset_secs);
                 body.limit = Some(q.limit);
@@ -249,7 +254,7 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
-            Self::RateLimited { .. } | Self::QuotaBusy { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::QuotaBusy { .. } | Self::Muted { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::QuotaExceeded(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::BotUnavailable(_) | Self::BotBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::BotUpstream(_) => StatusCode::BAD_GATEWAY,
@@ -336,7 +341,12 @@ fn standard_responses() -> Vec<MetaResponse> {
             "`payload_too_large`: the request body is over the size limit (64 KiB unless configured otherwise).",
             false,
         ),
-        error_response(429, "`rate_limited`: too many requests in a short time.", true),
+        error_response(
+            429,
+            "`rate_limited`: too many requests in a short time; or `muted`: muted in this lounge for now. \
+            Both carry `Retry-After`.",
+            true,
+        ),
         error_response(
             500,
             "`internal`: an unexpected server error; details are logged, never sent.",
@@ -384,9 +394,9 @@ impl ApiResponse for BotError {
         let mut responses = standard_responses();
         for r in &mut responses {
             if r.status == Some(429) {
-                r.description = "`rate_limited`: too many requests in a short time; or \
-                    `daily_quota_exceeded`: no bot requests left today (with `limit`, `remaining: 0`, \
-                    `resets_at`). Both carry `Retry-After`.";
+                r.description = "`rate_limited`: too many requests in a short time; `muted`: muted in \
+                    this lounge for now; or `daily_quota_exceeded`: no bot requests left today (with `limit`, \
+                    `remaining: 0`, `resets_at`). All carry `Retry-After`.";
             }
         }
         responses.extend([

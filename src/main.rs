@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use chattconnect::{
     api,
-    cli::{AdminCommand, Cli, Command, ModelCommand},
+    cli::{AdminCommand, Cli, Command, LoungeCommand, ModelCommand},
     config::Settings,
     db::{self, Db},
     model_files,
@@ -93,6 +93,30 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 "A link for {} to choose a new password: it works once, for an hour.",
                 user.username
             );
+        }
+        Command::Admin {
+            command: AdminCommand::Lounge {
+                command: LoungeCommand::Create { name },
+            },
+        } => {
+            let name = name.trim().to_owned();
+            if !(1..=settings.chat_title_max_len).contains(&name.chars().count()) {
+                anyhow::bail!("a lounge's name must be 1..{} characters", settings.chat_title_max_len);
+            }
+            let db = Db::connect(&settings).await?;
+            db.migrate(&settings).await?;
+            let lounge = db::chats::create(
+                db.w(),
+                chattconnect::domain::kinds::ChatKind::Lounge,
+                Some(name),
+                None,
+                None,
+                &[],
+            )
+            .await?;
+            // The id alone goes to standard output, so it can be piped.
+            println!("{}", lounge.id);
+            eprintln!("Lounge “{}” created.", lounge.title.unwrap_or_default());
         }
         Command::Model {
             command: ModelCommand::Pull { repo, file },

@@ -161,10 +161,24 @@ impl Application {
                 }
             }
         });
+        // Lounges' online counts reach their members here at most once a second.
+        let counting = state.clone();
+        let lounges = tokio::spawn(async move {
+            let mut ticker = crate::service::lounges::OnlineTicker::new();
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = ticker.tick(&counting.db, &counting.realtime).await {
+                    tracing::warn!(error = %e, "counting the lounges' members online failed");
+                }
+            }
+        });
         tracing::info!(port = self.port, "listening");
         let result = server::serve(self.listener, routes(self.state), self.limits, signal).await;
         janitor.abort();
         recovery.abort();
+        lounges.abort();
         state.realtime.shutdown().await;
         state.lease.release().await;
         state.db.clone().close().await;

@@ -19,6 +19,9 @@ mod m20261206_000015_chat_reviews;
 mod m20261206_000016_message_seq;
 mod m20261206_000017_goals_and_review;
 mod m20261206_000018_account_links;
+mod m20261207_000019_groups_and_lounges;
+
+pub use m20261207_000019_groups_and_lounges::LOUNGES;
 
 pub struct Migrator;
 
@@ -44,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000016_message_seq::Migration),
             Box::new(m20261206_000017_goals_and_review::Migration),
             Box::new(m20261206_000018_account_links::Migration),
+            Box::new(m20261207_000019_groups_and_lounges::Migration),
         ]
     }
 }

@@ -93,7 +93,7 @@ impl BotApi {
 
 pub struct AdminApi;
 
-async fn require_admin(state: &AppState, auth: &BearerAuth) -> ApiResult<()> {
+pub(crate) async fn require_admin(state: &AppState, auth: &BearerAuth) -> ApiResult<()> {
     if fresh_user(state, auth.0.id).await?.role != Role::Admin {
         return Err(ApiError::Forbidden("only admins may do this".into()));
     }

@@ -40,6 +40,15 @@ pub struct NewBotChat {
     pub level: NotNull<Level>,
 }
 
+/// A group of the caller (its owner) and 2..49 of their accepted friends.
+#[derive(Debug, Object)]
+pub struct NewGroupChat {
+    /// 1..100 characters after trimming.
+    pub title: Text,
+    /// The friends to put in it (not the caller), 2..49 of them, each once.
+    pub member_ids: Vec<Uuid>,
+}
+
 /// What to create, told apart by `kind`.
 #[derive(Debug, Union)]
 #[oai(discriminator_name = "kind")]
@@ -48,12 +57,14 @@ pub enum NewChat {
     Direct(NewDirectChat),
     #[oai(mapping = "bot")]
     Bot(NewBotChat),
+    #[oai(mapping = "group")]
+    Group(NewGroupChat),
 }
 
-/// Changes to a bot chat; omitted fields stay as they are.
+/// Changes to a bot chat or a group; omitted fields stay as they are.
 #[derive(Debug, Object)]
 pub struct UpdateChat {
-    /// Bot chats only: 1..100 characters after trimming.
+    /// Bot chats and groups (by their owner): 1..100 characters after trimming.
     pub title: NotNull<Text>,
     /// Bot chats only: one of `GET /bot/scenarios`.
     pub scenario_id: NotNull<Text>,
@@ -90,8 +101,9 @@ fn validate_scenario(id: &str) -> ApiResult<String> {
 impl ChatsApi {
     /// List my chats
     ///
-    /// Direct and bot chats, most recently active first, each with its newest
-    /// message and the caller's unread count.
+    /// Direct, bot and group chats and joined lounges, most recently active
+    /// first, each with its newest message (and its author's name), member
+    /// count and the caller's unread count.
     #[oai(path = "/chats", method = "get", operation_id = "listChats")]
     async fn list(
         &self,
@@ -121,7 +133,9 @@ impl ChatsApi {
     ///
     /// `{"kind": "direct", "user_id"}` opens a chat with an accepted friend (403
     /// otherwise); if one exists it is returned with 200. `{"kind": "bot", ...}`
-    /// starts a practice chat with the bot.
+    /// starts a practice chat with the bot. `{"kind": "group", "title",
+    /// "member_ids"}` makes a group of the caller (its owner) and 2..49 accepted
+    /// friends (403 if any is not one).
     #[oai(path = "/chats", method = "post", operation_id = "createChat")]
     async fn create(
         &self,
@@ -132,6 +146,12 @@ impl ChatsApi {
         match body.0 {
             NewChat::Direct(req) => create_direct(&state, auth.0.id, req.user_id).await,
             NewChat::Bot(req) => create_bot(&state, auth.0.id, req).await,
+            NewChat::Group(req) => {
+                let me = auth.0.id;
+                let title = trimmed("title", &req.title, 1, state.settings.chat_title_max_len)?;
+                let chat = super::groups::groups(&state).create(me, title, &req.member_ids).await?;
+                Ok(ChatCreated::Created(Json(view(&state, me, chat.id).await?)))
+            }
         }
     }
 
@@ -146,10 +166,12 @@ impl ChatsApi {
         Ok(Json(view(&state, auth.0.id, id.0).await?))
     }
 
-    /// Update a bot chat
+    /// Update a bot chat or a group
     ///
-    /// Renames it or changes its scenario or level; omitted fields stay. Direct
-    /// chats take their title from the friend and cannot be changed (400).
+    /// Renames a bot chat or changes its scenario or level; omitted fields
+    /// stay. A group's owner renames it (403 for other members; a system
+    /// message tells everyone). Direct chats take their title from the friend,
+    /// lounges are named by operators: neither can be changed (400).
     #[oai(path = "/chats/:id", method = "patch", operation_id = "updateChat")]
     async fn update(
         &self,
@@ -159,18 +181,28 @@ impl ChatsApi {
         body: Json<UpdateChat>,
     ) -> ApiResult<Json<Chat>> {
         let me = auth.0.id;
-        let chat = service::member_chat(&state.db, id.0, me).await?.chat;
-        if chat.kind != ChatKind::Bot {
-            return Err(ApiError::Validation {
-                message: "direct chats cannot be renamed or given a scenario or level".into(),
-                field: None,
-            });
-        }
+        let membership = service::member_chat(&state.db, id.0, me).await?;
         let title = body
             .title
             .as_deref()
             .map(|t| trimmed("title", t, 1, state.settings.chat_title_max_len))
             .transpose()?;
+        if membership.chat.kind == ChatKind::Group {
+            if body.scenario_id.is_some() || body.level.is_some() {
+                return Err(ApiError::validation("scenario_id", "groups have no scenario or level"));
+            }
+            if let Some(title) = title {
+                super::groups::groups(&state).rename(me, membership, title).await?;
+            }
+            return Ok(Json(view(&state, me, id.0).await?));
+        }
+        let chat = membership.chat;
+        if chat.kind != ChatKind::Bot {
+            return Err(ApiError::Validation {
+                message: "direct chats and lounges cannot be renamed or given a scenario or level".into(),
+                field: None,
+            });
+        }
         let scenario = body.scenario_id.as_deref().map(validate_scenario).transpose()?;
         let level = body.level.0;
         chats::update(state.db.w(), chat, title, scenario, level).await?;
@@ -180,7 +212,8 @@ impl ChatsApi {
     /// Delete a chat
     ///
     /// A bot chat is deleted with its messages. A direct chat is only hidden from
-    /// the caller's list, and comes back when a new message arrives.
+    /// the caller's list, and comes back when a new message arrives. From a
+    /// group or a lounge the caller leaves, as with `removeChatMember`.
     #[oai(path = "/chats/:id", method = "delete", operation_id = "deleteChat")]
     async fn delete(
         &self,
@@ -188,9 +221,12 @@ impl ChatsApi {
         auth: crate::auth::BearerAuth,
         id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        let chat = service::member_chat(&state.db, id.0, auth.0.id).await?.chat;
+        let me = auth.0.id;
+        let chat = service::member_chat(&state.db, id.0, me).await?.chat;
         if chat.kind == ChatKind::Bot {
             chats::delete(state.db.w(), chat.id).await?;
+        } else if chat.kind.is_room() {
+            super::groups::groups(&state).remove(me, false, chat.id, me).await?;
         } else {
             chats::set_hidden(state.db.w(), chat.id, auth.0.id, true).await?;
         }

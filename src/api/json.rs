@@ -103,6 +103,21 @@ mod tests {
             content: "I goed to \\ the <shop> \u{0001}".into(),
             created_at: at.into(),
             edited_at: edited.then(|| at.into()),
+            peer_corrections: if edited {
+                vec![crate::domain::chat::PeerCorrection {
+                    chat_id: Uuid::now_v7(),
+                    message_id: Uuid::now_v7(),
+                    corrector_id: Uuid::now_v7(),
+                    corrector_name: "Bo \"B\"".into(),
+                    corrected_text: "I went to the shop.".into(),
+                    note: "past ‘go’".into(),
+                    corrections: Vec::new(),
+                    thanked: true,
+                    created_at: at.into(),
+                }]
+            } else {
+                Vec::new()
+            },
             feedback,
         }
     }
@@ -200,6 +215,8 @@ mod tests {
                 id: Uuid::now_v7(),
                 chat_id: Uuid::now_v7(),
                 message_id: Uuid::now_v7(),
+                source: crate::domain::kinds::MistakeSource::Peer,
+                corrector_id: Some(Uuid::now_v7()),
                 kind: MistakeKind::MissingWord,
                 original: "I going".into(),
                 corrected: "I am going".into(),

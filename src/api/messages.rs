@@ -13,17 +13,18 @@ use super::{
     json::JsonOut,
     pagination::{self, MessageCursor, SeqCursor},
     stream::{self, EventStreamBody},
-    text::Text,
-    types::{trimmed, ChatKind, Message, MessagePage},
+    text::{NotNull, Text},
+    types::{trimmed, ChatKind, Message, MessagePage, PeerCorrection},
     ApiTags, NoContent,
 };
 use crate::{
     auth::BearerAuth,
     bot::exchange,
+    db::corrections::Saved,
     db::messages as store,
     error::{ApiError, ApiResult, BotError},
     service::{
-        chats, idempotency,
+        chats, corrections, idempotency,
         messages::{self, BotTurn},
     },
     state::AppState,
@@ -31,10 +32,34 @@ use crate::{
 
 pub struct MessagesApi;
 
+/// Longest note with a correction, in characters.
+const NOTE_MAX_LEN: usize = 200;
+
 #[derive(Debug, Object)]
 pub struct NewMessage {
     /// 1..2000 characters after trimming.
     pub content: Text,
+}
+
+/// A member's correction of another member's message.
+#[derive(Debug, Object)]
+pub struct NewCorrection {
+    /// The message as it should be written: 1..2000 characters after trimming,
+    /// keeping most of the author's words.
+    pub corrected_text: Text,
+    /// A word to the author, at most 200 characters.
+    pub note: NotNull<Text>,
+}
+
+#[derive(poem_openapi::ApiResponse)]
+pub enum CorrectionSaved {
+    /// The correction, shown under the message for every member
+    /// (`message.corrected`) and in the author's notebook.
+    #[oai(status = 201)]
+    Created(Json<PeerCorrection>),
+    /// The caller's earlier correction of this message was replaced.
+    #[oai(status = 200)]
+    Replaced(Json<PeerCorrection>),
 }
 
 #[derive(Debug, Object)]
@@ -46,7 +71,7 @@ pub struct ReadMarker {
 /// Direct chats: the stored `Message`. Bot chats: a `BotExchange`.
 #[derive(Debug, Union)]
 pub enum Posted {
-    Message(Message),
+    Message(Box<Message>),
     BotExchange(Box<BotExchange>),
 }
 
@@ -104,7 +129,7 @@ impl MessagesApi {
         #[oai(validator(minimum(value = "0")))]
         after: Query<Option<i64>>,
     ) -> ApiResult<JsonOut<MessagePage>> {
-        chats::member_chat(&state.db, id.0, auth.0.id).await?;
+        let membership = chats::member_chat(&state.db, id.0, auth.0.id).await?;
         let limit = pagination::limit(limit.0);
         let from = match pagination::message_cursor(&cursor.0)? {
             Some(MessageCursor::Seq(from)) => from,
@@ -122,10 +147,11 @@ impl MessagesApi {
             SeqCursor::Before(_) => format!("b{}", m.seq),
             SeqCursor::After(_) => format!("a{}", m.seq),
         });
-        Ok(JsonOut(MessagePage {
-            items: rows.into_iter().map(Message::from).collect(),
-            next_cursor,
-        }))
+        let mut items: Vec<Message> = rows.into_iter().map(Message::from).collect();
+        if membership.chat.kind != ChatKind::Bot {
+            corrections::attach(&state.db, &mut items).await?;
+        }
+        Ok(JsonOut(MessagePage { items, next_cursor }))
     }
 
     /// Send a message
@@ -150,12 +176,12 @@ impl MessagesApi {
         let membership = chats::member_chat(&state.db, id.0, me).await?;
         // Bot chats are always writable; a direct chat only between friends.
         chats::ensure_writable(&membership)?;
-        let chat = membership.chat;
-        if chat.kind == ChatKind::Direct {
+        if membership.chat.kind != ChatKind::Bot {
             let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
-            let message = messages::post_direct(&state, me, key, &chat, content).await?;
-            return Ok(MessageCreated::Ok(Json(Posted::Message(message)), None, None, None));
+            let message = messages::post_to_people(&state, me, key, &membership, content).await?;
+            return Ok(MessageCreated::Ok(Json(Posted::Message(Box::new(message))), None, None, None));
         }
+        let chat = membership.chat;
         let result = async {
             let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
             let (message, reply, quota) = match messages::post_to_bot(&state, me, key, chat, content).await? {
@@ -254,6 +280,70 @@ impl MessagesApi {
     ) -> ApiResult<NoContent> {
         messages::delete(&state.db, &state.realtime, auth.0.id, id.0, mid.0).await?;
         Ok(NoContent::Done)
+    }
+
+    /// Correct a member's message
+    ///
+    /// Rewrites another member's message as it should be; the changes are
+    /// worked out by the tutor's diff (each quoting the author's words) and go
+    /// into the author's notebook with `source: "peer"`. Free: no bot quota.
+    /// One correction per corrector and message: a second replaces the first
+    /// (200). Not your own message, nor the bot's (403).
+    #[oai(
+        path = "/chats/:id/messages/:mid/corrections",
+        method = "post",
+        operation_id = "correctMessage"
+    )]
+    async fn correct(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        mid: Path<Uuid>,
+        body: Json<NewCorrection>,
+    ) -> ApiResult<CorrectionSaved> {
+        let corrected_text = trimmed(
+            "corrected_text",
+            &body.corrected_text,
+            1,
+            state.settings.message_max_len,
+        )?;
+        let note = match body.note.as_deref() {
+            Some(note) => trimmed("note", note, 0, NOTE_MAX_LEN)?,
+            None => String::new(),
+        };
+        let proposed = corrections::Proposed {
+            corrected_text,
+            note,
+            day: crate::domain::practice::day_key(state.quota.today()),
+        };
+        let (saved, shown) = corrections::correct(&state.db, &state.realtime, auth.0.id, id.0, mid.0, proposed).await?;
+        Ok(match saved {
+            Saved::New => CorrectionSaved::Created(Json(shown)),
+            Saved::Replaced => CorrectionSaved::Replaced(Json(shown)),
+        })
+    }
+
+    /// Thank a corrector
+    ///
+    /// The message's author thanks the member who corrected it; everyone sees
+    /// it (`message.corrected` with `thanked: true`).
+    #[oai(
+        path = "/chats/:id/messages/:mid/corrections/:corrector_id/thanks",
+        method = "put",
+        operation_id = "thankCorrector"
+    )]
+    async fn thank(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        mid: Path<Uuid>,
+        corrector_id: Path<Uuid>,
+    ) -> ApiResult<Json<PeerCorrection>> {
+        Ok(Json(
+            corrections::thank(&state.db, &state.realtime, auth.0.id, id.0, mid.0, corrector_id.0).await?,
+        ))
     }
 
     /// Mark messages read

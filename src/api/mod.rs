@@ -66,8 +66,10 @@ pub mod bot;
 pub mod chats;
 pub mod describe;
 pub mod friends;
+pub mod groups;
 pub mod health;
 pub mod json;
+pub mod lounges;
 pub mod messages;
 pub mod pagination;
 pub mod review;
@@ -88,10 +90,12 @@ pub enum ApiTags {
     Users,
     /// Friend requests and friendships. Only friends can chat directly.
     Friends,
-    /// Direct chats with friends and practice chats with the bot.
+    /// Direct chats with friends, groups of friends, and practice chats with the bot; members.
     Chats,
     /// Messages in chats: history, posting (to friends or the bot), editing, deleting and read receipts.
     Messages,
+    /// Public rooms to practise with other learners.
+    Lounges,
     /// The AI conversation partner: practice scenarios and the daily quota.
     Bot,
     /// The tutor: checking a draft, the mistake notebook and progress.
@@ -110,12 +114,15 @@ pub fn service() -> OpenApiService<impl OpenApi, ()> {
             users::UsersApi,
             friends::FriendsApi,
             chats::ChatsApi,
+            groups::GroupsApi,
+            lounges::LoungesApi,
             messages::MessagesApi,
             bot::BotApi,
             tutor::TutorApi,
             review::ReviewApi,
             ws::RealtimeApi,
             bot::AdminApi,
+            lounges::AdminLoungesApi,
         ),
         "ChattConnect API",
         env!("CARGO_PKG_VERSION"),

@@ -159,7 +159,7 @@ where
 
 /// Tells the chat's other members that `user` is typing, if `user` may post there.
 async fn typing(state: &AppState, user: Uuid, chat_id: Uuid) {
-    if let Ok(others) = chats::writable_peers(&state.db, user, chat_id).await {
+    if let Ok(others) = chats::typing_audience(&state.db, user, chat_id).await {
         state.realtime.publish(others, Event::Typing { chat_id, user_id: user });
     }
 }

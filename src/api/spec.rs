@@ -47,6 +47,18 @@ pub fn request_examples() -> Vec<(&'static str, Value)> {
         ),
         ("updateChat", json!({"title": "Evening practice", "level": "B2"})),
         (
+            "addChatMember",
+            json!({"user_id": "01937c4e-8f1a-7000-8000-000000000001"}),
+        ),
+        (
+            "correctMessage",
+            json!({"corrected_text": "Yesterday I went to the cinema.", "note": "‘go’ is irregular"}),
+        ),
+        (
+            "adminMuteInLounge",
+            json!({"user_id": "01937c4e-8f1a-7000-8000-000000000001", "minutes": 10}),
+        ),
+        (
             "sendMessage",
             json!({"content": "Yesterday I have went to the cinema."}),
         ),

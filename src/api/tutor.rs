@@ -14,7 +14,7 @@ use super::{
     json::JsonOut,
     pagination,
     text::Text,
-    types::{trimmed, Feedback, MistakeKind},
+    types::{trimmed, Feedback, MistakeKind, MistakeSource},
     ApiTags,
 };
 use crate::{
@@ -61,14 +61,21 @@ pub struct LintRequest {
     pub text: Text,
 }
 
-/// One correction kept in the learner's notebook.
+/// One correction kept in the learner's notebook: from the tutor's check
+/// (`source: "tutor"`) or another learner's correction of one of their
+/// messages (`source: "peer"`, made by `corrector_id`).
 #[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct Mistake {
     pub id: Uuid,
-    /// The practice chat it happened in.
+    /// The chat it happened in: a practice chat, or a chat with people for a
+    /// peer correction.
     pub chat_id: Uuid,
     /// The learner's message it corrects.
     pub message_id: Uuid,
+    pub source: MistakeSource,
+    /// Who corrected it (`peer`); `null` for the tutor.
+    #[oai(nullable)]
+    pub corrector_id: Option<Uuid>,
     pub kind: MistakeKind,
     /// What the learner wrote.
     pub original: String,
@@ -89,6 +96,8 @@ impl From<progress::Entry> for Mistake {
             id: m.id,
             chat_id: m.chat_id,
             message_id: m.message_id,
+            source: m.source,
+            corrector_id: m.corrector_id,
             kind: m.kind,
             original: m.original,
             corrected: m.corrected,

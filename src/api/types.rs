@@ -3,9 +3,9 @@
 use poem_openapi::Object;
 
 pub use crate::domain::{
-    chat::{Chat, Message},
+    chat::{Chat, ChatMember, Lounge, Message, PeerCorrection},
     feedback::{Correction, Feedback, FeedbackStatus, MistakeKind},
-    kinds::{ChatKind, Level, MessageRole, Role},
+    kinds::{ChatKind, Level, MemberRole, MessageRole, MistakeSource, Role},
     people::{Friend, FriendStatus, Me, User},
 };
 use crate::error::ApiError;

@@ -2,14 +2,14 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     prelude::Expr,
     sea_query::{Alias, ExprTrait, Query, SimpleExpr},
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, Set,
-    TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
 use crate::{
-    domain::kinds::{ChatKind, FriendshipState, Level, MessageRole},
-    entity::{chat, chat_member, friendship, message},
+    domain::kinds::{ChatKind, FriendshipState, Level, MemberRole, MessageRole},
+    entity::{chat, chat_member, friendship, message, user},
 };
 
 /// The key that makes a pair of users share at most one direct chat.
@@ -25,7 +25,8 @@ pub async fn find_direct(db: &impl ConnectionTrait, a: Uuid, b: Uuid) -> Result<
         .await
 }
 
-/// Creates a chat and its members in one transaction.
+/// Creates a chat and its members in one transaction; the first member of a
+/// group is its owner.
 pub async fn create<C: TransactionTrait>(
     db: &C,
     kind: ChatKind,
@@ -51,21 +52,303 @@ pub async fn create<C: TransactionTrait>(
     }
     .insert(&txn)
     .await?;
-    for &user_id in members {
-        chat_member::ActiveModel {
-            chat_id: Set(chat.id),
-            user_id: Set(user_id),
-            last_read_message_id: Set(None),
-            last_read_seq: Set(0),
-            hidden: Set(false),
-            joined_at: Set(now),
-            activity_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
+    for (i, &user_id) in members.iter().enumerate() {
+        let role = if kind == ChatKind::Group && i == 0 {
+            MemberRole::Owner
+        } else {
+            MemberRole::Member
+        };
+        new_member(chat.id, user_id, role, now).insert(&txn).await?;
     }
     txn.commit().await?;
     Ok(chat)
+}
+
+fn new_member(chat_id: Uuid, user_id: Uuid, role: MemberRole, now: DateTime<Utc>) -> chat_member::ActiveModel {
+    chat_member::ActiveModel {
+        chat_id: Set(chat_id),
+        user_id: Set(user_id),
+        last_read_message_id: Set(None),
+        last_read_seq: Set(0),
+        hidden: Set(false),
+        joined_at: Set(now),
+        activity_at: Set(now),
+        role: Set(role),
+        muted_until: Set(None),
+        recent_posts: Set(None),
+    }
+}
+
+/// Why a member could not be added.
+#[derive(Debug)]
+pub enum AddRefused {
+    /// They are a member already.
+    Already,
+    /// The chat has `max` members.
+    Full,
+    /// The chat is gone.
+    Gone,
+}
+
+/// Adds `user_id` to the chat, unless it already has `max` members (`None`:
+/// no limit). The chat row is locked first, so concurrent additions count
+/// each other. Everything they missed counts as read.
+pub async fn add_member<C: TransactionTrait>(
+    db: &C,
+    chat_id: Uuid,
+    user_id: Uuid,
+    max: Option<u64>,
+) -> Result<Result<chat_member::Model, AddRefused>, DbErr> {
+    let txn = db.begin().await?;
+    let Some(chat) = chat::Entity::find_by_id(chat_id).lock_exclusive().one(&txn).await? else {
+        return Ok(Err(AddRefused::Gone));
+    };
+    let existing = chat_member::Entity::find_by_id((chat_id, user_id)).one(&txn).await?;
+    if existing.is_some() {
+        return Ok(Err(AddRefused::Already));
+    }
+    if let Some(max) = max {
+        if member_count(&txn, chat_id).await? >= max {
+            return Ok(Err(AddRefused::Full));
+        }
+    }
+    let mut member = new_member(chat_id, user_id, MemberRole::Member, super::now());
+    member.last_read_seq = Set(chat.last_seq);
+    member.last_read_message_id = Set(chat.last_message_id);
+    let member = member.insert(&txn).await?;
+    txn.commit().await?;
+    Ok(Ok(member))
+}
+
+/// What removing a member did to the chat.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Removed {
+    /// They were not a member.
+    NotMember,
+    /// They left; `new_owner` took over when the owner left.
+    Left { new_owner: Option<Uuid> },
+    /// They were the last member of a group, which is deleted with its messages.
+    ChatDeleted,
+}
+
+/// Removes `user_id` from the chat in one transaction (the chat row locked
+/// first): when the owner leaves, the longest-standing member becomes owner;
+/// when the last member of a group leaves, the group is deleted.
+pub async fn remove_member<C: TransactionTrait>(db: &C, chat_id: Uuid, user_id: Uuid) -> Result<Removed, DbErr> {
+    let txn = db.begin().await?;
+    let Some(chat) = chat::Entity::find_by_id(chat_id).lock_exclusive().one(&txn).await? else {
+        return Ok(Removed::NotMember);
+    };
+    let Some(member) = chat_member::Entity::find_by_id((chat_id, user_id)).one(&txn).await? else {
+        return Ok(Removed::NotMember);
+    };
+    chat_member::Entity::delete_by_id((chat_id, user_id)).exec(&txn).await?;
+    let next = chat_member::Entity::find()
+        .filter(chat_member::Column::ChatId.eq(chat_id))
+        .order_by_asc(chat_member::Column::JoinedAt)
+        .order_by_asc(chat_member::Column::UserId)
+        .one(&txn)
+        .await?;
+    let outcome = match next {
+        None if chat.kind == ChatKind::Group => {
+            chat::Entity::delete_by_id(chat_id).exec(&txn).await?;
+            Removed::ChatDeleted
+        }
+        Some(next) if member.role == MemberRole::Owner => {
+            chat_member::Entity::update_many()
+                .col_expr(chat_member::Column::Role, Expr::value(MemberRole::Owner))
+                .filter(chat_member::Column::ChatId.eq(chat_id))
+                .filter(chat_member::Column::UserId.eq(next.user_id))
+                .exec(&txn)
+                .await?;
+            Removed::Left {
+                new_owner: Some(next.user_id),
+            }
+        }
+        _ => Removed::Left { new_owner: None },
+    };
+    txn.commit().await?;
+    Ok(outcome)
+}
+
+pub async fn member_count(db: &impl ConnectionTrait, chat_id: Uuid) -> Result<u64, DbErr> {
+    chat_member::Entity::find()
+        .filter(chat_member::Column::ChatId.eq(chat_id))
+        .count(db)
+        .await
+}
+
+/// Everyone in the chat.
+pub async fn member_ids(db: &impl ConnectionTrait, chat_id: Uuid) -> Result<Vec<Uuid>, DbErr> {
+    chat_member::Entity::find()
+        .select_only()
+        .column(chat_member::Column::UserId)
+        .filter(chat_member::Column::ChatId.eq(chat_id))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// The members of the chats `chat_ids`, as `(chat, user)`.
+pub async fn members_of(db: &impl ConnectionTrait, chat_ids: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>, DbErr> {
+    if chat_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    chat_member::Entity::find()
+        .select_only()
+        .columns([chat_member::Column::ChatId, chat_member::Column::UserId])
+        .filter(chat_member::Column::ChatId.is_in(chat_ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// A member with their account, for the members list.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct MemberWithUser {
+    #[sea_orm(nested)]
+    pub user: user::Model,
+    /// The member's role (`role` is the account's).
+    pub member_role: MemberRole,
+    pub joined_at: DateTime<Utc>,
+}
+
+/// The chat's members, longest-standing first, after `(joined_at, user_id)`,
+/// at most `limit`: one range of the primary key's chat, each joined to its user.
+pub async fn members(
+    db: &impl ConnectionTrait,
+    chat_id: Uuid,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> Result<Vec<MemberWithUser>, DbErr> {
+    use sea_orm::{sea_query::Order, Iterable};
+    let (cm, u) = (chat_member::Entity, user::Entity);
+    let mut query = Query::select();
+    query
+        .columns(user::Column::iter().map(|c| (u, c)))
+        .expr_as(Expr::col((cm, chat_member::Column::Role)), Alias::new("member_role"))
+        .column((cm, chat_member::Column::JoinedAt))
+        .from(cm)
+        .inner_join(
+            u,
+            Expr::col((u, user::Column::Id)).equals((cm, chat_member::Column::UserId)),
+        )
+        .and_where(Expr::col((cm, chat_member::Column::ChatId)).eq(chat_id));
+    let (joined, id) = (
+        Expr::col((cm, chat_member::Column::JoinedAt)),
+        Expr::col((cm, chat_member::Column::UserId)),
+    );
+    if let Some((at, after_id)) = after {
+        query.and_where(
+            Expr::tuple([joined.clone(), id.clone()]).gt(Expr::tuple([Expr::value(at), Expr::value(after_id)])),
+        );
+    }
+    query
+        .order_by_expr(joined, Order::Asc)
+        .order_by_expr(id, Order::Asc)
+        .limit(limit);
+    MemberWithUser::find_by_statement(db.get_database_backend().build(&query))
+        .all(db)
+        .await
+}
+
+/// Mutes a lounge member until `until` (or lifts it: `None`).
+pub async fn set_muted(
+    db: &impl ConnectionTrait,
+    chat_id: Uuid,
+    user_id: Uuid,
+    until: Option<DateTime<Utc>>,
+) -> Result<bool, DbErr> {
+    let result = chat_member::Entity::update_many()
+        .col_expr(chat_member::Column::MutedUntil, Expr::value(until))
+        .filter(chat_member::Column::ChatId.eq(chat_id))
+        .filter(chat_member::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Keeps a lounge member's recent messages (the spam rule's memory).
+pub async fn set_recent_posts(
+    db: &impl ConnectionTrait,
+    chat_id: Uuid,
+    user_id: Uuid,
+    recent: String,
+) -> Result<(), DbErr> {
+    chat_member::Entity::update_many()
+        .col_expr(chat_member::Column::RecentPosts, Expr::value(recent))
+        .filter(chat_member::Column::ChatId.eq(chat_id))
+        .filter(chat_member::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_role(db: &impl ConnectionTrait, chat_id: Uuid, user_id: Uuid, role: MemberRole) -> Result<(), DbErr> {
+    chat_member::Entity::update_many()
+        .col_expr(chat_member::Column::Role, Expr::value(role))
+        .filter(chat_member::Column::ChatId.eq(chat_id))
+        .filter(chat_member::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A lounge as `GET /lounges` lists it.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct LoungeRow {
+    #[sea_orm(nested)]
+    pub chat: chat::Model,
+    pub member_count: i64,
+    pub joined: bool,
+}
+
+/// The lounges in creation order (by id) after `after`, at most `limit`, each
+/// with its member count and whether `user_id` is in it; one statement.
+pub async fn lounges(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<LoungeRow>, DbErr> {
+    use sea_orm::sea_query::{Order, QueryStatementBuilder};
+    let (c, cm) = (chat::Entity, chat_member::Entity);
+    let count = Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from(cm)
+        .and_where(Expr::col((cm, chat_member::Column::ChatId)).equals((c, chat::Column::Id)))
+        .to_owned();
+    let joined = Query::select()
+        .expr(Expr::val(1))
+        .from(cm)
+        .and_where(Expr::col((cm, chat_member::Column::ChatId)).equals((c, chat::Column::Id)))
+        .and_where(Expr::col((cm, chat_member::Column::UserId)).eq(user_id))
+        .to_owned();
+    let mut query = Query::select();
+    query
+        .columns(CHAT_COLUMNS.map(|col| (c, col)))
+        .expr_as(
+            SimpleExpr::SubQuery(None, Box::new(count.into_sub_query_statement())),
+            Alias::new("member_count"),
+        )
+        .expr_as(Expr::exists(joined), Alias::new("joined"))
+        .from(c)
+        .and_where(Expr::col((c, chat::Column::Kind)).eq(ChatKind::Lounge));
+    if let Some(after) = after {
+        query.and_where(Expr::col((c, chat::Column::Id)).gt(after));
+    }
+    query.order_by((c, chat::Column::Id), Order::Asc).limit(limit);
+    LoungeRow::find_by_statement(db.get_database_backend().build(&query))
+        .all(db)
+        .await
+}
+
+/// A lounge by id.
+pub async fn lounge(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<chat::Model>, DbErr> {
+    chat::Entity::find_by_id(id)
+        .filter(chat::Column::Kind.eq(ChatKind::Lounge))
+        .one(db)
+        .await
 }
 
 /// A chat as one of its members sees it.
@@ -142,6 +425,11 @@ pub struct Listed {
     pub unread: u64,
     /// As in [`Membership`]: in a direct chat, whether the two are friends.
     pub writable: bool,
+    pub member_count: u64,
+    /// The display name of the newest message's author (`None` for the bot).
+    pub last_sender_name: Option<String>,
+    /// The reader's role in the chat.
+    pub role: MemberRole,
 }
 
 /// Which chats to list.
@@ -193,6 +481,9 @@ fn member_select(user_id: Uuid) -> sea_orm::sea_query::SelectStatement {
         (chat_member::Entity, chat_member::Column::Hidden),
         (chat_member::Entity, chat_member::Column::JoinedAt),
         (chat_member::Entity, chat_member::Column::ActivityAt),
+        (chat_member::Entity, chat_member::Column::Role),
+        (chat_member::Entity, chat_member::Column::MutedUntil),
+        (chat_member::Entity, chat_member::Column::RecentPosts),
     ]);
     query
 }
@@ -206,6 +497,9 @@ struct MemberRow {
     hidden: bool,
     joined_at: DateTime<Utc>,
     activity_at: DateTime<Utc>,
+    role: MemberRole,
+    muted_until: Option<DateTime<Utc>>,
+    recent_posts: Option<String>,
 }
 
 impl MemberRow {
@@ -218,6 +512,9 @@ impl MemberRow {
             hidden: self.hidden,
             joined_at: self.joined_at,
             activity_at: self.activity_at,
+            role: self.role,
+            muted_until: self.muted_until,
+            recent_posts: self.recent_posts,
         };
         (self.chat, member)
     }
@@ -231,6 +528,9 @@ struct ListedRow {
     chat: chat::Model,
     unread: i64,
     writable: bool,
+    member_count: i64,
+    role: MemberRole,
+    lm_sender_name: Option<String>,
     lm_id: Option<Uuid>,
     lm_sender_id: Option<Uuid>,
     lm_role: Option<MessageRole>,
@@ -263,6 +563,9 @@ impl ListedRow {
             last_message,
             unread: Ord::max(self.unread, 0) as u64,
             writable: self.writable,
+            member_count: Ord::max(self.member_count, 0) as u64,
+            last_sender_name: self.lm_sender_name,
+            role: self.role,
         }
     }
 }
@@ -295,6 +598,13 @@ fn listed_statement(backend: sea_orm::DbBackend, user_id: Uuid, listing: Listing
         // One range on the index: everything after the reader's marker.
         .and_where(Expr::col((m, message::Column::Seq)).gt(Expr::col((cm, chat_member::Column::LastReadSeq))))
         .to_owned();
+    let others = Alias::new("others");
+    let member_count = Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from_as(cm, others.clone())
+        .and_where(Expr::col((others, chat_member::Column::ChatId)).equals((cm, chat_member::Column::ChatId)))
+        .to_owned();
+    let lu = Alias::new("lu");
     let mut query = member_join(user_id);
     query
         .expr_as(
@@ -302,12 +612,24 @@ fn listed_statement(backend: sea_orm::DbBackend, user_id: Uuid, listing: Listing
             Alias::new("unread"),
         )
         .expr_as(writable_expr(user_id), Alias::new("writable"))
+        .expr_as(
+            SimpleExpr::SubQuery(None, Box::new(member_count.into_sub_query_statement())),
+            Alias::new("member_count"),
+        )
+        .column((cm, chat_member::Column::Role))
         .join_as(
             JoinType::LeftJoin,
             m,
             lm.clone(),
             Expr::col((lm.clone(), message::Column::Id)).equals((chat::Entity, chat::Column::LastMessageId)),
-        );
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            user::Entity,
+            lu.clone(),
+            Expr::col((lu.clone(), user::Column::Id)).equals((lm.clone(), message::Column::SenderId)),
+        )
+        .expr_as(Expr::col((lu, user::Column::DisplayName)), Alias::new("lm_sender_name"));
     for (column, name) in [
         (message::Column::Id, "lm_id"),
         (message::Column::SenderId, "lm_sender_id"),

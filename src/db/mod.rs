@@ -13,6 +13,7 @@ use sea_orm::{
 use crate::config::Settings;
 
 pub mod chats;
+pub mod corrections;
 pub mod friends;
 pub mod idempotency;
 pub mod lease;

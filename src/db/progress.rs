@@ -56,6 +56,8 @@ pub async fn record<C: TransactionTrait>(db: &C, p: Practice<'_>) -> Result<(), 
             created_at: Set(now),
             review_box: Set(0),
             review_due: Set(String::new()),
+            source: Set(crate::domain::kinds::MistakeSource::Tutor),
+            corrector_id: Set(None),
         });
         mistake::Entity::insert_many(rows).exec_without_returning(&txn).await?;
     }

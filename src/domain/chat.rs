@@ -3,8 +3,9 @@ use poem_openapi::Object;
 use uuid::Uuid;
 
 use super::{
+    feedback::Correction,
     feedback::Feedback,
-    kinds::{ChatKind, Level, MessageRole},
+    kinds::{ChatKind, Level, MemberRole, MessageRole},
     people::User,
     timestamp::Timestamp,
 };
@@ -31,6 +32,28 @@ pub struct Message {
     pub edited_at: Option<Timestamp>,
     #[oai(nullable)]
     pub feedback: Option<Feedback>,
+    /// Other members' corrections of this message, oldest first (listed with a
+    /// chat's messages; empty in the chat list and in `message.created`).
+    pub peer_corrections: Vec<PeerCorrection>,
+}
+
+/// One member's correction of another member's message: what they would have
+/// written, and the changes the tutor's diff finds between the two, each
+/// quoting the author's words.
+#[derive(Debug, Clone, Object, serde::Serialize)]
+pub struct PeerCorrection {
+    pub chat_id: Uuid,
+    pub message_id: Uuid,
+    pub corrector_id: Uuid,
+    /// The corrector's display name.
+    pub corrector_name: String,
+    pub corrected_text: String,
+    /// The corrector's note ("" when none).
+    pub note: String,
+    pub corrections: Vec<Correction>,
+    /// The author thanked the corrector.
+    pub thanked: bool,
+    pub created_at: Timestamp,
 }
 
 impl From<message::Model> for Message {
@@ -45,20 +68,23 @@ impl From<message::Model> for Message {
             created_at: m.created_at.into(),
             edited_at: m.edited_at.map(Into::into),
             feedback: m.feedback.as_deref().and_then(Feedback::from_stored),
+            peer_corrections: Vec::new(),
         }
     }
 }
 
-/// A conversation: with a friend (`direct`) or with the bot (`bot`).
+/// A conversation: with a friend (`direct`), with the bot (`bot`), in a group
+/// of friends (`group`) or in a public lounge (`lounge`).
 ///
-/// `peer` is the friend in a direct chat and `null` in a bot chat; `level` is the
-/// CEFR level the bot speaks at (bot chats; `null` for direct chats);
-/// `last_message` is the newest message, if any.
+/// `peer` is the friend in a direct chat and `null` otherwise; `level` is the
+/// CEFR level the bot speaks at (bot chats; `null` otherwise);
+/// `last_message` is the newest message, if any; `my_role` is the caller's
+/// role: `owner` of a group they made (or took over), else `member`.
 #[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct Chat {
     pub id: Uuid,
     pub kind: ChatKind,
-    /// Bot chats: the chosen title. Direct chats: the friend's display name.
+    /// Bot chats, groups and lounges: their title. Direct chats: the friend's display name.
     pub title: String,
     #[oai(nullable)]
     pub peer: Option<User>,
@@ -69,8 +95,14 @@ pub struct Chat {
     pub level: Option<Level>,
     #[oai(nullable)]
     pub last_message: Option<Message>,
+    /// The display name of `last_message`'s author; `null` for the bot or no message.
+    #[oai(nullable)]
+    pub last_sender_name: Option<String>,
     /// Messages from others the caller has not marked read.
     pub unread_count: u64,
+    /// How many people are in the chat (the caller included).
+    pub member_count: u64,
+    pub my_role: MemberRole,
     pub created_at: Timestamp,
     /// Last activity: a new message or a change to the chat.
     pub updated_at: Timestamp,
@@ -91,9 +123,42 @@ impl Chat {
             scenario_id: c.scenario_id,
             level: c.level,
             last_message,
+            last_sender_name: None,
             unread_count,
+            member_count: if c.kind == ChatKind::Direct { 2 } else { 1 },
+            my_role: MemberRole::Member,
             created_at: c.created_at.into(),
             updated_at: c.updated_at.into(),
         }
     }
+
+    /// With the members' count, the caller's role and the newest message's author.
+    pub fn with_members(mut self, member_count: u64, my_role: MemberRole, last_sender_name: Option<String>) -> Self {
+        self.member_count = member_count;
+        self.my_role = my_role;
+        self.last_sender_name = last_sender_name;
+        self
+    }
+}
+
+/// A member of a chat, as the members list shows them. The user's `online`
+/// follows the one rule: shown for friends and oneself only.
+#[derive(Debug, Clone, Object, serde::Serialize)]
+pub struct ChatMember {
+    pub user: User,
+    pub role: MemberRole,
+    pub joined_at: Timestamp,
+}
+
+/// A public room: anyone may join it and talk to everyone in it.
+#[derive(Debug, Clone, Object, serde::Serialize)]
+pub struct Lounge {
+    /// The lounge's chat: once joined, it is in `GET /chats` with `kind: "lounge"`.
+    pub id: Uuid,
+    pub title: String,
+    pub member_count: u64,
+    /// Members with the app open right now (counted, never listed).
+    pub online_count: u64,
+    /// Whether the caller is a member.
+    pub joined: bool,
 }

@@ -50,6 +50,43 @@ pub enum ChatKind {
     /// With the AI conversation partner.
     #[sea_orm(string_value = "bot")]
     Bot,
+    /// Between a creator and 2..49 of their friends, who may add their own.
+    #[sea_orm(string_value = "group")]
+    Group,
+    /// A public room anyone may join (`GET /lounges`).
+    #[sea_orm(string_value = "lounge")]
+    Lounge,
+}
+
+impl ChatKind {
+    /// Chats of people only, where several people talk (groups and lounges).
+    pub fn is_room(self) -> bool {
+        matches!(self, Self::Group | Self::Lounge)
+    }
+}
+
+/// A member's standing in a group: the `owner` renames it and removes others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Enum, serde::Serialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum MemberRole {
+    #[sea_orm(string_value = "owner")]
+    Owner,
+    #[sea_orm(string_value = "member")]
+    Member,
+}
+
+/// Who made a notebook entry: the tutor, or another learner's correction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Enum, serde::Serialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum MistakeSource {
+    #[sea_orm(string_value = "tutor")]
+    Tutor,
+    #[sea_orm(string_value = "peer")]
+    Peer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Enum, serde::Serialize)]
@@ -63,6 +100,10 @@ pub enum MessageRole {
     /// Written by the bot.
     #[sea_orm(string_value = "assistant")]
     Assistant,
+    /// A note of what happened in a group (someone joined, left, renamed it);
+    /// `sender_id` is who did it.
+    #[sea_orm(string_value = "system")]
+    System,
 }
 
 impl MessageRole {
@@ -71,6 +112,7 @@ impl MessageRole {
         match self {
             Self::User => "user",
             Self::Assistant => "assistant",
+            Self::System => "system",
         }
     }
 }
@@ -99,6 +141,10 @@ mod tests {
         assert_eq!(ChatKind::Direct.to_value(), "direct");
         assert_eq!(MessageRole::Assistant.to_value(), "assistant");
         assert_eq!(FriendshipState::Pending.to_value(), "pending");
+        assert_eq!(ChatKind::Lounge.to_value(), "lounge");
+        assert_eq!(MemberRole::Owner.to_value(), "owner");
+        assert_eq!(MistakeSource::Peer.to_value(), "peer");
+        assert_eq!(MessageRole::System.to_value(), "system");
         assert_eq!(ChatKind::try_from_value(&"bot".to_owned()).unwrap(), ChatKind::Bot);
         assert!(Level::try_from_value(&"Z9".to_owned()).is_err());
     }

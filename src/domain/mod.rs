@@ -4,6 +4,7 @@
 pub mod chat;
 pub mod feedback;
 pub mod kinds;
+pub mod lounge;
 pub mod people;
 pub mod practice;
 pub mod progress;

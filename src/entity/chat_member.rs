@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::domain::kinds::MemberRole;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "chat_members")]
 pub struct Model {
@@ -16,6 +18,12 @@ pub struct Model {
     /// The chat's `updated_at`, copied here by triggers so that a member's chat
     /// list is one ordered index range.
     pub activity_at: DateTimeUtc,
+    /// `owner` of a group, or `member`.
+    pub role: MemberRole,
+    /// Muted in a lounge until then.
+    pub muted_until: Option<DateTimeUtc>,
+    /// A lounge member's last four messages as hashes, newest last (the spam rule).
+    pub recent_posts: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::domain::feedback::MistakeKind;
+use crate::domain::{feedback::MistakeKind, kinds::MistakeSource};
 
 /// One correction in a learner's mistake notebook.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -23,6 +23,10 @@ pub struct Model {
     pub review_box: i32,
     /// When it is next due for review, `YYYY-MM-DD`; `''` when new (due at once).
     pub review_due: String,
+    /// The tutor's check, or another learner's correction.
+    pub source: MistakeSource,
+    /// Who corrected it (`peer` entries).
+    pub corrector_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

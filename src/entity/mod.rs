@@ -9,6 +9,7 @@ pub mod friendship;
 pub mod idempotency_key;
 pub mod message;
 pub mod mistake;
+pub mod peer_correction;
 pub mod practice_day;
 pub mod refresh_token;
 pub mod user;

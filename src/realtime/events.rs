@@ -4,7 +4,10 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::domain::{chat::Message, people::Friend};
+use crate::domain::{
+    chat::{ChatMember, Message, PeerCorrection},
+    people::Friend,
+};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type")]
@@ -34,6 +37,31 @@ pub enum Event {
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         removed: bool,
     },
+    /// Someone joined a group (added by a member), or the caller joined a
+    /// lounge; the new member gets it too.
+    #[serde(rename = "member.joined")]
+    MemberJoined { chat_id: Uuid, member: ChatMember },
+    /// Someone left or was removed; the person who left gets it too (the chat
+    /// is no longer theirs). `new_owner_id`: who took over when the owner left;
+    /// `chat_deleted`: the last member left a group.
+    #[serde(rename = "member.left")]
+    MemberLeft {
+        chat_id: Uuid,
+        user_id: Uuid,
+        new_owner_id: Option<Uuid>,
+        chat_deleted: bool,
+    },
+    /// A group was renamed.
+    #[serde(rename = "chat.renamed")]
+    ChatRenamed { chat_id: Uuid, title: String },
+    /// A member corrected a message (or replaced their correction, or the
+    /// author thanked them).
+    #[serde(rename = "message.corrected")]
+    MessageCorrected { chat_id: Uuid, correction: PeerCorrection },
+    /// How many of a lounge's members are online, when it changes (at most
+    /// once a second), to the lounge's members.
+    #[serde(rename = "lounge.online")]
+    LoungeOnline { chat_id: Uuid, online_count: u64 },
     /// Events may have been missed: catch up with `GET /chats`, `GET /friends`
     /// and the open chat's messages.
     #[serde(rename = "resync")]

@@ -68,6 +68,19 @@ impl Realtime {
         });
     }
 
+    /// Sends `event` to the sockets on this instance only of the users in `to`
+    /// (for what every instance works out for its own sockets).
+    pub fn deliver_local(&self, to: &[Uuid], event: events::Event) {
+        if !to.is_empty() {
+            self.inner.local.deliver(to, &Frame::from(event.to_text()));
+        }
+    }
+
+    /// Users with a socket on this instance.
+    pub fn local_users(&self) -> HashSet<Uuid> {
+        self.inner.local.users().into_iter().collect()
+    }
+
     /// Closes `user`'s sockets of the given sessions (`None`: all of them), on
     /// every instance.
     pub fn end_sessions(&self, user: Uuid, sessions: Option<Vec<Uuid>>) {

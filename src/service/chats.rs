@@ -11,7 +11,7 @@ use crate::{
     },
     domain::{
         chat::{Chat, Message},
-        kinds::ChatKind,
+        kinds::{ChatKind, MessageRole},
         people::User,
     },
     entity::{chat, message},
@@ -43,13 +43,17 @@ pub fn peer_id(chat: &chat::Model, me: Uuid) -> Option<Uuid> {
     Some(if a == me { b } else { a })
 }
 
-/// Everyone in the chat, read off the chat itself: both people of a direct
-/// chat, the learner alone in a bot chat (`me` must be a member).
-pub fn member_ids(chat: &chat::Model, me: Uuid) -> Vec<Uuid> {
-    match peer_id(chat, me) {
+/// Everyone in the chat (`me` must be a member): read off a direct or bot
+/// chat itself (both people, or the learner alone), from the members of a
+/// group or lounge.
+pub async fn member_ids(db: &Db, chat: &chat::Model, me: Uuid) -> ApiResult<Vec<Uuid>> {
+    if chat.kind.is_room() {
+        return Ok(chats::member_ids(db.r(), chat.id).await?);
+    }
+    Ok(match peer_id(chat, me) {
         Some(peer) => vec![me, peer],
         None => vec![me],
-    }
+    })
 }
 
 /// Posting, editing and typing in a direct chat need the two people to be
@@ -65,11 +69,16 @@ pub fn ensure_writable(membership: &Membership) -> ApiResult<()> {
     }
 }
 
-/// The members other than `me` of a chat `me` may write in.
-pub async fn writable_peers(db: &Db, me: Uuid, chat_id: Uuid) -> ApiResult<Vec<Uuid>> {
+/// Who sees `me` typing in a chat `me` may write in: the other members of a
+/// direct chat or a group (nobody in a lounge, where it would be noise).
+pub async fn typing_audience(db: &Db, me: Uuid, chat_id: Uuid) -> ApiResult<Vec<Uuid>> {
     let membership = member_chat(db, chat_id, me).await?;
     ensure_writable(&membership)?;
-    Ok(member_ids(&membership.chat, me)
+    if membership.chat.kind == ChatKind::Lounge {
+        return Ok(Vec::new());
+    }
+    Ok(member_ids(db, &membership.chat, me)
+        .await?
         .into_iter()
         .filter(|id| *id != me)
         .collect())
@@ -99,7 +108,11 @@ pub async fn views(
             let peer = peer_id(&l.chat, me)
                 .and_then(|id| peers.get(&id))
                 .map(|u| User::from_model(u, online.contains(&u.id)));
-            Chat::build(l.chat, peer, l.last_message.map(Message::from), l.unread)
+            Chat::build(l.chat, peer, l.last_message.map(Message::from), l.unread).with_members(
+                l.member_count,
+                l.role,
+                l.last_sender_name,
+            )
         })
         .collect())
 }
@@ -113,15 +126,21 @@ pub async fn view(db: &Db, profiles: &Profiles, realtime: &Realtime, me: Uuid, c
         .ok_or_else(|| ApiError::not_found("chat"))
 }
 
-/// Moves the caller's read marker and tells the chat's members.
+/// Moves the caller's read marker and tells the chat's members (in a lounge,
+/// only the caller's other tabs: a thousand members need not know).
 pub async fn mark_read(db: &Db, realtime: &Realtime, me: Uuid, chat_id: Uuid, message_id: Uuid) -> ApiResult<()> {
     let chat = member_chat(db, chat_id, me).await?.chat;
     let message = messages::find_in_chat(db.r(), chat_id, message_id)
         .await?
         .ok_or_else(|| ApiError::not_found("message"))?;
     if chats::mark_read(db.w(), me, &message).await? {
+        let audience = if chat.kind == ChatKind::Lounge {
+            vec![me]
+        } else {
+            member_ids(db, &chat, me).await?
+        };
         realtime.publish(
-            member_ids(&chat, me),
+            audience,
             Event::Read {
                 chat_id,
                 user_id: me,
@@ -134,8 +153,8 @@ pub async fn mark_read(db: &Db, realtime: &Realtime, me: Uuid, chat_id: Uuid, me
 }
 
 /// A message the caller may change: 404 if they cannot see it, 403 if it is not
-/// theirs or not in a direct chat.
-pub async fn own_direct_message(
+/// theirs, not a person's, or in a bot chat.
+pub async fn own_message(
     db: &Db,
     me: Uuid,
     chat_id: Uuid,
@@ -145,10 +164,10 @@ pub async fn own_direct_message(
     let message = messages::find_in_chat(db.r(), chat_id, message_id)
         .await?
         .ok_or_else(|| ApiError::not_found("message"))?;
-    if membership.chat.kind != ChatKind::Direct {
+    if membership.chat.kind == ChatKind::Bot {
         return Err(ApiError::Forbidden("messages in bot chats cannot be changed".into()));
     }
-    if message.sender_id != Some(me) {
+    if message.sender_id != Some(me) || message.role != MessageRole::User {
         return Err(ApiError::Forbidden("you can only change your own messages".into()));
     }
     Ok((membership, message))

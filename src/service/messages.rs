@@ -8,8 +8,15 @@ use super::{
 };
 use crate::{
     bot::{exchange, quota::QuotaStatus},
-    db::{chats::Membership, messages, Db},
-    domain::{chat::Message, kinds::MessageRole},
+    db::{
+        chats::{self as db_chats, Membership},
+        messages, Db,
+    },
+    domain::{
+        chat::Message,
+        kinds::{ChatKind, MessageRole},
+        lounge::{Recent, SPAM_MUTE},
+    },
     entity::{chat, message},
     error::{ApiError, ApiResult},
     realtime::{events::Event, Realtime},
@@ -28,23 +35,40 @@ pub enum BotTurn {
     Started(exchange::Started),
 }
 
-/// Stores `content` in the direct chat `chat` and tells its members; a retry
-/// with the same `key` gets the message the first request stored.
-pub async fn post_direct(
+/// Stores `content` in a chat of people (direct, group or lounge) and tells
+/// its members; a retry with the same `key` gets the message the first request
+/// stored. In a lounge the spam rule applies first.
+pub async fn post_to_people(
     state: &AppState,
     me: Uuid,
     key: Option<&str>,
-    chat: &chat::Model,
+    membership: &Membership,
     content: String,
 ) -> ApiResult<Message> {
+    let chat = &membership.chat;
     let planned = match idempotency::begin(state, me, key, chat.id, &content, false).await? {
         Prior::Stored(message) => return Ok(message.into()),
         Prior::Fresh(planned) => planned,
     };
     let stored = async {
         state.limits.message(me)?;
-        let stored =
-            messages::insert_as(&state.db, planned, chat.id, Some(me), MessageRole::User, content, None).await?;
+        if chat.kind == ChatKind::Lounge {
+            lounge_rules(&state.db, me, membership, &content).await?;
+        }
+        let stored = messages::insert_as(
+            &state.db,
+            planned,
+            chat.id,
+            Some(me),
+            MessageRole::User,
+            content.clone(),
+            None,
+        )
+        .await?;
+        if chat.kind == ChatKind::Lounge {
+            let recent = Recent::parse(membership.member.recent_posts.as_deref()).after(&content);
+            db_chats::set_recent_posts(state.db.w(), chat.id, me, recent).await?;
+        }
         Ok::<_, ApiError>(stored)
     }
     .await;
@@ -52,10 +76,35 @@ pub async fn post_direct(
         idempotency::failed(state, me, key, planned).await?;
     }
     let message: Message = stored?.into();
-    state
-        .realtime
-        .publish(member_ids(chat, me), Event::message_created(message.clone()));
+    state.realtime.publish(
+        member_ids(&state.db, chat, me).await?,
+        Event::message_created(message.clone()),
+    );
     Ok(message)
+}
+
+/// A lounge member may post unless muted; a post that would make four of
+/// their last five messages the same mutes them instead.
+async fn lounge_rules(db: &Db, me: Uuid, membership: &Membership, content: &str) -> ApiResult<()> {
+    let now = chrono::Utc::now();
+    if let Some(until) = membership.member.muted_until.filter(|until| *until > now) {
+        return Err(ApiError::Muted {
+            message: "you are muted in this lounge".into(),
+            retry_after: (until - now).num_seconds().max(1) as u64,
+        });
+    }
+    if Recent::parse(membership.member.recent_posts.as_deref()).would_spam(content) {
+        let until = now + SPAM_MUTE;
+        db_chats::set_muted(db.w(), membership.chat.id, me, Some(until)).await?;
+        tracing::info!(target: "audit", lounge = %membership.chat.id, user = %me, "muted by the spam rule for 10 minutes");
+        return Err(ApiError::Muted {
+            message: "four of your last five messages here would be the same, so you are muted in this lounge for \
+                      10 minutes"
+                .into(),
+            retry_after: SPAM_MUTE.as_secs(),
+        });
+    }
+    Ok(())
 }
 
 /// Posts the learner's `content` to the bot chat `chat`: starts the exchange,
@@ -83,7 +132,8 @@ pub async fn post_to_bot(
     }
 }
 
-/// Replaces the text of `me`'s own message in a direct chat with a friend.
+/// Replaces the text of `me`'s own message in a chat of people (a direct chat
+/// only while the two are friends).
 pub async fn edit(
     db: &Db,
     realtime: &Realtime,
@@ -92,22 +142,22 @@ pub async fn edit(
     message_id: Uuid,
     content: String,
 ) -> ApiResult<Message> {
-    let (membership, message) = chats::own_direct_message(db, me, chat_id, message_id).await?;
+    let (membership, message) = chats::own_message(db, me, chat_id, message_id).await?;
     chats::ensure_writable(&membership)?;
     let message: Message = messages::edit(db.w(), message, content).await?.into();
     realtime.publish(
-        member_ids(&membership.chat, me),
+        member_ids(db, &membership.chat, me).await?,
         Event::message_updated(message.clone()),
     );
     Ok(message)
 }
 
-/// Deletes `me`'s own message in a direct chat.
+/// Deletes `me`'s own message in a chat of people.
 pub async fn delete(db: &Db, realtime: &Realtime, me: Uuid, chat_id: Uuid, message_id: Uuid) -> ApiResult<()> {
-    let (Membership { chat, .. }, message) = chats::own_direct_message(db, me, chat_id, message_id).await?;
+    let (Membership { chat, .. }, message) = chats::own_message(db, me, chat_id, message_id).await?;
     messages::delete(db.w(), message.id).await?;
     realtime.publish(
-        member_ids(&chat, me),
+        member_ids(db, &chat, me).await?,
         Event::MessageDeleted {
             chat_id: message.chat_id,
             message_id: message.id,

@@ -6,8 +6,11 @@
 //! still takes `AppState`. `api/` translates requests into calls here and
 //! results into responses.
 pub mod chats;
+pub mod corrections;
 pub mod friends;
+pub mod groups;
 pub mod idempotency;
+pub mod lounges;
 pub mod messages;
 pub mod presence;
 pub mod tutor;

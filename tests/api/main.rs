@@ -7,6 +7,7 @@ mod crash;
 mod errors;
 mod fake_llm;
 mod friends;
+mod groups;
 mod hardening;
 mod health;
 mod helpers;

@@ -138,7 +138,7 @@ async fn every_request_body_has_an_example_the_server_accepts() {
     };
     bodies.sort_by_key(|(id, ..)| rank(id));
     let mut alice = None::<String>;
-    let (mut chat, mut direct, mut message) = (String::new(), String::new(), String::new());
+    let (mut chat, mut direct, mut message, mut group) = (String::new(), String::new(), String::new(), String::new());
     for (id, method, path, example) in bodies {
         if id == "login" {
             let reply = app.login("alice", "correct horse battery").await.expect(200);
@@ -169,9 +169,27 @@ async fn every_request_body_has_an_example_the_server_accepts() {
             app.delete(&format!("/api/v1/friends/{}", bob.id), &token)
                 .await
                 .expect(204);
+            let (carol, dave) = (app.signup("carol").await, app.signup("dave").await);
+            app.befriend(&alice_user, &carol).await;
+            app.befriend(&alice_user, &dave).await;
+            group = app
+                .post(
+                    "/api/v1/chats",
+                    &token,
+                    serde_json::json!({"kind": "group", "title": "Club", "member_ids": [carol.id, dave.id]}),
+                )
+                .await
+                .expect(201)["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
             alice = Some(token);
         }
-        let chat_id = if id == "editMessage" { &direct } else { &chat };
+        let chat_id = match id.as_str() {
+            "editMessage" => &direct,
+            "addChatMember" => &group,
+            _ => &chat,
+        };
         let concrete = path
             .replace("/admin/users/{id}", &format!("/admin/users/{}", bob.id))
             .replace("{id}", chat_id)
