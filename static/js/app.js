@@ -8,6 +8,8 @@ import { h, toast } from './ui.js';
 import { authView } from './views/auth.js';
 import { chatsView } from './views/chats.js';
 import { friendsView } from './views/friends.js';
+import { newGroupView } from './views/groups.js';
+import { loungesView } from './views/lounges.js';
 import { practiceView } from './views/practice.js';
 import { profileView } from './views/profile.js';
 import { progressView } from './views/progress.js';
@@ -42,7 +44,10 @@ async function render() {
   const { page, id } = route();
   const main = h('main', { id: 'main', tabindex: '-1' });
   root.replaceChildren(shell(page), main);
-  const views = { chats: chatsView, friends: friendsView, practice: practiceView, progress: progressView, review: reviewView, profile: profileView };
+  const views = {
+    chats: chatsView, friends: friendsView, lounges: loungesView, 'new-group': newGroupView,
+    practice: practiceView, progress: progressView, review: reviewView, profile: profileView,
+  };
   try {
     current = await (views[page] || chatsView)(main, id);
     retryDelay = 1000;
@@ -82,6 +87,7 @@ function shell(page) {
     h('span', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, 'CC'), h('span', { class: 'name' }, 'ChattConnect')),
     h('nav', { 'aria-label': 'Main' },
       link('#/chats', 'Chats', 'chats', 'unread-badge'), link('#/friends', 'Friends', 'friends', 'requests-badge'),
+      link('#/lounges', 'Lounges', 'lounges'),
       link('#/practice', 'Practice', 'practice'), link('#/progress', 'Progress', 'progress'),
       link('#/profile', 'Profile', 'profile')),
     h('span', { class: 'spacer' }), conn, quota, themeButton,

@@ -66,7 +66,8 @@ describe('accessibility', () => {
     await page.locator('.msg.mine .feedback').waitFor();
     const practiceChat = await page.evaluate(() => location.hash);
     screens.push(['chat list', '#/chats'], ['direct chat', direct], ['practice chat', practiceChat],
-      ['friends', '#/friends'], ['practice', '#/practice'], ['progress', '#/progress'], ['review', '#/review'], ['profile', '#/profile']);
+      ['friends', '#/friends'], ['practice', '#/practice'], ['progress', '#/progress'], ['review', '#/review'], ['profile', '#/profile'],
+      ['lounges', '#/lounges'], ['new group', '#/new-group']);
 
     const failures = [];
     for (const width of [1280, 390]) {

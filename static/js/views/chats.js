@@ -7,19 +7,23 @@ import { lintField } from '../lint.js';
 import { notificationOffer, rememberTitles } from '../notify.js';
 import { refreshQuota, setUnread, showQuota } from '../shell.js';
 import { canDictate, canSpeak, dictate, speak, voicePrefs } from '../speech.js';
-import { onEvent, store } from '../store.js';
-import { h, initials, time } from '../ui.js';
+import { go, onEvent, store } from '../store.js';
+import { h, initials, time, toast } from '../ui.js';
+import { correctionForm, membersPanel, nameOf, peerCorrections, rememberName } from './groups.js';
 
 const MAX_LEN = 2000;
 const state = { chats: [], list: null, conv: null, refresh: null };
 
-const isMine = (m) => m.sender_id === store.me?.id;
+const isMine = (m) => m.sender_id === store.me?.id && m.role !== 'system';
+const isRoom = (chat) => chat.kind === 'group' || chat.kind === 'lounge';
 
 export async function chatsView(main, openId) {
   const list = h('ul', { class: 'chat-list', 'aria-label': 'Chats' });
   const menu = h('div', { class: 'new-menu', hidden: true },
     h('a', { class: 'btn small', href: '#/practice' }, 'Practise with the tutor'),
-    h('a', { class: 'btn small', href: '#/friends' }, 'Message a friend'));
+    h('a', { class: 'btn small', href: '#/friends' }, 'Message a friend'),
+    h('a', { class: 'btn small', href: '#/new-group' }, 'New group'),
+    h('a', { class: 'btn small', href: '#/lounges' }, 'Join a lounge'));
   const newChat = h('button', {
     class: 'btn small primary', type: 'button', 'aria-expanded': 'false',
     onclick() { menu.hidden = !menu.hidden; this.setAttribute('aria-expanded', String(!menu.hidden)); },
@@ -79,7 +83,9 @@ function preview(chat) {
     return scenario ? `Bot: ${scenario.opening_line}` : 'Say hello to start practising';
   }
   if (!m) return 'No messages yet';
-  const who = isMine(m) ? 'You: ' : m.role === 'assistant' ? 'Bot: ' : '';
+  if (m.role === 'system') return m.content;
+  const who = isMine(m) ? 'You: ' : m.role === 'assistant' ? 'Bot: '
+    : isRoom(chat) && chat.last_sender_name ? `${chat.last_sender_name}: ` : '';
   return who + m.content;
 }
 
@@ -138,7 +144,7 @@ function drawList() {
     return h('li', {},
       h('a', { href: `#/chats/${chat.id}`, 'aria-current': chat.id === openId ? 'true' : null },
         h('span', { class: `avatar ${bot ? 'bot' : ''}`, 'aria-hidden': 'true' },
-          bot ? 'AI' : initials(chat.title), online ? h('span', { class: 'dot' }) : null),
+          bot ? 'AI' : chat.kind === 'lounge' ? '#' : initials(chat.title), online ? h('span', { class: 'dot' }) : null),
         h('span', { style: 'min-width:0' },
           h('div', { class: 'title-row' }, h('span', { class: 'title' }, chat.title, h('span', { class: 'sr-only' }, spoken)),
             h('time', { class: 'when', datetime: chat.updated_at, 'aria-hidden': 'true' }, when(chat.last_message?.created_at || chat.updated_at))),
@@ -207,6 +213,35 @@ onEvent((event) => {
     case 'typing':
       if (state.conv?.chat.id === event.chat_id) state.conv.typing(event.user_id);
       break;
+    case 'message.corrected':
+      if (state.conv?.chat.id === event.chat_id) state.conv.corrected(event.correction);
+      break;
+    case 'member.joined':
+      rememberName(event.member.user);
+      if (!chat) { if (state.list) loadChats().then(drawList); break; }
+      chat.member_count += 1;
+      if (state.conv?.chat.id === chat.id) state.conv.presence();
+      break;
+    case 'member.left':
+      if (event.user_id === store.me.id) {
+        state.chats = state.chats.filter((c) => c.id !== event.chat_id);
+        drawList();
+        if (state.conv?.chat.id === event.chat_id) {
+          toast(`You are no longer in ${state.conv.chat.title}.`);
+          go('#/chats');
+        }
+        break;
+      }
+      if (chat) {
+        chat.member_count = Math.max(1, chat.member_count - 1);
+        if (event.new_owner_id === store.me.id) chat.my_role = 'owner';
+        if (state.conv?.chat.id === chat.id) state.conv.presence();
+      }
+      break;
+    case 'chat.renamed':
+      if (chat) { chat.title = event.title; drawList(); }
+      if (state.conv?.chat.id === event.chat_id) state.conv.retitle(event.title);
+      break;
     case 'read':
       if (state.conv?.chat.id === event.chat_id && event.user_id !== store.me.id) state.conv.seen(event.seq);
       break;
@@ -223,6 +258,7 @@ class Conversation {
   constructor(chat, pane) {
     this.chat = chat;
     this.bot = chat.kind === 'bot';
+    this.room = isRoom(chat);
     this.messages = new Map();
     this.older = null; // cursor for older messages
     this.complete = false; // the whole history is loaded
@@ -235,7 +271,7 @@ class Conversation {
     this.sub = h('div', { class: 'sub' });
     const head = h('div', { class: 'conv-head' },
       h('a', { class: 'btn small back', href: '#/chats', 'aria-label': 'Back to chats' }, '←'),
-      h('span', { class: `avatar ${this.bot ? 'bot' : ''}`, 'aria-hidden': 'true' }, this.bot ? 'AI' : initials(chat.title)),
+      h('span', { class: `avatar ${this.bot ? 'bot' : ''}`, 'aria-hidden': 'true' }, this.bot ? 'AI' : chat.kind === 'lounge' ? '#' : initials(chat.title)),
       h('div', { style: 'flex:1;min-width:0' }, h('h2', {}, chat.title), this.sub),
       h('div', { class: 'conv-actions' },
         this.bot ? this.levelPicker() : null,
@@ -247,7 +283,11 @@ class Conversation {
           h('div', { class: 'more-menu' },
             h('button', { class: 'btn small', type: 'button', onclick: (e) => { e.target.closest('details').open = false; this.rename(head); } }, 'Rename'),
             h('button', { class: 'btn small danger', type: 'button', onclick: (e) => { e.target.closest('details').open = false; this.deleteChat(); } }, 'Delete')))
-          : h('button', { class: 'btn small', type: 'button', onclick: () => this.deleteChat() }, 'Hide')));
+          : this.room ? null : h('button', { class: 'btn small', type: 'button', onclick: () => this.deleteChat() }, 'Hide'),
+        this.room && chat.kind === 'group' && chat.my_role === 'owner'
+          ? h('button', { class: 'btn small', type: 'button', onclick: () => this.rename(head) }, 'Rename') : null,
+        this.room ? h('button', { class: 'btn small', type: 'button', 'aria-label': 'Members', onclick: () => this.showMembers() }, 'Members') : null));
+    this.head = head;
     this.extra = h('div', { class: 'conv-extra' });
     if (this.bot) { this.showGoals(); this.loadGoals(); }
     this.list = h('ol', { class: 'messages', 'aria-label': 'Messages', 'aria-live': 'polite', tabindex: '0' });
@@ -313,6 +353,11 @@ class Conversation {
   }
 
   presence(online) {
+    if (this.room) {
+      const n = this.chat.member_count;
+      this.sub.textContent = `${n} ${n === 1 ? 'member' : 'members'}${this.chat.kind === 'lounge' ? ' · public lounge' : ''}`;
+      return;
+    }
     if (this.bot) {
       // The scenario when the title does not already say it, and the level.
       const scenario = store.scenarios.find((s) => s.id === this.chat.scenario_id)?.title || 'Free talk';
@@ -400,7 +445,8 @@ class Conversation {
 
   typing(userId) {
     if (userId === store.me.id) return;
-    this.typingLine.textContent = `${this.chat.title} is typing…`;
+    const who = this.room ? nameOf(userId) || 'Someone' : this.chat.title;
+    this.typingLine.textContent = `${who} is typing…`;
     clearTimeout(this.typingTimer);
     this.typingTimer = setTimeout(() => { this.typingLine.textContent = ''; }, 3500);
   }
@@ -427,7 +473,7 @@ class Conversation {
     this.count.style.color = len > MAX_LEN ? 'var(--danger)' : '';
     this.input.style.height = 'auto';
     this.input.style.height = `${Math.min(this.input.scrollHeight, 144)}px`;
-    if (!this.bot && len && Date.now() - this.lastTypingSent > 2000) {
+    if (!this.bot && this.chat.kind !== 'lounge' && len && Date.now() - this.lastTypingSent > 2000) {
       this.lastTypingSent = Date.now();
       store.live?.send({ type: 'typing', chat_id: this.chat.id });
     }
@@ -473,8 +519,12 @@ class Conversation {
   }
 
   bubble(m, feedback) {
+    if (m.role === 'system') {
+      return h('li', { class: 'msg system', dataset: { id: m.id } }, h('div', { class: 'bubble' }, m.content));
+    }
     const mine = isMine(m);
     const cls = `msg ${mine ? 'mine' : ''} ${m.role === 'assistant' ? 'bot' : ''}`;
+    const correctable = !this.bot && !mine && m.role === 'user' && m.sender_id;
     const meta = h('div', { class: 'meta' },
       m.created_at ? h('time', { datetime: m.created_at }, time(m.created_at)) : null,
       m.edited_at ? h('span', {}, 'edited') : null,
@@ -483,9 +533,43 @@ class Conversation {
       }, 'Listen') : null,
       mine && !this.bot ? h('span', { class: 'actions' },
         h('button', { class: 'link', type: 'button', onclick: () => this.edit(m), 'aria-label': 'Edit message' }, 'Edit'),
-        h('button', { class: 'link', type: 'button', onclick: () => this.delete(m), 'aria-label': 'Delete message' }, 'Delete')) : null);
+        h('button', { class: 'link', type: 'button', onclick: () => this.delete(m), 'aria-label': 'Delete message' }, 'Delete')) : null,
+      correctable ? h('span', { class: 'actions' },
+        h('button', { class: 'link', type: 'button', onclick: () => this.correct(m), 'aria-label': 'Correct this message' }, 'Correct')) : null);
+    const sender = this.room && !mine && m.sender_id
+      ? h('div', { class: 'sender' }, nameOf(m.sender_id, () => this.draw(false)) || '…') : null;
     return h('li', { class: cls, dataset: { id: m.id } },
-      h('div', { class: 'bubble' }, ...linkified(m.content)), meta, feedback ? feedbackPanel(feedback) : null);
+      sender, h('div', { class: 'bubble' }, ...linkified(m.content)), meta, feedback ? feedbackPanel(feedback) : null,
+      peerCorrections(this.chat.id, m, mine));
+  }
+
+  /** Opens the correction form under another member's message. */
+  correct(m) {
+    const li = this.list.querySelector(`[data-id="${m.id}"]`);
+    li.replaceChildren(h('div', { class: 'bubble' }, m.content), correctionForm(this.chat.id, m, () => this.draw(false)));
+  }
+
+  /** A member's correction arrived (new, replaced or thanked): show it under its message. */
+  corrected(correction) {
+    const m = this.messages.get(correction.message_id);
+    if (!m) return;
+    const others = (m.peer_corrections || []).filter((c) => c.corrector_id !== correction.corrector_id);
+    m.peer_corrections = [...others, correction];
+    this.draw(false);
+  }
+
+  async showMembers() {
+    const panel = await membersPanel(this.chat, () => {
+      state.chats = state.chats.filter((c) => c.id !== this.chat.id);
+      go('#/chats');
+    });
+    this.extra.replaceChildren(panel);
+  }
+
+  retitle(title) {
+    this.chat.title = title;
+    const heading = this.head.querySelector('h2');
+    if (heading) heading.textContent = title;
   }
 
   async edit(m) {
@@ -586,6 +670,9 @@ class Conversation {
     if (err.code === 'daily_quota_exceeded') {
       showQuota({ limit: err.body.limit, used: err.body.limit, remaining: 0, resets_at: err.body.resets_at });
       this.quotaNotice(store.quota);
+    } else if (err.code === 'muted') {
+      const minutes = Math.max(1, Math.ceil((err.body.retry_after || 60) / 60));
+      this.showNotice(`You are muted in this lounge for ${minutes} more minute${minutes === 1 ? '' : 's'}. Repeating the same message again and again counts as spam.`);
     } else if (err.code === 'rate_limited') {
       this.showNotice(`You're sending messages very quickly. Please wait ${err.body.retry_after || 'a few'} seconds.`);
     } else if (err.code === 'bot_unavailable') {
