@@ -7,6 +7,8 @@ user ("the viewer") direct chats and one long history.
     seed.py DB chats VIEWER N           # N direct chats of VIEWER, 3 messages each
     seed.py DB history VIEWER N UNREAD  # one chat of VIEWER with N messages, the last UNREAD unread
     seed.py DB others N                 # N direct chats between other seeded users, 3 messages each
+    seed.py DB groups VIEWER N          # N groups of VIEWER and two seeded users, 3 messages each
+    seed.py DB lounge LOUNGE N          # the first N seeded users join the lounge LOUNGE (an id)
 
 DB is sqlite:PATH or a postgres:// URL (loaded with psql's COPY). Prints the id
 of the chat it made, for `chats` and `history`.
@@ -203,5 +205,34 @@ elif what == "others":
     rows_in("chats", ["id", "kind", "direct_key", "created_at", "updated_at", "last_message_id"], chats)
     rows_in("chat_members", ["chat_id", "user_id", "last_read_message_id", "hidden", "joined_at", "activity_at"], members)
     rows_in("messages", ["id", "chat_id", "sender_id", "role", "content", "created_at"], msgs)
+elif what == "groups":
+    me, _ = viewer(sys.argv[3])
+    n = int(sys.argv[4])
+    people = peers(2 * n)
+    now = int(time.time() * 1000)
+    chats, members, msgs = [], [], []
+    for i in range(n):
+        at = now + i * 10
+        chat = uuid7(at)
+        ids = [uuid7(at + k) for k in range(3)]
+        chats.append((uid(chat), "group", f"Group {i}", ts(at), ts(at + 2), uid(ids[-1]), 3))
+        for j, u in enumerate([me, people[2 * i], people[2 * i + 1]]):
+            # The viewer has read the first message: two unread.
+            read = 1 if u == me else 0
+            members.append((uid(chat), uid(u), "owner" if j == 0 else "member", read, False if PG else 0, ts(at), ts(at + 2)))
+        for k, mid in enumerate(ids):
+            msgs.append((uid(mid), uid(chat), uid(people[2 * i + k % 2]), "user", f"message {k}", ts(at + k), k + 1))
+    rows_in("chats", ["id", "kind", "title", "created_at", "updated_at", "last_message_id", "last_seq"], chats)
+    rows_in("chat_members", ["chat_id", "user_id", "role", "last_read_seq", "hidden", "joined_at", "activity_at"], members)
+    rows_in("messages", ["id", "chat_id", "sender_id", "role", "content", "created_at", "seq"], msgs)
+elif what == "lounge":
+    lounge = uuid.UUID(sys.argv[3])
+    n = int(sys.argv[4])
+    at = int(time.time() * 1000)
+    rows_in(
+        "chat_members",
+        ["chat_id", "user_id", "hidden", "joined_at", "activity_at"],
+        [(uid(lounge), uid(u), False if PG else 0, ts(at), ts(at)) for u in peers(n)],
+    )
 else:
     sys.exit(__doc__)

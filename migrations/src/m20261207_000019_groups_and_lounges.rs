@@ -9,8 +9,9 @@ use super::{m20261121_000001_users::Users, m20261121_000004_chats::Chats};
 pub struct Migration;
 
 /// Practising together: group chats and public lounges (chats of kind
-/// `group` and `lounge`), members with a role, lounge mutes, and corrections
-/// of one learner's message by another, which go into the author's notebook.
+/// `group` and `lounge`), members with a role, lounge mutes, corrections of
+/// one learner's message by another (which go into the author's notebook),
+/// replies and reactions.
 #[derive(DeriveIden)]
 enum ChatMembers {
     Table,
@@ -35,6 +36,25 @@ enum Mistakes {
 enum Messages {
     Table,
     Id,
+    /// The message this one answers (same chat); it may since be deleted.
+    ReplyToId,
+}
+
+#[derive(DeriveIden)]
+enum ChatExtras {
+    /// Which of corrections (1), reactions (2) and replies (4) the chat has
+    /// ever had: a page of messages looks them up only when there may be some.
+    Extras,
+}
+
+#[derive(DeriveIden)]
+enum MessageReactions {
+    Table,
+    MessageId,
+    UserId,
+    Emoji,
+    ChatId,
+    CreatedAt,
 }
 
 #[derive(DeriveIden)]
@@ -139,6 +159,56 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Messages::Table)
+                    .add_column(ColumnDef::new(Messages::ReplyToId).uuid().null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Chats::Table)
+                    .add_column(ColumnDef::new(ChatExtras::Extras).integer().not_null().default(0))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(MessageReactions::Table)
+                    .col(ColumnDef::new(MessageReactions::MessageId).uuid().not_null())
+                    .col(ColumnDef::new(MessageReactions::UserId).uuid().not_null())
+                    .col(ColumnDef::new(MessageReactions::Emoji).string_len(16).not_null())
+                    .col(ColumnDef::new(MessageReactions::ChatId).uuid().not_null())
+                    .col(
+                        ColumnDef::new(MessageReactions::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .primary_key(
+                        Index::create()
+                            .col(MessageReactions::MessageId)
+                            .col(MessageReactions::UserId)
+                            .col(MessageReactions::Emoji),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(MessageReactions::Table, MessageReactions::MessageId)
+                            .to(Messages::Table, Messages::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(MessageReactions::Table, MessageReactions::UserId)
+                            .to(Users::Table, Users::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
         let now = ChronoUtc::now();
         let mut insert = Query::insert();
         insert.into_table(Chats::Table).columns([
@@ -171,6 +241,25 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .drop_table(Table::drop().table(PeerCorrections::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(MessageReactions::Table).to_owned())
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Messages::Table)
+                    .drop_column(Messages::ReplyToId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Chats::Table)
+                    .drop_column(ChatExtras::Extras)
+                    .to_owned(),
+            )
             .await?;
         for column in [Mistakes::Source, Mistakes::CorrectorId] {
             manager

@@ -119,6 +119,17 @@ mod tests {
                 Vec::new()
             },
             feedback,
+            reply_to_id: None,
+            reply_to: None,
+            reactions: if edited {
+                vec![crate::domain::chat::Reaction {
+                    emoji: "👍".into(),
+                    count: 2,
+                    mine: true,
+                }]
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -176,6 +187,7 @@ mod tests {
             updated_at: at,
             last_message_id: None,
             last_seq: 0,
+            extras: 0,
         }
     }
 

@@ -39,6 +39,19 @@ const NOTE_MAX_LEN: usize = 200;
 pub struct NewMessage {
     /// 1..2000 characters after trimming.
     pub content: Text,
+    /// Chats with people: the message this one answers (of the same chat).
+    pub reply_to: Option<Uuid>,
+}
+
+/// Replies are for chats with people.
+fn no_reply_to_the_bot(body: &NewMessage) -> ApiResult<()> {
+    match body.reply_to {
+        Some(_) => Err(ApiError::validation(
+            "reply_to",
+            "replies are for chats with people, not with the bot",
+        )),
+        None => Ok(()),
+    }
 }
 
 /// A member's correction of another member's message.
@@ -148,9 +161,7 @@ impl MessagesApi {
             SeqCursor::After(_) => format!("a{}", m.seq),
         });
         let mut items: Vec<Message> = rows.into_iter().map(Message::from).collect();
-        if membership.chat.kind != ChatKind::Bot {
-            corrections::attach(&state.db, &mut items).await?;
-        }
+        messages::decorate(&state.db, auth.0.id, &membership.chat, &mut items).await?;
         Ok(JsonOut(MessagePage { items, next_cursor }))
     }
 
@@ -178,11 +189,17 @@ impl MessagesApi {
         chats::ensure_writable(&membership)?;
         if membership.chat.kind != ChatKind::Bot {
             let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
-            let message = messages::post_to_people(&state, me, key, &membership, content).await?;
-            return Ok(MessageCreated::Ok(Json(Posted::Message(Box::new(message))), None, None, None));
+            let message = messages::post_to_people(&state, me, key, &membership, content, body.reply_to).await?;
+            return Ok(MessageCreated::Ok(
+                Json(Posted::Message(Box::new(message))),
+                None,
+                None,
+                None,
+            ));
         }
         let chat = membership.chat;
         let result = async {
+            no_reply_to_the_bot(&body)?;
             let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
             let (message, reply, quota) = match messages::post_to_bot(&state, me, key, chat, content).await? {
                 BotTurn::Replayed { message, reply, quota } => (message.into(), reply.into(), quota),
@@ -235,6 +252,7 @@ impl MessagesApi {
         let key = idempotency::key(headers, &idempotency_key.0)?;
         let result = async {
             let chat = chats::bot_chat(&state.db, me, id.0, "streaming replies exist only in bot chats").await?;
+            no_reply_to_the_bot(&body)?;
             let content = trimmed("content", &body.content, 1, state.settings.message_max_len)?;
             Ok(match messages::post_to_bot(&state, me, key, chat, content).await? {
                 BotTurn::Replayed { message, reply, quota } => (stream::replayed(message, reply, &quota), quota),
@@ -344,6 +362,48 @@ impl MessagesApi {
         Ok(Json(
             corrections::thank(&state.db, &state.realtime, auth.0.id, id.0, mid.0, corrector_id.0).await?,
         ))
+    }
+
+    /// React to a message
+    ///
+    /// Adds the caller's `emoji` (one of 👍 ❤️ 😂 😮 🙏 ✅, URL-encoded) to a
+    /// message of a chat they may write in; again changes nothing. Members get
+    /// `message.reaction`.
+    #[oai(
+        path = "/chats/:id/messages/:mid/reactions/:emoji",
+        method = "put",
+        operation_id = "addReaction"
+    )]
+    async fn react(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        mid: Path<Uuid>,
+        emoji: Path<String>,
+    ) -> ApiResult<NoContent> {
+        messages::react(&state.db, &state.realtime, auth.0.id, id.0, mid.0, &emoji.0, true).await?;
+        Ok(NoContent::Done)
+    }
+
+    /// Take back a reaction
+    ///
+    /// Removes the caller's `emoji` from the message, if it was there.
+    #[oai(
+        path = "/chats/:id/messages/:mid/reactions/:emoji",
+        method = "delete",
+        operation_id = "removeReaction"
+    )]
+    async fn unreact(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        mid: Path<Uuid>,
+        emoji: Path<String>,
+    ) -> ApiResult<NoContent> {
+        messages::react(&state.db, &state.realtime, auth.0.id, id.0, mid.0, &emoji.0, false).await?;
+        Ok(NoContent::Done)
     }
 
     /// Mark messages read

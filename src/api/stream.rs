@@ -71,7 +71,7 @@ pub fn live(started: Started) -> BoxStream<'static, StreamEvent> {
     let rest = ReceiverStream::new(started.events).map(|event| match event {
         exchange::Event::Delta(text) => StreamEvent::Delta(StreamDelta { text }),
         exchange::Event::Done { reply, quota } => StreamEvent::Done(StreamDone {
-            reply,
+            reply: *reply,
             quota: (&quota).into(),
         }),
         exchange::Event::Failed(e) => StreamEvent::Error(e.body()),

@@ -43,7 +43,7 @@ pub enum Event {
     /// Reply text as it arrives.
     Delta(String),
     /// The reply, stored, and the quota after this request.
-    Done { reply: Message, quota: QuotaStatus },
+    Done { reply: Box<Message>, quota: QuotaStatus },
     /// The model failed; the message says whether the request was counted.
     Failed(ApiError),
 }
@@ -352,7 +352,13 @@ impl Task {
         match outcome {
             Outcome::Finished => {
                 let quota = self.state.quota.status(db.r(), self.charge.reservation.user_id).await?;
-                let _ = self.tx.send(Event::Done { reply, quota }).await;
+                let _ = self
+                    .tx
+                    .send(Event::Done {
+                        reply: Box::new(reply),
+                        quota,
+                    })
+                    .await;
             }
             Outcome::Failed(e) => {
                 tracing::warn!(chat_id = %self.chat_id, "bot reply cut short; partial reply stored");
@@ -397,7 +403,7 @@ pub async fn complete(mut started: Started, idle: Duration) -> ApiResult<(Messag
     loop {
         match tokio::time::timeout(idle, started.events.recv()).await {
             Ok(Some(Event::Delta(_))) => continue,
-            Ok(Some(Event::Done { reply, quota })) => return Ok((reply, quota)),
+            Ok(Some(Event::Done { reply, quota })) => return Ok((*reply, quota)),
             Ok(Some(Event::Failed(e))) => return Err(e),
             Ok(None) | Err(_) => {
                 return Err(ApiError::internal(anyhow::anyhow!(

@@ -68,6 +68,7 @@ mod tests {
 
     fn msg(role: MessageRole, content: &str) -> message::Model {
         message::Model {
+            reply_to_id: None,
             id: uuid::Uuid::now_v7(),
             chat_id: uuid::Uuid::nil(),
             sender_id: None,

@@ -170,6 +170,7 @@ mod tests {
     #[test]
     fn the_transcript_keeps_the_newest_turns_within_budget() {
         let m = |role: MessageRole, content: String| message::Model {
+            reply_to_id: None,
             id: uuid::Uuid::now_v7(),
             chat_id: uuid::Uuid::nil(),
             sender_id: None,

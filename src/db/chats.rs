@@ -49,6 +49,7 @@ pub async fn create<C: TransactionTrait>(
         updated_at: Set(now),
         last_message_id: Set(None),
         last_seq: Set(0),
+        extras: Set(0),
     }
     .insert(&txn)
     .await?;
@@ -445,7 +446,7 @@ pub enum Listing {
 }
 
 /// Every column of `chats`, for a query that reads `chat::Model`s.
-const CHAT_COLUMNS: [chat::Column; 10] = [
+const CHAT_COLUMNS: [chat::Column; 11] = [
     chat::Column::Id,
     chat::Column::Kind,
     chat::Column::Title,
@@ -456,6 +457,7 @@ const CHAT_COLUMNS: [chat::Column; 10] = [
     chat::Column::UpdatedAt,
     chat::Column::LastMessageId,
     chat::Column::LastSeq,
+    chat::Column::Extras,
 ];
 
 /// `FROM chat_members JOIN chats` for `user_id`'s memberships.
@@ -539,6 +541,7 @@ struct ListedRow {
     lm_created_at: Option<DateTime<Utc>>,
     lm_edited_at: Option<DateTime<Utc>>,
     lm_seq: Option<i64>,
+    lm_reply_to_id: Option<Uuid>,
 }
 
 impl ListedRow {
@@ -555,6 +558,7 @@ impl ListedRow {
                 created_at,
                 edited_at: self.lm_edited_at,
                 seq: self.lm_seq.unwrap_or_default(),
+                reply_to_id: self.lm_reply_to_id,
             }),
             _ => None,
         };
@@ -639,6 +643,7 @@ fn listed_statement(backend: sea_orm::DbBackend, user_id: Uuid, listing: Listing
         (message::Column::CreatedAt, "lm_created_at"),
         (message::Column::EditedAt, "lm_edited_at"),
         (message::Column::Seq, "lm_seq"),
+        (message::Column::ReplyToId, "lm_reply_to_id"),
     ] {
         query.expr_as(Expr::col((lm.clone(), column)), Alias::new(name));
     }
@@ -696,6 +701,19 @@ pub async fn update(
     }
     active.updated_at = Set(super::now());
     active.update(db).await
+}
+
+/// Notes that the chat now has `bits` of [`crate::domain::chat::Extras`]
+/// (one update the first time only).
+pub async fn add_extras(db: &impl ConnectionTrait, chat_id: Uuid, bits: i32) -> Result<(), DbErr> {
+    let has = Expr::col(chat::Column::Extras).bit_and(bits);
+    chat::Entity::update_many()
+        .col_expr(chat::Column::Extras, Expr::col(chat::Column::Extras).bit_or(bits))
+        .filter(chat::Column::Id.eq(chat_id))
+        .filter(has.ne(bits))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Deletes the chat; members and messages go with it (foreign keys cascade).

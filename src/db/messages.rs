@@ -31,7 +31,7 @@ pub async fn insert_as(
     content: String,
     feedback: Option<String>,
 ) -> Result<message::Model, DbErr> {
-    let mut message = message::Model {
+    let message = message::Model {
         id,
         chat_id,
         sender_id,
@@ -41,9 +41,27 @@ pub async fn insert_as(
         created_at: super::now(),
         edited_at: None,
         seq: 0,
+        reply_to_id: None,
     };
+    insert_model(db, message).await
+}
+
+/// Stores `message` as it is (its `seq` is given in the same statement).
+pub async fn insert_model(db: &super::Db, mut message: message::Model) -> Result<message::Model, DbErr> {
     message.seq = db.messages().insert(&message).await?;
     Ok(message)
+}
+
+/// The messages `ids` of the chat (those that still exist).
+pub async fn in_chat(db: &impl ConnectionTrait, chat_id: Uuid, ids: &[Uuid]) -> Result<Vec<message::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    message::Entity::find()
+        .filter(message::Column::Id.is_in(ids.iter().copied()))
+        .filter(message::Column::ChatId.eq(chat_id))
+        .all(db)
+        .await
 }
 
 pub async fn find_in_chat(db: &impl ConnectionTrait, chat_id: Uuid, id: Uuid) -> Result<Option<message::Model>, DbErr> {

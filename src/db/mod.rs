@@ -21,6 +21,7 @@ pub mod links;
 pub mod messages;
 pub mod progress;
 pub mod quota;
+pub mod reactions;
 pub mod reviews;
 pub mod tokens;
 pub mod users;

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::entity::{chat, message};
 
-/// Most messages in one commit (9 columns each, far under SQLite's limit of
+/// Most messages in one commit (10 columns each, far under SQLite's limit of
 /// bound values per statement).
 const MAX_BATCH: usize = 256;
 
@@ -85,6 +85,7 @@ async fn store(db: &DatabaseConnection, messages: &[&message::Model]) -> Result<
             C::Feedback,
             C::CreatedAt,
             C::EditedAt,
+            C::ReplyToId,
             C::Seq,
         ])
         .returning(Query::returning().columns([C::Id, C::Seq]));
@@ -102,7 +103,7 @@ async fn store(db: &DatabaseConnection, messages: &[&message::Model]) -> Result<
                 .to_owned();
             SimpleExpr::SubQuery(None, Box::new(last.into_sub_query_statement())).add(*nth)
         };
-        let values: [SimpleExpr; 8] = [
+        let values: [SimpleExpr; 9] = [
             m.id.into(),
             m.chat_id.into(),
             m.sender_id.into(),
@@ -111,6 +112,7 @@ async fn store(db: &DatabaseConnection, messages: &[&message::Model]) -> Result<
             m.feedback.clone().into(),
             m.created_at.into(),
             Value::from(m.edited_at).into(),
+            m.reply_to_id.into(),
         ];
         insert
             .values(values.into_iter().chain([seq]))
@@ -170,6 +172,7 @@ mod tests {
 
     fn message(chat_id: Uuid, id: Uuid, content: &str) -> message::Model {
         message::Model {
+            reply_to_id: None,
             id,
             chat_id,
             sender_id: None,

@@ -12,7 +12,10 @@ use super::{
 use crate::entity::{chat, message};
 
 /// A chat message. `feedback` is set on bot replies: corrections of the
-/// learner's message just before it; otherwise `null`.
+/// learner's message just before it; otherwise `null`. `reply_to` quotes the
+/// message `reply_to_id` answers, in a chat's messages, a posted message and
+/// its `message.created`; `null` when there is none or it was deleted (and in
+/// the chat list).
 #[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct Message {
     pub id: Uuid,
@@ -35,6 +38,59 @@ pub struct Message {
     /// Other members' corrections of this message, oldest first (listed with a
     /// chat's messages; empty in the chat list and in `message.created`).
     pub peer_corrections: Vec<PeerCorrection>,
+    /// The message this one answers (in the same chat), if any.
+    #[oai(nullable)]
+    pub reply_to_id: Option<Uuid>,
+    #[oai(nullable)]
+    pub reply_to: Option<Quote>,
+    /// Reactions by emoji, with how many and whether the caller is among them
+    /// (listed with a chat's messages; empty elsewhere).
+    pub reactions: Vec<Reaction>,
+}
+
+/// The start of a message another one answers.
+#[derive(Debug, Clone, Object, serde::Serialize)]
+pub struct Quote {
+    pub id: Uuid,
+    #[oai(nullable)]
+    pub sender_id: Option<Uuid>,
+    /// Its first 200 characters.
+    pub content: String,
+}
+
+impl Quote {
+    /// Longest quoted text, in characters.
+    pub const MAX_CHARS: usize = 200;
+
+    pub fn of(m: &message::Model) -> Self {
+        Self {
+            id: m.id,
+            sender_id: m.sender_id,
+            content: m.content.chars().take(Self::MAX_CHARS).collect(),
+        }
+    }
+}
+
+/// The emoji people may react with.
+pub const REACTIONS: [&str; 6] = ["👍", "❤️", "😂", "😮", "🙏", "✅"];
+
+/// How many reacted to a message with one emoji.
+#[derive(Debug, Clone, Object, serde::Serialize, PartialEq, Eq)]
+pub struct Reaction {
+    pub emoji: String,
+    pub count: u64,
+    /// The caller reacted with it.
+    pub mine: bool,
+}
+
+/// What a chat has ever had besides messages, so a page of messages looks
+/// only for what may be there (`chats.extras`, a bit set).
+pub struct Extras;
+
+impl Extras {
+    pub const CORRECTIONS: i32 = 1;
+    pub const REACTIONS: i32 = 2;
+    pub const REPLIES: i32 = 4;
 }
 
 /// One member's correction of another member's message: what they would have
@@ -69,6 +125,9 @@ impl From<message::Model> for Message {
             edited_at: m.edited_at.map(Into::into),
             feedback: m.feedback.as_deref().and_then(Feedback::from_stored),
             peer_corrections: Vec::new(),
+            reply_to_id: m.reply_to_id,
+            reply_to: None,
+            reactions: Vec::new(),
         }
     }
 }

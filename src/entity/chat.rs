@@ -19,6 +19,9 @@ pub struct Model {
     pub last_message_id: Option<Uuid>,
     /// The `seq` of the newest message ever stored here (0 while empty).
     pub last_seq: i64,
+    /// Which of corrections, reactions and replies the chat has ever had
+    /// (`domain::chat::Extras`).
+    pub extras: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,8 @@ pub struct Model {
     /// The message's place in its chat: numbered in commit order when stored
     /// (see migration 16), never reused.
     pub seq: i64,
+    /// The message this one answers, in the same chat (it may since be deleted).
+    pub reply_to_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

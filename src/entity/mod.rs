@@ -8,6 +8,7 @@ pub mod chat_review;
 pub mod friendship;
 pub mod idempotency_key;
 pub mod message;
+pub mod message_reaction;
 pub mod mistake;
 pub mod peer_correction;
 pub mod practice_day;

@@ -58,6 +58,15 @@ pub enum Event {
     /// author thanked them).
     #[serde(rename = "message.corrected")]
     MessageCorrected { chat_id: Uuid, correction: PeerCorrection },
+    /// `user_id` added (`added`) or took back their `emoji` on a message.
+    #[serde(rename = "message.reaction")]
+    Reaction {
+        chat_id: Uuid,
+        message_id: Uuid,
+        user_id: Uuid,
+        emoji: String,
+        added: bool,
+    },
     /// How many of a lounge's members are online, when it changes (at most
     /// once a second), to the lounge's members.
     #[serde(rename = "lounge.online")]

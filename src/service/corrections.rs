@@ -14,7 +14,7 @@ use crate::{
         messages, Db,
     },
     domain::{
-        chat::{Message, PeerCorrection},
+        chat::{Extras, PeerCorrection},
         feedback::Correction,
         kinds::{ChatKind, MessageRole},
     },
@@ -98,6 +98,7 @@ pub async fn correct(
         thanked: false,
         created_at: crate::db::now(),
     };
+    crate::db::chats::add_extras(db.w(), chat_id, Extras::CORRECTIONS).await?;
     let saved = store::save(db.w(), row, &corrections, &proposed.day).await?;
     let shown = announce(db, realtime, &membership.chat, me, message_id, me).await?;
     Ok((saved, shown))
@@ -150,18 +151,11 @@ async fn announce(
     Ok(shown)
 }
 
-/// Puts each message's corrections on it (one statement for the page).
-pub async fn attach(db: &Db, messages: &mut [Message]) -> ApiResult<()> {
-    let ids: Vec<Uuid> = messages
-        .iter()
-        .filter(|m| m.role == MessageRole::User)
-        .map(|m| m.id)
-        .collect();
-    let mut by_message: HashMap<Uuid, Vec<Named>> = store::of_messages(db.r(), &ids).await?;
-    for message in messages {
-        if let Some(found) = by_message.remove(&message.id) {
-            message.peer_corrections = found.into_iter().map(view).collect();
-        }
-    }
-    Ok(())
+/// The corrections of the messages `ids`, by message (one statement).
+pub async fn of(db: &Db, ids: &[Uuid]) -> ApiResult<HashMap<Uuid, Vec<PeerCorrection>>> {
+    let by_message: HashMap<Uuid, Vec<Named>> = store::of_messages(db.r(), ids).await?;
+    Ok(by_message
+        .into_iter()
+        .map(|(id, found)| (id, found.into_iter().map(view).collect()))
+        .collect())
 }

@@ -1,19 +1,23 @@
-//! Messages: posting to a friend or to the bot (once per `Idempotency-Key`),
-//! editing and deleting one's own.
+//! Messages: posting to people or to the bot (once per `Idempotency-Key`),
+//! replies, reactions, editing and deleting one's own, and what a page of
+//! messages shows besides them.
+use std::collections::HashMap;
+
 use uuid::Uuid;
 
 use super::{
     chats::{self, member_ids},
+    corrections,
     idempotency::{self, Prior},
 };
 use crate::{
     bot::{exchange, quota::QuotaStatus},
     db::{
         chats::{self as db_chats, Membership},
-        messages, Db,
+        messages, reactions, Db,
     },
     domain::{
-        chat::Message,
+        chat::{Extras, Message, Quote, REACTIONS},
         kinds::{ChatKind, MessageRole},
         lounge::{Recent, SPAM_MUTE},
     },
@@ -44,8 +48,17 @@ pub async fn post_to_people(
     key: Option<&str>,
     membership: &Membership,
     content: String,
+    reply_to: Option<Uuid>,
 ) -> ApiResult<Message> {
     let chat = &membership.chat;
+    let quoted = match reply_to {
+        Some(id) => Some(
+            messages::find_in_chat(state.db.r(), chat.id, id)
+                .await?
+                .ok_or_else(|| ApiError::validation("reply_to", "reply_to must be a message of this chat"))?,
+        ),
+        None => None,
+    };
     let planned = match idempotency::begin(state, me, key, chat.id, &content, false).await? {
         Prior::Stored(message) => return Ok(message.into()),
         Prior::Fresh(planned) => planned,
@@ -55,14 +68,23 @@ pub async fn post_to_people(
         if chat.kind == ChatKind::Lounge {
             lounge_rules(&state.db, me, membership, &content).await?;
         }
-        let stored = messages::insert_as(
+        if quoted.is_some() {
+            db_chats::add_extras(state.db.w(), chat.id, Extras::REPLIES).await?;
+        }
+        let stored = messages::insert_model(
             &state.db,
-            planned,
-            chat.id,
-            Some(me),
-            MessageRole::User,
-            content.clone(),
-            None,
+            message::Model {
+                id: planned,
+                chat_id: chat.id,
+                sender_id: Some(me),
+                role: MessageRole::User,
+                content: content.clone(),
+                feedback: None,
+                created_at: crate::db::now(),
+                edited_at: None,
+                seq: 0,
+                reply_to_id: reply_to,
+            },
         )
         .await?;
         if chat.kind == ChatKind::Lounge {
@@ -75,12 +97,96 @@ pub async fn post_to_people(
     if stored.is_err() {
         idempotency::failed(state, me, key, planned).await?;
     }
-    let message: Message = stored?.into();
+    let mut message: Message = stored?.into();
+    message.reply_to = quoted.as_ref().map(Quote::of);
     state.realtime.publish(
         member_ids(&state.db, chat, me).await?,
         Event::message_created(message.clone()),
     );
     Ok(message)
+}
+
+/// Fills in what a page of `chat`'s messages shows besides them: other
+/// members' corrections, reactions as `me` sees them, and the messages that
+/// replies quote. Only what the chat has ever had is looked up (`extras`):
+/// at most three statements, run together.
+pub async fn decorate(db: &Db, me: Uuid, chat: &chat::Model, page: &mut [Message]) -> ApiResult<()> {
+    let has = |bit: i32| chat.extras & bit != 0;
+    if !has(Extras::CORRECTIONS | Extras::REACTIONS | Extras::REPLIES) {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = page.iter().map(|m| m.id).collect();
+    let quoted: Vec<Uuid> = page.iter().filter_map(|m| m.reply_to_id).collect();
+    let (mut fixes, mut reacted, quotes) = tokio::try_join!(
+        async {
+            match has(Extras::CORRECTIONS) {
+                true => corrections::of(db, &ids).await,
+                false => Ok(HashMap::new()),
+            }
+        },
+        async {
+            match has(Extras::REACTIONS) {
+                true => Ok::<_, ApiError>(reactions::of_messages(db.r(), me, &ids).await?),
+                false => Ok(HashMap::new()),
+            }
+        },
+        async { Ok::<_, ApiError>(messages::in_chat(db.r(), chat.id, &quoted).await?) },
+    )?;
+    let quotes: HashMap<Uuid, Quote> = quotes.iter().map(|m| (m.id, Quote::of(m))).collect();
+    for message in page {
+        message.peer_corrections = fixes.remove(&message.id).unwrap_or_default();
+        message.reactions = reacted.remove(&message.id).unwrap_or_default();
+        message.reply_to = message.reply_to_id.and_then(|id| quotes.get(&id).cloned());
+    }
+    Ok(())
+}
+
+/// `me` adds (`add`) or takes back their `emoji` on a message of a chat they
+/// may write in; the members hear of it when something changed.
+pub async fn react(
+    db: &Db,
+    realtime: &Realtime,
+    me: Uuid,
+    chat_id: Uuid,
+    message_id: Uuid,
+    emoji: &str,
+    add: bool,
+) -> ApiResult<()> {
+    if !REACTIONS.contains(&emoji) {
+        return Err(ApiError::validation(
+            "emoji",
+            format!("emoji must be one of {}", REACTIONS.join(" ")),
+        ));
+    }
+    let membership = chats::member_chat(db, chat_id, me).await?;
+    chats::ensure_writable(&membership)?;
+    let message = messages::find_in_chat(db.r(), chat_id, message_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("message"))?;
+    if message.role == MessageRole::System {
+        return Err(ApiError::Forbidden(
+            "notes of what happened in a group take no reactions".into(),
+        ));
+    }
+    let changed = if add {
+        db_chats::add_extras(db.w(), chat_id, Extras::REACTIONS).await?;
+        reactions::add(db.w(), chat_id, message_id, me, emoji).await?
+    } else {
+        reactions::remove(db.w(), message_id, me, emoji).await?
+    };
+    if changed {
+        realtime.publish(
+            member_ids(db, &membership.chat, me).await?,
+            Event::Reaction {
+                chat_id,
+                message_id,
+                user_id: me,
+                emoji: emoji.to_owned(),
+                added: add,
+            },
+        );
+    }
+    Ok(())
 }
 
 /// A lounge member may post unless muted; a post that would make four of

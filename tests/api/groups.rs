@@ -712,3 +712,112 @@ async fn a_groups_events_reach_members_on_every_instance() {
     let unread = one.get(&format!("/api/v1/chats/{id}"), &cat.access).await.expect(200);
     assert_eq!(unread["unread_count"], 3, "creation note, message, Bob's leaving");
 }
+
+#[tokio::test]
+async fn replies_quote_their_message_and_reactions_are_counted_per_emoji() {
+    let app = spawn_app().await;
+    let ann = app.signup("ann").await;
+    let bob = app.signup("bob").await;
+    let cat = app.signup("cat").await;
+    let dan = app.signup("dan").await;
+    let chat = group(&app, &ann, &[&bob, &cat], "Plans").await;
+    let id = chat["id"].as_str().unwrap().to_owned();
+    let question = app.send(&bob, &id, "Who is coming on Friday?").await;
+    let qid = question["id"].as_str().unwrap().to_owned();
+    let mut cat_ws = Ws::open(&app, &cat.access).await;
+
+    // A reply quotes what it answers, in the answer, the event and the history.
+    let reply = app
+        .post(
+            &format!("/api/v1/chats/{id}/messages"),
+            &ann.access,
+            json!({"content": "Me!", "reply_to": qid}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(reply["reply_to_id"], qid);
+    assert_eq!(reply["reply_to"]["content"], "Who is coming on Friday?");
+    assert_eq!(reply["reply_to"]["sender_id"], bob.id.to_string());
+    let live = cat_ws.expect("message.created").await;
+    assert_eq!(live["message"]["reply_to"]["id"], qid);
+    let shown = history(&app, &cat, &id).await;
+    assert_eq!(shown.last().unwrap()["reply_to"]["content"], "Who is coming on Friday?");
+    assert_eq!(shown[1]["reply_to"], Value::Null, "{}", shown[1]);
+    // Only to a message of the same chat; never in a bot chat.
+    let elsewhere = app
+        .post(
+            "/api/v1/chats",
+            &ann.access,
+            json!({"kind": "direct", "user_id": bob.id}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let wrong = app
+        .post(
+            &format!("/api/v1/chats/{elsewhere}/messages"),
+            &ann.access,
+            json!({"content": "?", "reply_to": qid}),
+        )
+        .await
+        .expect_error(400, "validation_failed");
+    assert_eq!(wrong["field"], "reply_to");
+    let practice = app.bot_chat(&ann, None).await;
+    app.post(
+        &format!("/api/v1/chats/{practice}/messages"),
+        &ann.access,
+        json!({"content": "?", "reply_to": qid}),
+    )
+    .await
+    .expect_error(400, "validation_failed");
+
+    // Reactions: counted per emoji, with mine, in a fixed order.
+    let react = |emoji: &str| format!("/api/v1/chats/{id}/messages/{qid}/reactions/{emoji}");
+    app.put(&react("👍"), &ann.access, json!({})).await.expect(204);
+    app.put(&react("👍"), &ann.access, json!({})).await.expect(204);
+    app.put(&react("❤️"), &cat.access, json!({})).await.expect(204);
+    app.put(&react("👍"), &cat.access, json!({})).await.expect(204);
+    let event = cat_ws.expect("message.reaction").await;
+    assert_eq!(
+        (event["emoji"].as_str(), event["added"].as_bool()),
+        (Some("👍"), Some(true))
+    );
+    let bad = app
+        .put(&react("💩"), &ann.access, json!({}))
+        .await
+        .expect_error(400, "validation_failed");
+    assert_eq!(bad["field"], "emoji");
+    app.put(&react("👍"), &dan.access, json!({}))
+        .await
+        .expect_error(404, "not_found");
+    let seen = |page: Vec<Value>| page[1]["reactions"].clone();
+    assert_eq!(
+        seen(history(&app, &ann, &id).await),
+        json!([{"emoji": "👍", "count": 2, "mine": true}, {"emoji": "❤️", "count": 1, "mine": false}])
+    );
+    app.delete(&react("👍"), &cat.access).await.expect(204);
+    assert_eq!(
+        seen(history(&app, &cat, &id).await),
+        json!([{"emoji": "👍", "count": 1, "mine": false}, {"emoji": "❤️", "count": 1, "mine": true}])
+    );
+    let note = history(&app, &ann, &id).await[0]["id"].as_str().unwrap().to_owned();
+    app.put(
+        &format!("/api/v1/chats/{id}/messages/{note}/reactions/👍"),
+        &bob.access,
+        json!({}),
+    )
+    .await
+    .expect_error(403, "forbidden");
+
+    // The question deleted: the reply keeps its id, with nothing to quote.
+    app.delete(&format!("/api/v1/chats/{id}/messages/{qid}"), &bob.access)
+        .await
+        .expect(204);
+    let last = history(&app, &ann, &id).await.pop().unwrap();
+    assert_eq!(
+        (last["reply_to_id"].as_str(), &last["reply_to"]),
+        (Some(qid.as_str()), &Value::Null)
+    );
+}

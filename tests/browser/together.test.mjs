@@ -89,6 +89,20 @@ describe('practising together', () => {
     const catPage = await signedIn('cat');
     await catPage.goto(`${server.base}/#/chats/${chatId}`);
     await messages(catPage).getByText('Hello, I am Bob').waitFor();
+    // Ann answers Bob's message; Bob sees it quoted. Cat reacts, and Bob sees that live too.
+    await fromBob.getByRole('button', { name: 'Reply to this message' }).click();
+    await annPage.getByText('Replying to bob:').waitFor();
+    await annPage.getByLabel('Message to Book club').fill('Welcome, Bob!');
+    await annPage.getByRole('button', { name: 'Send' }).click();
+    const reply = messages(bobPage).locator('li.msg', { hasText: 'Welcome, Bob!' });
+    await reply.locator('blockquote', { hasText: 'Hello, I am Bob' }).waitFor();
+    // The chat list names who wrote the newest message.
+    await catPage.locator('.chat-list .preview', { hasText: 'ann: Welcome, Bob!' }).waitFor();
+    const bobsOnCat = messages(catPage).locator('li.msg', { hasText: 'Hello, I am Bob' }).first();
+    await bobsOnCat.getByLabel('React to this message').click();
+    await bobsOnCat.getByRole('button', { name: 'React with 👍' }).click();
+    await messages(bobPage).locator('li.msg', { hasText: 'Hello, I am Bob' }).first()
+      .getByRole('button', { name: '👍 1' }).waitFor();
     await catPage.getByRole('button', { name: 'Members' }).click();
     const panel = catPage.getByRole('region', { name: 'Members' });
     await panel.getByText('3 members').waitFor();

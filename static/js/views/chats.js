@@ -12,6 +12,7 @@ import { h, initials, time, toast } from '../ui.js';
 import { correctionForm, membersPanel, nameOf, peerCorrections, rememberName } from './groups.js';
 
 const MAX_LEN = 2000;
+const REACTIONS = ['👍', '❤️', '😂', '😮', '🙏', '✅'];
 const state = { chats: [], list: null, conv: null, refresh: null };
 
 const isMine = (m) => m.sender_id === store.me?.id && m.role !== 'system';
@@ -191,7 +192,10 @@ onEvent((event) => {
         break;
       }
       // Events of different posts can arrive out of order: the newest is the greatest seq.
-      if (!chat.last_message || m.seq > chat.last_message.seq) chat.last_message = m;
+      if (!chat.last_message || m.seq > chat.last_message.seq) {
+        chat.last_message = m;
+        chat.last_sender_name = m.sender_id ? nameOf(m.sender_id, (name) => { chat.last_sender_name = name; drawList(); }) : null;
+      }
       if (m.created_at > chat.updated_at) chat.updated_at = m.created_at;
       const watching = state.conv?.chat.id === chat.id && document.visibilityState === 'visible';
       if (!isMine(m) && !watching) chat.unread_count += 1;
@@ -215,6 +219,9 @@ onEvent((event) => {
       break;
     case 'message.corrected':
       if (state.conv?.chat.id === event.chat_id) state.conv.corrected(event.correction);
+      break;
+    case 'message.reaction':
+      if (state.conv?.chat.id === event.chat_id) state.conv.reacted(event);
       break;
     case 'member.joined':
       rememberName(event.member.user);
@@ -312,6 +319,7 @@ class Conversation {
       class: 'btn', type: 'button', title: 'Dictate your message', 'aria-pressed': 'false', onclick: () => this.dictate(),
     }, 'Speak') : null;
     this.checkPanel = h('div', { class: 'check-panel', 'aria-live': 'polite' });
+    this.replyBar = h('div', { class: 'reply-bar', hidden: true, 'aria-live': 'polite' });
     this.input.addEventListener('input', () => this.onInput());
     this.input.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
@@ -326,7 +334,7 @@ class Conversation {
       h('div', { class: 'composer-buttons' }, this.micButton, this.checkButton, this.sendButton));
     pane.replaceChildren(h('div', { class: 'conversation' },
       head, this.extra, h('div', { class: 'body' }, this.notice, this.list, this.typingLine),
-      h('div', { class: 'composer' }, this.lint.panel, this.checkPanel, this.form)));
+      h('div', { class: 'composer' }, this.lint.panel, this.checkPanel, this.replyBar, this.form)));
     this.presence(chat.peer?.online);
     this.onVisible = () => { if (document.visibilityState === 'visible') this.markRead(); };
     document.addEventListener('visibilitychange', this.onVisible);
@@ -525,6 +533,7 @@ class Conversation {
     const mine = isMine(m);
     const cls = `msg ${mine ? 'mine' : ''} ${m.role === 'assistant' ? 'bot' : ''}`;
     const correctable = !this.bot && !mine && m.role === 'user' && m.sender_id;
+    const social = !this.bot && m.id !== 'opening';
     const meta = h('div', { class: 'meta' },
       m.created_at ? h('time', { datetime: m.created_at }, time(m.created_at)) : null,
       m.edited_at ? h('span', {}, 'edited') : null,
@@ -534,13 +543,66 @@ class Conversation {
       mine && !this.bot ? h('span', { class: 'actions' },
         h('button', { class: 'link', type: 'button', onclick: () => this.edit(m), 'aria-label': 'Edit message' }, 'Edit'),
         h('button', { class: 'link', type: 'button', onclick: () => this.delete(m), 'aria-label': 'Delete message' }, 'Delete')) : null,
+      social ? h('span', { class: 'actions' },
+        h('button', { class: 'link', type: 'button', onclick: () => this.replyTo(m), 'aria-label': 'Reply to this message' }, 'Reply'),
+        h('details', { class: 'react-menu' },
+          h('summary', { class: 'link', 'aria-label': 'React to this message' }, 'React'),
+          h('span', { class: 'react-choices' }, ...REACTIONS.map((e) => h('button', {
+            class: 'link', type: 'button', 'aria-label': `React with ${e}`,
+            onclick: (ev) => { ev.target.closest('details').open = false; this.react(m, e, true); },
+          }, e))))) : null,
       correctable ? h('span', { class: 'actions' },
         h('button', { class: 'link', type: 'button', onclick: () => this.correct(m), 'aria-label': 'Correct this message' }, 'Correct')) : null);
+    const quote = m.reply_to_id ? h('blockquote', { class: 'quote' }, m.reply_to
+      ? [h('strong', {}, `${nameOf(m.reply_to.sender_id, () => this.draw(false)) || '…'}: `), m.reply_to.content]
+      : h('em', {}, 'A deleted message')) : null;
+    const reactions = m.reactions?.length ? h('div', { class: 'reactions' }, ...m.reactions.map((r) => h('button', {
+      class: `reaction ${r.mine ? 'mine' : ''}`, type: 'button', 'aria-pressed': String(r.mine),
+      'aria-label': `${r.emoji} ${r.count}${r.mine ? ', yours' : ''}`,
+      onclick: () => this.react(m, r.emoji, !r.mine),
+    }, `${r.emoji} ${r.count}`))) : null;
     const sender = this.room && !mine && m.sender_id
       ? h('div', { class: 'sender' }, nameOf(m.sender_id, () => this.draw(false)) || '…') : null;
     return h('li', { class: cls, dataset: { id: m.id } },
-      sender, h('div', { class: 'bubble' }, ...linkified(m.content)), meta, feedback ? feedbackPanel(feedback) : null,
+      sender, quote, h('div', { class: 'bubble' }, ...linkified(m.content)), reactions, meta, feedback ? feedbackPanel(feedback) : null,
       peerCorrections(this.chat.id, m, mine));
+  }
+
+  /** Answers `m`: the composer says so until the reply is sent or cancelled. */
+  replyTo(m) {
+    this.replying = m;
+    const who = isMine(m) ? 'yourself' : nameOf(m.sender_id) || 'them';
+    this.replyBar.replaceChildren(h('span', {}, `Replying to ${who}: `, h('em', {}, m.content.slice(0, 80))),
+      h('button', { class: 'link', type: 'button', 'aria-label': 'Cancel the reply', onclick: () => this.cancelReply() }, 'Cancel'));
+    this.replyBar.hidden = false;
+    this.input.focus();
+  }
+
+  cancelReply() {
+    this.replying = null;
+    this.replyBar.hidden = true;
+    this.replyBar.replaceChildren();
+  }
+
+  async react(m, emoji, add) {
+    try {
+      await api(add ? 'PUT' : 'DELETE', `/chats/${this.chat.id}/messages/${m.id}/reactions/${encodeURIComponent(emoji)}`);
+    } catch (err) {
+      this.showNotice(err.message);
+    }
+  }
+
+  /** Someone reacted (or took it back): the counts under the message follow. */
+  reacted(event) {
+    const m = this.messages.get(event.message_id);
+    if (!m) return;
+    const list = (m.reactions || []).map((r) => ({ ...r }));
+    let entry = list.find((r) => r.emoji === event.emoji);
+    if (!entry) { entry = { emoji: event.emoji, count: 0, mine: false }; list.push(entry); }
+    entry.count = Math.max(0, entry.count + (event.added ? 1 : -1));
+    if (event.user_id === store.me.id) entry.mine = event.added;
+    m.reactions = list.filter((r) => r.count > 0).sort((a, b) => REACTIONS.indexOf(a.emoji) - REACTIONS.indexOf(b.emoji));
+    this.draw(false);
   }
 
   /** Opens the correction form under another member's message. */
@@ -645,8 +707,10 @@ class Conversation {
     try {
       if (this.bot) await this.askBot(text, headers);
       else {
-        this.add(await api('POST', `/chats/${this.chat.id}/messages`, { content: text }, { headers }));
+        const body = { content: text, ...(this.replying ? { reply_to: this.replying.id } : {}) };
+        this.add(await api('POST', `/chats/${this.chat.id}/messages`, body, { headers }));
         this.input.value = '';
+        this.cancelReply();
       }
       this.pending = null;
       this.onInput();
