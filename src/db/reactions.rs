@@ -53,7 +53,8 @@ struct Counted {
     message_id: Uuid,
     emoji: String,
     count: i64,
-    mine: i64,
+    /// 1 when the caller is among them (`MAX` of a 0/1 `CASE`: INT4 on PostgreSQL).
+    mine: i32,
 }
 
 /// The reactions to the messages `ids` as `me` sees them, by message, each
