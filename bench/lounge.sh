@@ -3,8 +3,9 @@
 # - a lounge with 1,000 members, 200 of them connected, one member posting 200
 #   messages (one every 50 ms): POST latency and fan-out latency to every
 #   connected member (bench/src/bin/lounge_load.rs);
-# - the chat list of a member of 100 groups (plus the lounge): wrk, 16
-#   connections for 10 s, GET /chats?limit=50.
+# - the chat list of a member of 100 groups (plus the lounge) against that of a
+#   member of 100 direct chats, on the same data: wrk, 16 connections for 10 s
+#   each, GET /chats?limit=50.
 # Usage: bash bench/lounge.sh [sqlite|postgres]   (needs wrk: apt-get install wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,9 +38,13 @@ LOUNGE=$(api GET /lounges "$TOKEN" | field '["items"][0]["id"]')
 python3 bench/seed.py "$SEED" users 1000
 python3 bench/seed.py "$SEED" lounge "$LOUNGE" 999
 python3 bench/seed.py "$SEED" groups viewer 100
+DIRECTS=$(api POST /auth/register "" '{"username":"directs","password":"bench-password"}' | field '["tokens"]["access_token"]')
+python3 bench/seed.py "$SEED" chats directs 100
 echo "== $WHICH: a lounge of 999 seeded members and the poster"
 "$BIN/lounge_load" --url http://127.0.0.1:3994 --lounge "$LOUNGE" --token "$TOKEN" --connected 200 --messages 200
-echo "== $WHICH: GET /chats?limit=50 for a member of 100 groups and the lounge"
-wrk -t2 -c16 -d10s --latency -H "authorization: Bearer $TOKEN" "http://127.0.0.1:3994/api/v1/chats?limit=50" \
-  | grep -E "Requests/sec|50%|99%"
+for who in "100 groups and the lounge:$TOKEN" "100 direct chats:$DIRECTS"; do
+  echo "== $WHICH: GET /chats?limit=50 for a member of ${who%%:*}"
+  wrk -t2 -c16 -d10s --latency -H "authorization: Bearer ${who#*:}" "http://127.0.0.1:3994/api/v1/chats?limit=50" \
+    | grep -E "Requests/sec|50%|99%"
+done
 if [ "$WHICH" = postgres ]; then kill $SERVER; wait $SERVER 2>/dev/null || true; psql "$PG_URL/postgres" -qc "DROP DATABASE $DB" >/dev/null; fi

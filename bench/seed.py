@@ -135,15 +135,18 @@ def messages(chat, me, peer, n, start_ms, unread):
         mid = uuid7(start_ms + i)
         ids.append(mid)
         sender = peer if i >= n - unread else (me if i % 2 else peer)
-        rows.append((uid(mid), uid(chat), uid(sender), "user", f"message {i} of a long talk", None, ts(start_ms + i), None))
+        rows.append((uid(mid), uid(chat), uid(sender), "user", f"message {i} of a long talk", None, ts(start_ms + i), None, i + 1))
         if len(rows) == 100_000:
-            rows_in("messages", ["id", "chat_id", "sender_id", "role", "content", "feedback", "created_at", "edited_at"], rows)
+            rows_in("messages", MESSAGE_COLUMNS, rows)
             rows = []
     if rows:
-        rows_in("messages", ["id", "chat_id", "sender_id", "role", "content", "feedback", "created_at", "edited_at"], rows)
+        rows_in("messages", MESSAGE_COLUMNS, rows)
     if ids:
-        execute("UPDATE chats SET last_message_id = ? WHERE id = ?", (ids[-1], chat))
+        execute(f"UPDATE chats SET last_message_id = ?, last_seq = {n} WHERE id = ?", (ids[-1], chat))
     return ids
+
+
+MESSAGE_COLUMNS = ["id", "chat_id", "sender_id", "role", "content", "feedback", "created_at", "edited_at", "seq"]
 
 
 def execute(sql, params):
@@ -159,8 +162,11 @@ def execute(sql, params):
         con.close()
 
 
-def mark_read(chat, me, message):
-    execute("UPDATE chat_members SET last_read_message_id = ? WHERE chat_id = ? AND user_id = ?", (message, chat, me))
+def mark_read(chat, me, message, seq):
+    execute(
+        f"UPDATE chat_members SET last_read_message_id = ?, last_read_seq = {seq} WHERE chat_id = ? AND user_id = ?",
+        (message, chat, me),
+    )
 
 
 what = sys.argv[2]
@@ -184,7 +190,7 @@ elif what == "history":
     chat = direct_chat(me, peer, start)
     ids = messages(chat, me, peer, n, start, unread)
     if n > unread:
-        mark_read(chat, me, ids[n - unread - 1])
+        mark_read(chat, me, ids[n - unread - 1], n - unread)
     print(chat)
 elif what == "others":
     # Other people's chats, so that the tables are not only the viewer's.

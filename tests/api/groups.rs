@@ -5,7 +5,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::{
-    helpers::{spawn_app, spawn_app_with, TestApp, TestUser},
+    fake_llm::{FakeLlm, Mode},
+    helpers::{spawn_app, spawn_app_with, spawn_app_with_bot, TestApp, TestUser},
     realtime::Ws,
 };
 
@@ -820,4 +821,25 @@ async fn replies_quote_their_message_and_reactions_are_counted_per_emoji() {
         (last["reply_to_id"].as_str(), &last["reply_to"]),
         (Some(qid.as_str()), &Value::Null)
     );
+}
+
+#[tokio::test]
+async fn nobody_corrects_the_bot() {
+    let llm = FakeLlm::start(Mode::Answer("Nice to meet you!".into())).await;
+    let app = spawn_app_with_bot(&llm, |_| {}).await;
+    let ann = app.signup("ann").await;
+    let chat = app.bot_chat(&ann, None).await;
+    let turn = app.send(&ann, &chat, "Hello, I am Ann.").await;
+    for message in [&turn["message"], &turn["reply"]] {
+        app.post(
+            &format!(
+                "/api/v1/chats/{chat}/messages/{}/corrections",
+                message["id"].as_str().unwrap()
+            ),
+            &ann.access,
+            json!({"corrected_text": "Hello, I'm Ann."}),
+        )
+        .await
+        .expect_error(403, "forbidden");
+    }
 }
