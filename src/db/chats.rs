@@ -602,13 +602,34 @@ fn listed_statement(backend: sea_orm::DbBackend, user_id: Uuid, listing: Listing
         // One range on the index: everything after the reader's marker.
         .and_where(Expr::col((m, message::Column::Seq)).gt(Expr::col((cm, chat_member::Column::LastReadSeq))))
         .to_owned();
+    // Rooms only: a direct chat has two people and a bot chat one, and the
+    // newest message's author is named only in rooms (`CASE` skips both
+    // subqueries for the other chats).
     let others = Alias::new("others");
-    let member_count = Query::select()
+    let counted = Query::select()
         .expr(Expr::cust("COUNT(*)"))
         .from_as(cm, others.clone())
         .and_where(Expr::col((others, chat_member::Column::ChatId)).equals((cm, chat_member::Column::ChatId)))
         .to_owned();
-    let lu = Alias::new("lu");
+    let kind = || Expr::col((chat::Entity, chat::Column::Kind));
+    let is_room = || kind().is_in([ChatKind::Group, ChatKind::Lounge]);
+    let member_count = Expr::case(
+        is_room(),
+        SimpleExpr::SubQuery(None, Box::new(counted.into_sub_query_statement())),
+    )
+    .case(kind().eq(ChatKind::Direct), Expr::val(2))
+    .finally(Expr::val(1));
+    let u = user::Entity;
+    let sender_name = Query::select()
+        .column((u, user::Column::DisplayName))
+        .from(u)
+        .and_where(Expr::col((u, user::Column::Id)).equals((lm.clone(), message::Column::SenderId)))
+        .to_owned();
+    let sender_name = Expr::case(
+        is_room(),
+        SimpleExpr::SubQuery(None, Box::new(sender_name.into_sub_query_statement())),
+    )
+    .finally(Expr::val(None::<String>));
     let mut query = member_join(user_id);
     query
         .expr_as(
@@ -616,10 +637,7 @@ fn listed_statement(backend: sea_orm::DbBackend, user_id: Uuid, listing: Listing
             Alias::new("unread"),
         )
         .expr_as(writable_expr(user_id), Alias::new("writable"))
-        .expr_as(
-            SimpleExpr::SubQuery(None, Box::new(member_count.into_sub_query_statement())),
-            Alias::new("member_count"),
-        )
+        .expr_as(member_count, Alias::new("member_count"))
         .column((cm, chat_member::Column::Role))
         .join_as(
             JoinType::LeftJoin,
@@ -627,13 +645,7 @@ fn listed_statement(backend: sea_orm::DbBackend, user_id: Uuid, listing: Listing
             lm.clone(),
             Expr::col((lm.clone(), message::Column::Id)).equals((chat::Entity, chat::Column::LastMessageId)),
         )
-        .join_as(
-            JoinType::LeftJoin,
-            user::Entity,
-            lu.clone(),
-            Expr::col((lu.clone(), user::Column::Id)).equals((lm.clone(), message::Column::SenderId)),
-        )
-        .expr_as(Expr::col((lu, user::Column::DisplayName)), Alias::new("lm_sender_name"));
+        .expr_as(sender_name, Alias::new("lm_sender_name"));
     for (column, name) in [
         (message::Column::Id, "lm_id"),
         (message::Column::SenderId, "lm_sender_id"),
