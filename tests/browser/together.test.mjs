@@ -3,20 +3,23 @@
 // author live.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { launch, shot, startServer } from './harness.mjs';
+import { fakeLlm, launch, shot, startServer } from './harness.mjs';
 
 const PASSWORD = 'correct horse battery';
 let server;
 let browser;
+let llm;
 
 before(async () => {
-  server = await startServer();
+  llm = await fakeLlm();
+  server = await startServer({ BOT_BASE_URL: llm.url, BOT_MODEL: 'fake' });
   browser = await launch();
 });
 
 after(async () => {
   await browser?.close();
   await server?.stop();
+  await llm?.close();
 });
 
 async function call(method, path, token, body) {
@@ -164,7 +167,11 @@ describe('practising together', () => {
     await message.getByRole('button', { name: 'Correct this message' }).click();
     const box = evePage.getByLabel('Your correction');
     assert.equal(await box.inputValue(), 'Yesterday I goed to the park.', 'prefilled with their words');
-    await box.fill('Yesterday I went to the park.');
+    // The corrector asks the tutor first, and takes its suggestion.
+    await evePage.locator('.correction-form').getByRole('button', { name: 'Check', exact: true }).click();
+    await evePage.getByText('The tutor suggests:').waitFor();
+    await evePage.getByRole('button', { name: 'Use it' }).click();
+    assert.equal(await box.inputValue(), 'Yesterday I went to the park.');
     // The change is shown before sending.
     await evePage.locator('.correction-preview del', { hasText: 'goed' }).waitFor();
     await evePage.locator('.correction-preview ins', { hasText: 'went' }).waitFor();

@@ -155,6 +155,30 @@ export function correctionForm(chatId, message, done) {
     : h('span', {}, ...wordDiff(message.content, box.value.trim())));
   box.addEventListener('input', show);
   show();
+  // The tutor's opinion of the correction, before sending it (one practice message).
+  const advice = h('div', { class: 'correction-advice', 'aria-live': 'polite' });
+  const check = h('button', {
+    class: 'btn small', type: 'button', title: 'The tutor checks your correction (uses one practice message)',
+    async onclick() {
+      check.disabled = true;
+      advice.replaceChildren(h('span', { class: 'muted', 'aria-busy': 'true' }, 'Checking…'));
+      try {
+        const { feedback } = await api('POST', '/bot/check', { text: box.value.trim() });
+        advice.replaceChildren(feedback.status === 'corrected'
+          ? h('span', {}, 'The tutor suggests: ', h('strong', {}, feedback.corrected_text), ' ',
+            h('button', {
+              class: 'btn small', type: 'button',
+              onclick: () => { box.value = feedback.corrected_text; show(); advice.replaceChildren(); },
+            }, 'Use it'))
+          : h('span', {}, 'The tutor finds nothing to change in your correction.'));
+      } catch (err) {
+        advice.replaceChildren(h('span', { class: 'form-error' }, err.code === 'bot_unavailable'
+          ? 'The tutor is not available on this server; you can still send your correction.' : err.message));
+      } finally {
+        check.disabled = false;
+      }
+    },
+  }, 'Check');
   const form = h('form', {
     class: 'edit-form correction-form',
     async onsubmit(e) {
@@ -167,8 +191,8 @@ export function correctionForm(chatId, message, done) {
         error.textContent = err.message;
       }
     },
-  }, box, preview, note, error,
-  h('div', {}, h('button', { class: 'btn small primary', type: 'submit' }, 'Send correction'), ' ',
+  }, box, preview, advice, note, error,
+  h('div', {}, h('button', { class: 'btn small primary', type: 'submit' }, 'Send correction'), ' ', check, ' ',
     h('button', { class: 'btn small', type: 'button', onclick: () => done(false) }, 'Cancel')));
   queueMicrotask(() => box.focus());
   return form;
