@@ -285,16 +285,6 @@ pub async fn set_recent_posts(
     Ok(())
 }
 
-pub async fn set_role(db: &impl ConnectionTrait, chat_id: Uuid, user_id: Uuid, role: MemberRole) -> Result<(), DbErr> {
-    chat_member::Entity::update_many()
-        .col_expr(chat_member::Column::Role, Expr::value(role))
-        .filter(chat_member::Column::ChatId.eq(chat_id))
-        .filter(chat_member::Column::UserId.eq(user_id))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
 /// A lounge as `GET /lounges` lists it.
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct LoungeRow {
