@@ -334,6 +334,17 @@ pub async fn lounges(
         .await
 }
 
+/// Every lounge's id (for the online counts; no counting here).
+pub async fn lounge_ids(db: &impl ConnectionTrait) -> Result<Vec<Uuid>, DbErr> {
+    chat::Entity::find()
+        .select_only()
+        .column(chat::Column::Id)
+        .filter(chat::Column::Kind.eq(ChatKind::Lounge))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
 /// A lounge by id.
 pub async fn lounge(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<chat::Model>, DbErr> {
     chat::Entity::find_by_id(id)

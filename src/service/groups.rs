@@ -50,13 +50,14 @@ impl Groups<'_> {
             .unwrap_or_else(|| "Someone".into()))
     }
 
-    /// Stores a system message by `actor` and tells the members.
-    async fn announce(&self, chat: &chat::Model, actor: Uuid, text: String) -> ApiResult<()> {
+    /// Stores a system message by `actor` and tells the members; returns
+    /// who they are, for the event that goes with the note.
+    async fn announce(&self, chat: &chat::Model, actor: Uuid, text: String) -> ApiResult<Vec<Uuid>> {
         let stored = messages::insert(self.db, chat.id, Some(actor), MessageRole::System, text, None).await?;
         let members = store::member_ids(self.db.r(), chat.id).await?;
         self.realtime
-            .publish(members, Event::message_created(Message::from(stored)));
-        Ok(())
+            .publish(members.clone(), Event::message_created(Message::from(stored)));
+        Ok(members)
     }
 
     /// Makes a group of `me` (its owner) and `member_ids`, all of them `me`'s
@@ -150,9 +151,9 @@ impl Groups<'_> {
             joined_at: member.joined_at.into(),
         };
         let who = self.name(me).await?;
-        self.announce(&membership.chat, me, format!("{who} added {}", user.display_name))
+        let members = self
+            .announce(&membership.chat, me, format!("{who} added {}", user.display_name))
             .await?;
-        let members = store::member_ids(self.db.r(), chat_id).await?;
         self.realtime.publish(
             members,
             Event::MemberJoined {
@@ -203,6 +204,7 @@ impl Groups<'_> {
         if chat.kind == ChatKind::Lounge && user_id != me {
             tracing::info!(target: "audit", admin_id = %me, lounge = %chat_id, user_id = %user_id, "removed from a lounge");
         }
+        let mut told = Vec::new();
         if chat.kind == ChatKind::Group && !deleted {
             let who = self.name(user_id).await?;
             let mut text = if user_id == me {
@@ -213,13 +215,8 @@ impl Groups<'_> {
             if let Some(owner) = new_owner {
                 text.push_str(&format!("; {} is now the owner", self.name(owner).await?));
             }
-            self.announce(&chat, me, text).await?;
+            told = self.announce(&chat, me, text).await?;
         }
-        let mut told = if chat.kind == ChatKind::Group && !deleted {
-            store::member_ids(self.db.r(), chat_id).await?
-        } else {
-            Vec::new()
-        };
         told.push(user_id);
         self.realtime.publish(
             told,
@@ -240,9 +237,9 @@ impl Groups<'_> {
         }
         let chat = store::update(self.db.w(), membership.chat, Some(title.clone()), None, None).await?;
         let who = self.name(me).await?;
-        self.announce(&chat, me, format!("{who} renamed the group to “{title}”"))
+        let members = self
+            .announce(&chat, me, format!("{who} renamed the group to “{title}”"))
             .await?;
-        let members = store::member_ids(self.db.r(), chat.id).await?;
         self.realtime.publish(
             members,
             Event::ChatRenamed {

@@ -86,11 +86,7 @@ impl OnlineTicker {
             self.last.clear();
             return Ok(());
         }
-        let lounges: Vec<Uuid> = store::lounges(db.r(), Uuid::nil(), None, 1000)
-            .await?
-            .into_iter()
-            .map(|r| r.chat.id)
-            .collect();
+        let lounges = store::lounge_ids(db.r()).await?;
         let members = store::members_of(db.r(), &lounges).await?;
         let counts = online_counts(realtime, &lounges, &members).await;
         for (lounge, count) in counts {
