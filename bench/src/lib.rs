@@ -73,3 +73,37 @@ pub fn summary(h: &Histogram<u64>) -> String {
         ms(h.max())
     )
 }
+
+/// Reads a socket's events until it closes, sending for each `message.created`
+/// whose content is `at <µs since epoch> us` how long it took to arrive.
+pub fn time_deliveries<S>(
+    stream: tokio_tungstenite::WebSocketStream<S>,
+    epoch: std::time::Instant,
+    latencies: tokio::sync::mpsc::UnboundedSender<Duration>,
+) -> tokio::task::JoinHandle<()>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use futures_util::StreamExt;
+    tokio::spawn(async move {
+        let (_sink, mut read) = stream.split();
+        while let Some(Ok(frame)) = read.next().await {
+            let tokio_tungstenite::tungstenite::Message::Text(text) = frame else {
+                continue;
+            };
+            let Ok(event) = serde_json::from_str::<Value>(&text) else {
+                continue;
+            };
+            if event["type"] != "message.created" {
+                continue;
+            }
+            let sent: u64 = event["message"]["content"]
+                .as_str()
+                .and_then(|c| c.split(' ').nth(1))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            let now = epoch.elapsed().as_micros() as u64;
+            let _ = latencies.send(Duration::from_micros(now.saturating_sub(sent)));
+        }
+    })
+}

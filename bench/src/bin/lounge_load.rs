@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use bench::{histogram, record, summary};
 use clap::Parser;
-use futures_util::{future::join_all, StreamExt};
+use futures_util::future::join_all;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
-use tokio_tungstenite::{connect_async, tungstenite::Message};
+use tokio_tungstenite::connect_async;
 
 #[derive(Parser)]
 #[command(about = "Lounge fan-out benchmark: connected members, posting latency and delivery latency")]
@@ -81,26 +81,7 @@ async fn main() -> Result<()> {
         let (stream, _) = connect_async(format!("{ws_base}/api/v1/ws?access_token={token}"))
             .await
             .context("opening a socket")?;
-        let tx = lat_tx.clone();
-        readers.push(tokio::spawn(async move {
-            let (_sink, mut read) = stream.split();
-            while let Some(Ok(frame)) = read.next().await {
-                let Message::Text(text) = frame else { continue };
-                let Ok(event) = serde_json::from_str::<Value>(&text) else {
-                    continue;
-                };
-                if event["type"] != "message.created" {
-                    continue;
-                }
-                let sent: u64 = event["message"]["content"]
-                    .as_str()
-                    .and_then(|c| c.split(' ').nth(1))
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(0);
-                let now = epoch.elapsed().as_micros() as u64;
-                let _ = tx.send(Duration::from_micros(now.saturating_sub(sent)));
-            }
-        }));
+        readers.push(bench::time_deliveries(stream, epoch, lat_tx.clone()));
     }
     drop(lat_tx);
     tokio::time::sleep(Duration::from_secs(2)).await;

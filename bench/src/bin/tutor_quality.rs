@@ -132,7 +132,7 @@ async fn main() -> anyhow::Result<()> {
         Some(
             BotClient::from_settings(&settings, &Metrics::new())
                 .await?
-                .context("no model: give --model or --base-url")?,
+                .map_err(|why| anyhow::anyhow!("no model ({why}): give --model or --base-url"))?,
         )
     };
     let tutor = Tutor::new();

@@ -1,18 +1,15 @@
 //! WebSocket load: opens N sockets spread over many users, measures the server's
 //! memory per socket, then posts messages and measures how long each takes to
 //! reach every socket of the recipient (p50, p99).
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use bench::{direct_chat, histogram, record, signup, summary};
 use clap::Parser;
-use futures_util::{future::join_all, StreamExt};
-use serde_json::{json, Value};
+use futures_util::future::join_all;
+use serde_json::json;
 use tokio::sync::mpsc;
-use tokio_tungstenite::{connect_async, tungstenite::Message};
+use tokio_tungstenite::connect_async;
 
 #[derive(Parser)]
 #[command(about = "WebSocket load benchmark: N sockets, delivery latency and memory per socket")]
@@ -75,7 +72,7 @@ async fn main() -> Result<()> {
     let before = args.server_pid.and_then(rss_kib);
     eprintln!("opening {} sockets...", args.sockets);
     let (lat_tx, mut lat_rx) = mpsc::unbounded_channel::<Duration>();
-    let epoch = Arc::new(Instant::now());
+    let epoch = Instant::now();
     let per_user = args.sockets.div_ceil(args.users);
     let mut opened = 0;
     let mut per_pair = vec![0usize; pairs.len()];
@@ -90,26 +87,7 @@ async fn main() -> Result<()> {
             let (stream, _) = connect_async(url).await.context("opening a socket")?;
             opened += 1;
             per_pair[pair] += 1;
-            let (tx, epoch) = (lat_tx.clone(), epoch.clone());
-            readers.push(tokio::spawn(async move {
-                let (_sink, mut read) = stream.split();
-                while let Some(Ok(frame)) = read.next().await {
-                    let Message::Text(text) = frame else { continue };
-                    let Ok(event) = serde_json::from_str::<Value>(&text) else {
-                        continue;
-                    };
-                    if event["type"] != "message.created" {
-                        continue;
-                    }
-                    let sent: u64 = event["message"]["content"]
-                        .as_str()
-                        .and_then(|c| c.split(' ').nth(1))
-                        .and_then(|n| n.parse().ok())
-                        .unwrap_or(0);
-                    let now = epoch.elapsed().as_micros() as u64;
-                    let _ = tx.send(Duration::from_micros(now.saturating_sub(sent)));
-                }
-            }));
+            readers.push(bench::time_deliveries(stream, epoch, lat_tx.clone()));
         }
     }
     drop(lat_tx);
