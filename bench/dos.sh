@@ -14,7 +14,7 @@ BIN="$CARGO_TARGET_DIR/release"
 WORK=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-(ulimit -S -n 1024; DATABASE_URL="sqlite://$WORK/bench.db?mode=rwc" DATA_DIR="$WORK" BIND=127.0.0.1:3999 RUST_LOG=warn \
+(ulimit -S -n 1024; DATABASE_URL="sqlite://$WORK/bench.db?mode=rwc" DATA_DIR="$WORK" BIND=127.0.0.1:3999 RUST_LOG=warn SHUTDOWN_GRACE_SECS=0 \
   RATE_REGISTER_PER_IP=0 RATE_LOGIN_PER_IP=0 RATE_LOGIN_PER_USERNAME=0 \
   exec "$BIN/chattconnect" serve >"$WORK/server.log" 2>&1) &
 SERVER=$!

@@ -17,7 +17,7 @@ trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 run() {
   local name=$1 url=$2
-  DATABASE_URL="$url" DATA_DIR="$WORK" BIND=127.0.0.1:3999 RUST_LOG=warn \
+  DATABASE_URL="$url" DATA_DIR="$WORK" BIND=127.0.0.1:3999 RUST_LOG=warn SHUTDOWN_GRACE_SECS=0 \
     DATABASE_MAX_CONNECTIONS=16 RATE_REGISTER_PER_IP=0 RATE_LOGIN_PER_IP=0 RATE_MESSAGES_PER_USER=0 \
     "${SERVER_BIN:-$BIN/chattconnect}" serve >"$WORK/$name.log" 2>&1 &
   SERVER=$!

@@ -47,7 +47,7 @@ start_server() { # PORT DIR [env...]
   local port=$1 dir=$2; shift 2
   mkdir -p "$dir"
   env DATABASE_URL="sqlite://$dir/cc.db?mode=rwc" DATA_DIR="$dir" JWT_SECRET="$SECRET" BIND=127.0.0.1:$port \
-    BOT_DAILY_LIMIT=100000 RATE_BOT_PER_USER=0 RATE_REGISTER_PER_IP=0 RUST_LOG=warn "$@" \
+    BOT_DAILY_LIMIT=100000 RATE_BOT_PER_USER=0 RATE_REGISTER_PER_IP=0 RUST_LOG=warn SHUTDOWN_GRACE_SECS=0 "$@" \
     "$BIN/chattconnect" serve >"$dir/server.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
@@ -68,7 +68,7 @@ kill "$BUILTIN" "$LLAMA" 2>/dev/null || true
 echo "== GET /me while the built-in model generates (server defaults: model threads = cores - 1)"
 SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 DATABASE_URL="sqlite://$WORK/lm.db?mode=rwc" DATA_DIR="$WORK" JWT_SECRET="$SECRET" BIND=127.0.0.1:3993 \
-  BOT_LOCAL_MODEL="$MODEL" BOT_DAILY_LIMIT=100000 RATE_BOT_PER_USER=0 BOT_MAX_TOKENS=400 RUST_LOG=warn \
+  BOT_LOCAL_MODEL="$MODEL" BOT_DAILY_LIMIT=100000 RATE_BOT_PER_USER=0 BOT_MAX_TOKENS=400 RUST_LOG=warn SHUTDOWN_GRACE_SECS=0 \
   "$BIN/chattconnect" serve >"$WORK/server.log" 2>&1 &
 SERVER=$!; PIDS+=($SERVER)
 cpu() { awk '{print $14 + $15}' /proc/$SERVER/stat; }

@@ -22,7 +22,7 @@ WORK=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 start() { # $1 database url
-  DATABASE_URL="$1" DATA_DIR="$WORK" BIND=127.0.0.1:$PORT RUST_LOG=warn DATABASE_MAX_CONNECTIONS=16 \
+  DATABASE_URL="$1" DATA_DIR="$WORK" BIND=127.0.0.1:$PORT RUST_LOG=warn SHUTDOWN_GRACE_SECS=0 DATABASE_MAX_CONNECTIONS=16 \
     RATE_REGISTER_PER_IP=0 RATE_LOGIN_PER_IP=0 "$BIN/chattconnect" serve >>"$WORK/server.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 1 100); do curl -fs "$BASE/readyz" >/dev/null && return; sleep 0.2; done

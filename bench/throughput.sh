@@ -24,7 +24,7 @@ if [ "$WHICH" = postgres ]; then
 else
   URL="sqlite://$WORK/tp.db?mode=rwc"; SEED="sqlite:$WORK/tp.db"
 fi
-DATABASE_URL="$URL" DATA_DIR="$WORK" JWT_SECRET="$SECRET" BIND=127.0.0.1:3995 RUST_LOG=warn DATABASE_MAX_CONNECTIONS=16 \
+DATABASE_URL="$URL" DATA_DIR="$WORK" JWT_SECRET="$SECRET" BIND=127.0.0.1:3995 RUST_LOG=warn SHUTDOWN_GRACE_SECS=0 DATABASE_MAX_CONNECTIONS=16 \
   RATE_REGISTER_PER_IP=0 RATE_LOGIN_PER_IP=0 RATE_MESSAGES_PER_USER=0 "${SERVER_BIN:-$BIN/chattconnect}" serve >"$WORK/server.log" 2>&1 &
 SERVER=$!
 JWT_SECRET="$SECRET" "$BIN/bare" --bind 127.0.0.1:3996 >/dev/null 2>&1 &
@@ -97,4 +97,8 @@ import statistics, sys
 med = lambda runs: statistics.median(float(r.split()[0]) for r in runs.strip(";").split(";"))
 print(f"GET /chats ÷ GET 50 messages: {med(sys.argv[1]) / med(sys.argv[2]):.2f}")
 ' "${RUNS[2]}" "${RUNS[3]}"
-if [ "$WHICH" = postgres ]; then psql "$PG_URL/postgres" -qc "DROP DATABASE $DB WITH (FORCE)" >/dev/null; fi
+if [ "$WHICH" = postgres ]; then
+  # What a stored message costs on disk, its indexes included (for the README's capacity plan).
+  psql "$URL" -tAc "VACUUM ANALYZE messages" -c "SELECT count(*) || ' messages, ' || pg_total_relation_size('messages') / count(*) || ' bytes each on disk with indexes' FROM messages"
+  psql "$PG_URL/postgres" -qc "DROP DATABASE $DB WITH (FORCE)" >/dev/null
+fi

@@ -15,7 +15,7 @@ BIN="$CARGO_TARGET_DIR/release"
 run() {
   local sockets=$1 users=$2
   local work; work=$(mktemp -d)
-  DATABASE_URL="sqlite://$work/bench.db?mode=rwc" DATA_DIR="$work" BIND=127.0.0.1:3998 RUST_LOG=warn \
+  DATABASE_URL="sqlite://$work/bench.db?mode=rwc" DATA_DIR="$work" BIND=127.0.0.1:3998 RUST_LOG=warn SHUTDOWN_GRACE_SECS=0 \
     RATE_REGISTER_PER_IP=0 RATE_LOGIN_PER_IP=0 RATE_MESSAGES_PER_USER=0 WS_IDLE_TIMEOUT_SECS=600 \
     WS_MAX_PER_USER=100 WS_MAX_CONNECTIONS=50000 \
     "$BIN/chattconnect" serve >"$work/server.log" 2>&1 &

@@ -152,6 +152,14 @@ pub struct Settings {
     /// changes on this instance take effect at once; on other instances within
     /// this time (or at once when they share Redis).
     pub session_cache_secs: u64,
+
+    /// On SIGTERM: how long `/readyz` answers 503 (so a load balancer stops
+    /// sending new work) while everything is still served, before the
+    /// listener closes.
+    pub shutdown_grace_secs: u64,
+    /// After the listener closes: how long requests in flight (bot streams
+    /// among them) may take to finish before the process exits anyway.
+    pub shutdown_timeout_secs: u64,
 }
 
 impl Default for Settings {
@@ -214,6 +222,8 @@ impl Default for Settings {
             ws_max_per_user: 10,
             ws_max_connections: 10_000,
             session_cache_secs: 10,
+            shutdown_grace_secs: 5,
+            shutdown_timeout_secs: 30,
         }
     }
 }

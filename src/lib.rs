@@ -8,6 +8,7 @@ pub mod db;
 pub mod domain;
 pub mod entity;
 pub mod error;
+pub mod lifecycle;
 pub mod mail;
 pub mod metrics;
 pub mod middleware;

@@ -6,6 +6,8 @@
 //! the operating system, is what a flood of connections meets.
 use std::{convert::Infallible, future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
 
+use futures_util::FutureExt;
+
 use hyper::server::conn::http1;
 use hyper::{body::Incoming, service::service_fn};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -49,13 +51,15 @@ pub fn effective_max_connections(configured: usize, open_files: Option<u64>) -> 
     configured.clamp(1, by_files)
 }
 
-/// Serves `ep` on `listener` until `signal` completes, then stops accepting and
-/// waits up to `drain_timeout` for connections to finish.
+/// Serves `ep` on `listener` until `signal` completes, then stops accepting
+/// (calling `on_closed` once the listener is gone) and waits up to
+/// `drain_timeout` for connections to finish.
 pub async fn serve<E>(
     listener: TcpListener,
     ep: E,
     limits: Limits,
     signal: impl Future<Output = ()> + Send,
+    on_closed: impl FnOnce(),
 ) -> io::Result<()>
 where
     E: Endpoint + 'static,
@@ -68,13 +72,23 @@ where
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .keep_alive(true);
+    // Connections already queued in the kernel when the signal comes are still
+    // served, one request each: closing the listener would reset them, and a
+    // proxy may already have sent them a request it cannot repeat.
+    let mut last_call = http1.clone();
+    last_call.keep_alive(false);
+    let mut closing = false;
     let (stop_tx, stop_rx) = watch::channel(false);
+    // Past the drain timeout, connections still open are dropped: a bot stream
+    // then ends as when its client leaves (its partial reply kept, its quota settled).
+    let (cut_tx, cut_rx) = watch::channel(false);
     tokio::pin!(signal);
     let mut warned_full = false;
 
     loop {
         let slot = match slots.clone().try_acquire_owned() {
             Ok(slot) => slot,
+            Err(_) if closing => break,
             Err(_) => {
                 if !warned_full {
                     tracing::warn!(
@@ -89,17 +103,28 @@ where
                 }
             }
         };
-        let (stream, remote) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    // Out of file descriptors or a transient network error: wait, never spin.
-                    tracing::warn!(error = %e, "accepting a connection failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+        let (stream, remote) = if closing {
+            match listener.accept().now_or_never() {
+                Some(Ok(pair)) => pair,
+                Some(Err(_)) => continue,
+                None => break,
+            }
+        } else {
+            tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        // Out of file descriptors or a transient network error: wait, never spin.
+                        tracing::warn!(error = %e, "accepting a connection failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut signal => {
+                    closing = true;
                     continue;
                 }
-            },
-            () = &mut signal => break,
+            }
         };
         warned_full = false;
         let _ = stream.set_nodelay(true);
@@ -110,29 +135,38 @@ where
                 async move { Ok::<_, Infallible>(respond(&*ep, req, local, remote).await) }
             }
         });
-        let conn = http1.serve_connection(TokioIo::new(stream), service).with_upgrades();
+        let builder = if closing { &last_call } else { &http1 };
+        let conn = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
         let mut stop = stop_rx.clone();
+        let stoppable = !closing;
+        let mut cut = cut_rx.clone();
         tokio::spawn(async move {
             tokio::pin!(conn);
             // Errors here are clients that went away or timed out: nothing to report.
             tokio::select! {
                 _ = conn.as_mut() => {}
-                _ = stop.changed() => {
+                _ = stop.changed(), if stoppable => {
                     conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
+                    tokio::select! {
+                        _ = conn.as_mut() => {}
+                        _ = cut.changed() => {}
+                    }
                 }
+                _ = cut.changed(), if !stoppable => {}
             }
             drop(slot);
         });
     }
     drop(listener);
+    on_closed();
     let _ = stop_tx.send(true);
     let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
     if tokio::time::timeout(limits.drain_timeout, slots.acquire_many(all))
         .await
         .is_err()
     {
-        tracing::warn!("some connections were still open after the drain timeout");
+        tracing::warn!("some connections were still open after the drain timeout: closing them");
+        let _ = cut_tx.send(true);
     }
     Ok(())
 }

@@ -24,6 +24,7 @@ use crate::{
     config::Settings,
     db::{lease::Lease, Db},
     error::{ApiError, BotError},
+    lifecycle::{self, Lifecycle, Phase},
     metrics::Metrics,
     middleware,
     ratelimit::RateLimits,
@@ -90,6 +91,7 @@ impl Application {
             tutor: Tutor::new(),
             mailer: crate::mail::Mailer::from_settings(&settings)?,
             lease,
+            lifecycle: Lifecycle::default(),
             settings: Arc::new(settings),
         };
         // Sessions ended on another instance reach this one through the bus.
@@ -100,7 +102,7 @@ impl Application {
         let limits = server::Limits {
             header_timeout: Duration::from_secs(state.settings.http_header_timeout_secs.max(1)),
             max_connections: server::effective_max_connections(state.settings.max_connections, open_files),
-            drain_timeout: Duration::from_secs(10),
+            drain_timeout: Duration::from_secs(state.settings.shutdown_timeout_secs),
         };
         if limits.max_connections < state.settings.max_connections {
             tracing::warn!(
@@ -175,13 +177,46 @@ impl Application {
             }
         });
         tracing::info!(port = self.port, "listening");
-        let result = server::serve(self.listener, routes(self.state), self.limits, signal).await;
+        // SIGTERM: drain (readyz 503, still serving) for the grace period, then close.
+        let life = state.lifecycle.clone();
+        let grace = Duration::from_secs(state.settings.shutdown_grace_secs);
+        let stopping = async move {
+            signal.await;
+            life.enter(Phase::Draining);
+            tracing::info!(
+                grace_secs = grace.as_secs(),
+                "draining: /readyz answers 503, requests are still served"
+            );
+            tokio::time::sleep(grace).await;
+            life.enter(Phase::Closing);
+        };
+        // Once the listener is closed, sockets are told to reconnect (elsewhere).
+        let sockets = state.realtime.clone();
+        let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
+        let restarting = tokio::spawn(async move {
+            if closed_rx.await.is_ok() {
+                tracing::info!("listener closed: sockets closed with 1012, finishing requests in flight");
+                sockets.restart_sockets(Duration::from_secs(2)).await;
+            }
+        });
+        let on_closed = move || {
+            let _ = closed_tx.send(());
+        };
+        let result = server::serve(self.listener, routes(self.state), self.limits, stopping, on_closed).await;
+        let _ = restarting.await;
         janitor.abort();
         recovery.abort();
         lounges.abort();
+        // Bot quota still held by this process (a stream cut by the timeout) is settled now.
+        match crate::bot::recovery::settle_own(&state, Duration::from_secs(3)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(ended = n, "settled bot requests cut off by the shutdown"),
+            Err(e) => tracing::warn!(error = %e, "settling this process's bot requests failed"),
+        }
         state.realtime.shutdown().await;
         state.lease.release().await;
         state.db.clone().close().await;
+        tracing::info!("stopped");
         result
     }
 }
@@ -198,6 +233,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
     let body_deadline = Duration::from_secs(state.settings.http_body_timeout_secs.max(1));
     let headers = Arc::new(security::Headers::new(&docs, state.settings.behind_https));
     let cors = security::OptInCors::new(&state.settings.cors_allowed_origins);
+    let life = state.lifecycle.clone();
     Route::new()
         .nest_no_strip("/api/v1", api)
         .at(
@@ -213,6 +249,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/metrics", get(metrics))
         .nest("/", EmbeddedFilesEndpoint::<Assets>::new())
         .around(record_metrics)
+        .around(move |ep, req| lifecycle::close_connections_when_draining(ep, req, life.clone()))
         .around(move |ep, req| middleware::read_body(ep, req, max_body, body_deadline))
         .around(uniform_errors)
         .around(request_id::traced)

@@ -5,6 +5,7 @@ use crate::{
     bot::{client::BotClient, quota::QuotaService},
     config::Settings,
     db::{lease::Lease, Db},
+    lifecycle::Lifecycle,
     metrics::Metrics,
     ratelimit::RateLimits,
     realtime::Realtime,
@@ -31,4 +32,6 @@ pub struct AppState {
     pub lease: Lease,
     /// E-mail, when the operator set `SMTP_URL`.
     pub mailer: Option<crate::mail::Mailer>,
+    /// Serving, draining or closing (graceful restarts).
+    pub lifecycle: Lifecycle,
 }

@@ -10,27 +10,38 @@ pub fn healthz() -> Response {
     (StatusCode::OK, "ok").into_response()
 }
 
-/// The process can serve: its database answers (503 otherwise). The body also
-/// says whether the realtime bus (Redis) is connected: while it is not, the
-/// instance still serves everything, but its events reach only its own
-/// sockets, so it stays in rotation (every instance shares that Redis).
+/// The process can serve: it is not shutting down, its database answers and,
+/// when `REDIS_URL` is set, its realtime bus (Redis) is connected; 503
+/// otherwise. Without the bus an instance's events would reach only its own
+/// sockets, so a load balancer should send its users elsewhere. On SIGTERM this
+/// turns to 503 at once while requests are still served (the drain).
 #[handler]
 pub async fn readyz(state: Data<&AppState>) -> Response {
+    let draining = !state.lifecycle.is_serving();
     let database = state.db.ping().await;
     let bus = match (state.settings.redis_url.is_some(), state.realtime.bus_ready()) {
         (false, _) => "not_configured",
         (true, true) => "up",
         (true, false) => "down",
     };
-    let status = if database {
+    let status = if draining {
+        "draining"
+    } else if !database {
+        "database unreachable"
+    } else if bus == "down" {
+        "realtime bus unreachable"
+    } else {
+        "ready"
+    };
+    let code = if status == "ready" {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let body = json!({
-        "status": if database { "ready" } else { "database unreachable" },
+        "status": status,
         "database": if database { "up" } else { "down" },
         "realtime_bus": bus,
     });
-    (status, poem::web::Json(body)).into_response()
+    (code, poem::web::Json(body)).into_response()
 }

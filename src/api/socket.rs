@@ -25,6 +25,8 @@ const TOKEN_EXPIRED: u16 = 4001;
 const TOO_MANY_SOCKETS: u16 = 4008;
 /// Close code for a socket over the instance's limit (the standard "try again later").
 const TRY_AGAIN_LATER: u16 = 1013;
+/// Close code for a socket of an instance that is restarting: reconnect at once.
+const SERVICE_RESTART: u16 = 1012;
 
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -79,6 +81,10 @@ pub async fn serve(state: AppState, user: Uuid, session: Uuid, token_exp: i64, s
                     None => break,
                     Some(Outbound::SessionEnded) => {
                         close(&mut sink, TOKEN_EXPIRED, "the session was signed out").await;
+                        break;
+                    }
+                    Some(Outbound::Restart) => {
+                        close(&mut sink, SERVICE_RESTART, "the server is restarting; reconnect now").await;
                         break;
                     }
                     Some(Outbound::Event(frame)) => frame.to_string(),

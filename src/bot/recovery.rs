@@ -44,6 +44,23 @@ pub async fn sweep(state: &AppState) -> Result<usize, DbErr> {
     Ok(ended)
 }
 
+/// Ends the units this process still holds as it stops; how many. Requests
+/// cut off by the shutdown timeout end their own units as a client that left
+/// does (a started reply kept and counted): they get up to `wait` for that.
+pub async fn settle_own(state: &AppState, wait: std::time::Duration) -> Result<usize, DbErr> {
+    let until = tokio::time::Instant::now() + wait;
+    while !store::held_by(state.db.r(), state.lease.id()).await?.is_empty() && tokio::time::Instant::now() < until {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut ended = 0;
+    for unit in store::held_by(state.db.r(), state.lease.id()).await? {
+        if end(state, &unit).await? {
+            ended += 1;
+        }
+    }
+    Ok(ended)
+}
+
 /// Ends one unit whose process died; `false` if something else ended it first.
 async fn end(state: &AppState, unit: &Held) -> Result<bool, DbErr> {
     let db = state.db.w();

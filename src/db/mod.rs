@@ -60,7 +60,7 @@ impl Db {
             let conn = connect_one(settings, settings.database_max_connections).await?;
             Ok(Self {
                 read: conn.clone(),
-                messages: writer::MessageWriter::Direct(conn.clone()),
+                messages: writer::MessageWriter::batched(conn.clone()),
                 write: conn,
             })
         }
@@ -76,7 +76,7 @@ impl Db {
         &self.write
     }
 
-    /// Where new messages are written (in batches on SQLite).
+    /// Where new messages are written (in batches: group commit).
     pub fn messages(&self) -> &writer::MessageWriter {
         &self.messages
     }

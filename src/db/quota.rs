@@ -125,6 +125,15 @@ pub async fn held_by_others(db: &impl ConnectionTrait, me: Uuid) -> Result<Vec<H
     Ok(rows.into_iter().map(held).collect())
 }
 
+/// Units in flight held by the process with lease `me`.
+pub async fn held_by(db: &impl ConnectionTrait, me: Uuid) -> Result<Vec<Held>, DbErr> {
+    let rows = bot_reservation::Entity::find()
+        .filter(bot_reservation::Column::Owner.eq(me))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(held).collect())
+}
+
 /// The unit in flight answering the learner's turn `message_id`, if any.
 pub async fn held_for_message(db: &impl ConnectionTrait, message_id: Uuid) -> Result<Option<Held>, DbErr> {
     Ok(bot_reservation::Entity::find()

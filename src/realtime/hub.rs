@@ -25,6 +25,8 @@ pub enum Outbound {
     /// Everything may have been missed (the cross-instance bus was away): the
     /// client should catch up from the REST API.
     Resync,
+    /// The instance is restarting: close with 1012 so the client reconnects at once.
+    Restart,
 }
 
 /// Why a socket was not admitted.
@@ -182,6 +184,15 @@ impl LocalHub {
         let mut sockets = self.sockets.lock().expect("hub lock");
         for slot in sockets.values_mut().flat_map(HashMap::values_mut) {
             slot.offer(Outbound::Resync);
+        }
+    }
+
+    /// Tells every socket here that the instance is restarting; no event follows.
+    pub fn restart_all(&self) {
+        let mut sockets = self.sockets.lock().expect("hub lock");
+        for slot in sockets.values_mut().flat_map(HashMap::values_mut) {
+            slot.offer(Outbound::Restart);
+            slot.tx = None;
         }
     }
 

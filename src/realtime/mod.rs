@@ -1,7 +1,13 @@
 //! Real-time events over WebSockets. REST stays the source of truth; sockets
 //! only notify. One instance delivers in-process; with `REDIS_URL` every event
 //! goes through Redis pub/sub so a socket on any instance receives it.
-use std::{collections::HashSet, sync::Arc};
+use std::{
+    collections::HashSet,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+};
 
 use tokio::{sync::mpsc, task::JoinHandle};
 use uuid::Uuid;
@@ -26,6 +32,8 @@ struct Inner {
     redis: Option<(Arc<RedisBus>, mpsc::UnboundedSender<Envelope>)>,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
     queue_capacity: usize,
+    /// Envelopes handed to the Redis publisher and not yet published.
+    unpublished: Arc<AtomicUsize>,
 }
 
 impl Realtime {
@@ -34,13 +42,19 @@ impl Realtime {
     pub fn start(settings: &Settings) -> anyhow::Result<Self> {
         let local = Arc::new(LocalHub::new(settings.ws_max_per_user, settings.ws_max_connections));
         let mut tasks = Vec::new();
+        let unpublished = Arc::new(AtomicUsize::new(0));
         let redis = match settings.redis_url.as_deref().filter(|u| !u.is_empty()) {
             Some(url) => {
                 let bus = RedisBus::new(url, &settings.redis_prefix)?;
                 let (tx, rx) = mpsc::unbounded_channel();
                 tasks.push(tokio::spawn(bus.clone().subscribe_forever(local.clone())));
                 tasks.push(tokio::spawn(bus.clone().heartbeat_forever()));
-                tasks.push(tokio::spawn(redis_bus::publish_forever(bus.clone(), local.clone(), rx)));
+                tasks.push(tokio::spawn(redis_bus::publish_forever(
+                    bus.clone(),
+                    local.clone(),
+                    rx,
+                    unpublished.clone(),
+                )));
                 tracing::info!("real-time events go through Redis");
                 Some((bus, tx))
             }
@@ -52,6 +66,7 @@ impl Realtime {
                 redis,
                 tasks: std::sync::Mutex::new(tasks),
                 queue_capacity: settings.ws_queue_capacity.max(1),
+                unpublished,
             }),
         })
     }
@@ -111,7 +126,10 @@ impl Realtime {
     fn send(&self, envelope: Envelope) {
         match &self.inner.redis {
             Some((_, tx)) => {
-                let _ = tx.send(envelope);
+                self.inner.unpublished.fetch_add(1, Ordering::SeqCst);
+                if tx.send(envelope).is_err() {
+                    self.inner.unpublished.fetch_sub(1, Ordering::SeqCst);
+                }
             }
             None => dispatch(&self.inner.local, &envelope),
         }
@@ -172,7 +190,23 @@ impl Realtime {
         self.inner.redis.as_ref().is_none_or(|(bus, _)| bus.is_subscribed())
     }
 
+    /// Closes every socket on this instance with 1012 (the instance is
+    /// restarting) and waits up to `within` for them to be gone.
+    pub async fn restart_sockets(&self, within: std::time::Duration) {
+        self.inner.local.restart_all();
+        let deadline = tokio::time::Instant::now() + within;
+        while self.connections() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Publishes what is still queued (the events of the last requests, up to
+    /// 2 s), then leaves the bus.
     pub async fn shutdown(&self) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+        while self.inner.unpublished.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         for task in self.inner.tasks.lock().expect("tasks lock").drain(..) {
             task.abort();
         }

@@ -322,11 +322,18 @@ impl RedisBus {
 }
 
 /// Forwards published envelopes in order: through Redis when it is there,
-/// straight to local sockets when it is not.
-pub async fn publish_forever(bus: Arc<RedisBus>, local: Arc<LocalHub>, mut rx: mpsc::UnboundedReceiver<Envelope>) {
+/// straight to local sockets when it is not. `unpublished` counts what is
+/// still queued, so a shutdown can wait for it.
+pub async fn publish_forever(
+    bus: Arc<RedisBus>,
+    local: Arc<LocalHub>,
+    mut rx: mpsc::UnboundedReceiver<Envelope>,
+    unpublished: Arc<std::sync::atomic::AtomicUsize>,
+) {
     while let Some(envelope) = rx.recv().await {
         if !bus.publish(&envelope).await {
             super::dispatch(&local, &envelope);
         }
+        unpublished.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }

@@ -1,7 +1,8 @@
 // The event WebSocket: reconnects with backoff, renews its token, and reports
 // its state so the app can catch up after a drop.
 //
-// Close codes from the server: 4001 the token expired or the session was
+// Close codes from the server: 1012 the server is restarting (reconnect at
+// once: a proxy sends the new socket to another instance), 4001 the token expired or the session was
 // signed out (reconnect at once with a refreshed token; if the session is gone
 // the refresh fails and the app signs out), 4008 this account has too many
 // sockets open (wait longer before trying again), 1013 the server is full.
@@ -43,10 +44,10 @@ export class Live {
       if (this.socket !== socket || this.stopped) return;
       this.forceRefresh = e.code === 4001;
       this.onState(e.code === 4008 ? 'limited' : 'offline');
-      // 1 s, 2 s, 4 s ... up to 30 s, with jitter; at once after a token ended,
-      // and at least 30 s when the account has too many tabs open.
+      // 1 s, 2 s, 4 s ... up to 30 s, with jitter; at once after a token ended
+      // or a server restart (then with backoff if that fails), and at least 30 s when the account has too many tabs open.
       let delay = Math.min(30_000, 1000 * 2 ** this.attempt) * (0.7 + Math.random() * 0.6);
-      if (e.code === 4001 && this.attempt === 0) delay = 0;
+      if ((e.code === 4001 || e.code === 1012) && this.attempt === 0) delay = 0;
       if (e.code === 4008 || e.code === 1013) delay = Math.max(delay, 30_000);
       this.attempt += 1;
       setTimeout(() => this.connect(), delay);

@@ -107,7 +107,7 @@ impl FakeLlm {
             drain_timeout: Duration::from_secs(1),
         };
         let server = tokio::spawn(async move {
-            let _ = chattconnect::server::serve(listener, app, limits, std::future::pending()).await;
+            let _ = chattconnect::server::serve(listener, app, limits, std::future::pending(), || ()).await;
         });
         FakeLlm {
             base_url: format!("http://127.0.0.1:{port}/v1"),

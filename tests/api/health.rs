@@ -7,7 +7,16 @@ use crate::helpers::spawn_app;
 async fn health_readiness_and_metrics_answer() {
     let app = spawn_app().await;
     assert_eq!(app.call(Method::GET, "/healthz", None, None).await.status, 200);
-    let ready = app.call(Method::GET, "/readyz", None, None).await.expect(200);
+    // With Redis configured, ready once the bus has subscribed (a moment after start).
+    let mut ready = app.call(Method::GET, "/readyz", None, None).await;
+    for _ in 0..100 {
+        if ready.status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        ready = app.call(Method::GET, "/readyz", None, None).await;
+    }
+    let ready = ready.expect(200);
     assert_eq!(
         (&ready["status"], &ready["database"]),
         (&json!("ready"), &json!("up")),

@@ -98,6 +98,8 @@ pub fn test_settings(dir: &tempfile::TempDir) -> Settings {
         rate_messages_per_user: 10_000,
         bot_first_token_timeout_secs: 5,
         bot_total_timeout_secs: 10,
+        // Stopping a test server drains nothing: no load balancer waits on it.
+        shutdown_grace_secs: 0,
         ..Settings::default()
     };
     let url = std::env::var("TEST_DATABASE_URL").unwrap_or_default();
@@ -234,6 +236,24 @@ async fn start_process(mut settings: Settings, dir: Arc<tempfile::TempDir>) -> T
     }
 }
 
+/// A client of a server this test does not run (instances behind a proxy).
+pub fn client_of(address: String, settings: Settings) -> TestApp {
+    TestApp {
+        address,
+        clock: Clock::default(),
+        backend: sea_orm::DbBackend::Postgres,
+        settings,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
+        shutdown: None,
+        handle: None,
+        process: None,
+        _dir: Arc::new(tempfile::tempdir().expect("temp dir")),
+    }
+}
+
 /// The server as its own process (the real binary), to be killed and started again.
 pub async fn spawn_process_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
@@ -331,10 +351,16 @@ impl TestApp {
         start(settings, self._dir.clone()).await
     }
 
-    pub async fn stop(&mut self) {
+    /// Sends the server its stop signal (SIGTERM, as it were) without waiting.
+    pub fn begin_stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+
+    /// Stops the server and waits until it has shut down.
+    pub async fn stop(&mut self) {
+        self.begin_stop();
         if let Some(handle) = self.handle.take() {
             let _ = handle.await;
         }

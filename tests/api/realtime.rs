@@ -378,9 +378,12 @@ async fn an_instance_whose_redis_is_away_still_serves_its_own_sockets() {
         wb.expect("message.created").await["message"]["content"],
         "no Redis needed"
     );
-    // Still ready (every instance shares that Redis), and it says the bus is down.
-    let ready = app.call(reqwest::Method::GET, "/readyz", None, None).await.expect(200);
+    // Not ready: its events would reach only its own sockets, so a load
+    // balancer should send its users to an instance that has the bus.
+    let ready = app.call(reqwest::Method::GET, "/readyz", None, None).await.expect(503);
     assert_eq!(ready["realtime_bus"], "down", "{ready}");
+    assert_eq!(ready["status"], "realtime bus unreachable", "{ready}");
+    assert_eq!(ready["database"], "up", "{ready}");
 }
 
 #[tokio::test]

@@ -93,8 +93,10 @@ export async function freePort() {
  * `down()` stops it and `up()` starts it again on the same port and database,
  * as an outage would.
  */
-export async function startServer(env = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'cc-browser-'));
+export async function startServer(env = {}, { dir: shared } = {}) {
+  // `shared`: another server's directory (the same SQLite database and JWT
+  // secret), as a second instance would have.
+  const dir = shared || mkdtempSync(join(tmpdir(), 'cc-browser-'));
   const port = await freePort();
   const target = process.env.CARGO_TARGET_DIR || join(repo, 'target');
   const bin = process.env.CHATTCONNECT_BIN || join(target, 'debug', 'chattconnect');
@@ -109,6 +111,8 @@ export async function startServer(env = {}) {
     RUST_LOG: 'warn',
     RATE_REGISTER_PER_IP: '0',
     RATE_LOGIN_PER_IP: '0',
+    // Stopping a test server drains nothing: no load balancer waits on it.
+    SHUTDOWN_GRACE_SECS: '0',
     ...env,
   };
   const up = async () => {
@@ -130,13 +134,15 @@ export async function startServer(env = {}) {
   await up();
   return {
     base,
+    port,
+    dir,
     up,
     down,
     /** Runs the command line on this server's database; its standard output. */
     cli: (args) => execFileSync(bin, args, { cwd: repo, env: environment, encoding: 'utf8' }),
     stop: async () => {
       await down();
-      rmSync(dir, { recursive: true, force: true });
+      if (!shared) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
