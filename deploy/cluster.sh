@@ -91,6 +91,7 @@ write_upstream() {
       echo "    server 127.0.0.1:$(instance_port "$i") max_fails=1 fail_timeout=${FAIL_TIMEOUT}s;"
     done
     echo "    keepalive 32;"
+    echo "    keepalive_timeout 5s;"
     echo "}"
   } >"$CLUSTER_DIR/nginx/upstream.conf"
 }

@@ -24,7 +24,7 @@ use crate::{
 /// `deploy/cluster.sh` with this test's settings; stopped when dropped.
 struct Cluster {
     env: Vec<(String, String)>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Cluster {
@@ -42,6 +42,12 @@ impl Cluster {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+}
+
+impl Cluster {
+    fn dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("cluster")
     }
 }
 
@@ -135,14 +141,23 @@ async fn socket_client(
             log.closes.push((code, at.elapsed()));
         }
         // Once connected, catch up on what was said before (while away), as the app does.
-        {
-            let path = format!("/api/v1/chats/{group}/messages?after={upto}&limit=100");
-            for m in app.all_pages(&path, &user.access).await {
+        let mut next = format!("/api/v1/chats/{group}/messages?after={upto}&limit=100");
+        loop {
+            let page = app.get(&next, &user.access).await;
+            if page.status != 200 {
+                seen.fail(format!("{}: catching up: {} {}", user.username, page.status, page.body));
+                break;
+            }
+            for m in page.body["items"].as_array().unwrap() {
                 held.insert(m["seq"].as_i64().unwrap());
                 log.caught_up.push(m["id"].as_str().unwrap().to_owned());
             }
-            advance(&held, &mut upto);
+            match page.body["next_cursor"].as_str() {
+                Some(c) => next = format!("/api/v1/chats/{group}/messages?after={upto}&limit=100&cursor={c}"),
+                None => break,
+            }
         }
+        advance(&held, &mut upto);
         let code = loop {
             let frame = tokio::select! {
                 f = stream.next() => f,
@@ -208,7 +223,7 @@ async fn a_rolling_restart_behind_nginx_is_noticed_by_nobody() {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    let cluster = Cluster { env, _dir: dir };
+    let cluster = Cluster { env, dir };
     cluster.run(&["start", "2"]).await;
 
     let base = format!("http://127.0.0.1:{port}");
@@ -387,7 +402,11 @@ async fn a_rolling_restart_behind_nginx_is_noticed_by_nobody() {
         .collect();
 
     let failures = seen.failures.lock().unwrap().clone();
-    assert!(failures.is_empty(), "clients saw failures: {failures:#?}");
+    assert!(
+        failures.is_empty(),
+        "clients saw failures: {failures:#?}\nnginx's error log:\n{}",
+        std::fs::read_to_string(cluster.dir().join("nginx/logs/error.log")).unwrap_or_default()
+    );
     assert!(during >= 20, "the load went on during the restart ({during} posts)");
     assert!(seen.streams.load(Ordering::SeqCst) >= 3, "bot replies streamed");
     assert!(seen.logins.load(Ordering::SeqCst) >= 10 && seen.pages.load(Ordering::SeqCst) >= 20);
