@@ -192,18 +192,11 @@ impl Application {
         };
         // Once the listener is closed, sockets are told to reconnect (elsewhere).
         let sockets = state.realtime.clone();
-        let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
-        let restarting = tokio::spawn(async move {
-            if closed_rx.await.is_ok() {
-                tracing::info!("listener closed: sockets closed with 1012, finishing requests in flight");
-                sockets.restart_sockets(Duration::from_secs(2)).await;
-            }
-        });
         let on_closed = move || {
-            let _ = closed_tx.send(());
+            tracing::info!("listener closed: sockets closed with 1012, finishing requests in flight");
+            sockets.restart_sockets();
         };
         let result = server::serve(self.listener, routes(self.state), self.limits, stopping, on_closed).await;
-        let _ = restarting.await;
         janitor.abort();
         recovery.abort();
         lounges.abort();

@@ -118,19 +118,16 @@ pub async fn end(db: &DatabaseConnection, id: Uuid, user_id: Uuid, day: &str, ho
 
 /// The units in flight held by processes other than `me`.
 pub async fn held_by_others(db: &impl ConnectionTrait, me: Uuid) -> Result<Vec<Held>, DbErr> {
-    let rows = bot_reservation::Entity::find()
-        .filter(bot_reservation::Column::Owner.ne(me))
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(held).collect())
+    held_where(db, bot_reservation::Column::Owner.ne(me)).await
 }
 
 /// Units in flight held by the process with lease `me`.
 pub async fn held_by(db: &impl ConnectionTrait, me: Uuid) -> Result<Vec<Held>, DbErr> {
-    let rows = bot_reservation::Entity::find()
-        .filter(bot_reservation::Column::Owner.eq(me))
-        .all(db)
-        .await?;
+    held_where(db, bot_reservation::Column::Owner.eq(me)).await
+}
+
+async fn held_where(db: &impl ConnectionTrait, owner: sea_orm::sea_query::SimpleExpr) -> Result<Vec<Held>, DbErr> {
+    let rows = bot_reservation::Entity::find().filter(owner).all(db).await?;
     Ok(rows.into_iter().map(held).collect())
 }
 

@@ -190,21 +190,20 @@ impl Realtime {
         self.inner.redis.as_ref().is_none_or(|(bus, _)| bus.is_subscribed())
     }
 
-    /// Closes every socket on this instance with 1012 (the instance is
-    /// restarting) and waits up to `within` for them to be gone.
-    pub async fn restart_sockets(&self, within: std::time::Duration) {
+    /// Tells every socket on this instance to close with 1012 (the instance
+    /// is restarting); `shutdown` waits for them.
+    pub fn restart_sockets(&self) {
         self.inner.local.restart_all();
-        let deadline = tokio::time::Instant::now() + within;
-        while self.connections() > 0 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
     }
 
-    /// Publishes what is still queued (the events of the last requests, up to
-    /// 2 s), then leaves the bus.
+    /// Waits (up to 2 s) for sockets to finish closing and for what is still
+    /// queued to be published (the events of the last requests), then leaves
+    /// the bus.
     pub async fn shutdown(&self) {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
-        while self.inner.unpublished.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+        while (self.connections() > 0 || self.inner.unpublished.load(Ordering::SeqCst) > 0)
+            && tokio::time::Instant::now() < deadline
+        {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         for task in self.inner.tasks.lock().expect("tasks lock").drain(..) {

@@ -28,6 +28,25 @@ export async function signUp(page, base, username, password = 'correct horse bat
   await page.getByRole('navigation', { name: 'Main' }).waitFor();
 }
 
+/** Calls the API from `page`, with that page's own session; the JSON answer (null for 204). */
+export const apiAs = (page, method, path, body) => page.evaluate(async ([m, p, b]) => {
+  const { access } = JSON.parse(localStorage.getItem('cc.session'));
+  const res = await fetch(`/api/v1${p}`, {
+    method: m, headers: { Authorization: `Bearer ${access}`, 'Content-Type': 'application/json' },
+    body: b ? JSON.stringify(b) : undefined,
+  });
+  return res.status === 204 ? null : res.json();
+}, [method, path, body]);
+
+/** Makes the users signed in on pages `a` and `b` friends (`b` is `bName`); their direct chat. */
+export async function friendsInChat(a, b, bName) {
+  const bMe = await apiAs(b, 'GET', '/me');
+  await apiAs(a, 'POST', '/friends', { username: bName });
+  const aMe = await apiAs(a, 'GET', '/me');
+  await apiAs(b, 'POST', `/friends/${aMe.id}/accept`, {});
+  return apiAs(a, 'POST', '/chats', { kind: 'direct', user_id: bMe.id });
+}
+
 /** A main-navigation link; its name may go on with its badge ("Chats 2 unread"). */
 export const nav = (page, name) => page.getByRole('navigation', { name: 'Main' })
   .getByRole('link', { name: new RegExp(`^${name}(\\s|$)`) });

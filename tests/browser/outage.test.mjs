@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
-import { launch, shots, signUp, startServer } from './harness.mjs';
+import { apiAs, friendsInChat, launch, shots, signUp, startServer } from './harness.mjs';
 
 let server;
 let browser;
@@ -53,19 +53,7 @@ describe('outages', () => {
     await signUp(ann, server.base, 'drop_ann');
     await signUp(bob, server.base, 'drop_bob');
     // Friends through the API, with each page's own session.
-    const call = (page, method, path, body) => page.evaluate(async ([m, p, b]) => {
-      const { access } = JSON.parse(localStorage.getItem('cc.session'));
-      const res = await fetch(`/api/v1${p}`, {
-        method: m, headers: { Authorization: `Bearer ${access}`, 'Content-Type': 'application/json' },
-        body: b ? JSON.stringify(b) : undefined,
-      });
-      return res.status === 204 ? null : res.json();
-    }, [method, path, body]);
-    const bobMe = await call(bob, 'GET', '/me');
-    await call(ann, 'POST', '/friends', { username: 'drop_bob' });
-    const annMe = await call(ann, 'GET', '/me');
-    await call(bob, 'POST', `/friends/${annMe.id}/accept`, {});
-    const chat = await call(ann, 'POST', '/chats', { kind: 'direct', user_id: bobMe.id });
+    const chat = await friendsInChat(ann, bob, 'drop_bob');
     await ann.goto(`${server.base}/#/chats/${chat.id}`);
     await ann.locator('.conversation .sub', { hasText: 'Online' }).waitFor();
 
@@ -80,7 +68,7 @@ describe('outages', () => {
     await server.up();
     await ann.locator('.msg.mine', { hasText: 'Are you there?' }).waitFor({ timeout: 30_000 });
     await ann.waitForFunction(() => !document.querySelector('.notice'), null, { timeout: 10_000 });
-    const history = await call(bob, 'GET', `/chats/${chat.id}/messages`);
+    const history = await apiAs(bob, 'GET', `/chats/${chat.id}/messages`);
     assert.deepEqual(history.items.map((m) => m.content), ['Are you there?'], 'sent exactly once');
     await ann.context().close();
     await bob.context().close();

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { freePort, launch, signUp, startServer } from './harness.mjs';
+import { apiAs, freePort, friendsInChat, launch, signUp, startServer } from './harness.mjs';
 
 let one;
 let two;
@@ -54,22 +54,10 @@ describe('restarts', () => {
     });
     await signUp(ann, proxy.base, 'restart_ann');
     await signUp(bob, proxy.base, 'restart_bob');
-    const call = (page, method, path, body) => page.evaluate(async ([m, p, b]) => {
-      const { access } = JSON.parse(localStorage.getItem('cc.session'));
-      const res = await fetch(`/api/v1${p}`, {
-        method: m, headers: { Authorization: `Bearer ${access}`, 'Content-Type': 'application/json' },
-        body: b ? JSON.stringify(b) : undefined,
-      });
-      return res.status === 204 ? null : res.json();
-    }, [method, path, body]);
-    const bobMe = await call(bob, 'GET', '/me');
-    await call(ann, 'POST', '/friends', { username: 'restart_bob' });
-    const annMe = await call(ann, 'GET', '/me');
-    await call(bob, 'POST', `/friends/${annMe.id}/accept`, {});
-    const chat = await call(ann, 'POST', '/chats', { kind: 'direct', user_id: bobMe.id });
+    const chat = await friendsInChat(ann, bob, 'restart_bob');
     await ann.goto(`${proxy.base}/#/chats/${chat.id}`);
     await ann.waitForFunction(() => !document.getElementById('conn')?.textContent);
-    await call(bob, 'POST', `/chats/${chat.id}/messages`, { content: 'Before the restart' });
+    await apiAs(bob, 'POST', `/chats/${chat.id}/messages`, { content: 'Before the restart' });
     await ann.locator('.messages').getByText('Before the restart').waitFor();
     const open = sockets.length;
 
@@ -84,7 +72,7 @@ describe('restarts', () => {
     assert.ok(gap < 500, `the new socket was opened ${gap} ms after the close`);
 
     // Live again, through the other instance.
-    await call(bob, 'POST', `/chats/${chat.id}/messages`, { content: 'After the restart' });
+    await apiAs(bob, 'POST', `/chats/${chat.id}/messages`, { content: 'After the restart' });
     await ann.locator('.messages').getByText('After the restart').waitFor();
     await ann.waitForFunction(() => !document.getElementById('conn')?.textContent);
     assert.equal(await ann.locator('.messages').getByText('Before the restart').count(), 1);
