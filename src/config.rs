@@ -74,7 +74,8 @@ pub struct Settings {
     /// Unset: the first GGUF file in `data_dir/models` (`chattconnect model pull`
     /// puts one there). Neither: bot endpoints answer 503.
     pub bot_local_model: Option<PathBuf>,
-    /// Threads the local model computes with; 0: all cores but one (at least one).
+    /// Threads the local model computes with; 0: every core (its threads run
+    /// at a lower priority, so the web server's threads never wait for them).
     pub bot_local_threads: usize,
     /// Requests waiting for the local model at most; more are refused with
     /// `503 bot_busy` and `Retry-After`.
@@ -284,10 +285,10 @@ impl Settings {
         self.data_dir.join("models")
     }
 
-    /// The local model's thread count, with 0 resolved to all cores but one.
+    /// The local model's thread count, with 0 resolved to every core.
     pub fn local_threads(&self) -> usize {
         match self.bot_local_threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         }
     }

@@ -14,7 +14,23 @@ use std::{
 use anyhow::{anyhow, Context};
 use candle_core::Tensor;
 
-use super::transformer::{Cache, Read, Transformer, MAX_POSITIONS};
+use super::transformer::{Cache, Read, Transformer, Want, MAX_POSITIONS};
+
+/// The nice value the model's threads run at (Linux keeps one per thread, and
+/// threads inherit it from the thread that starts them, as candle's helpers
+/// do on the first pass). The web server's threads keep 0, so a request that
+/// arrives while every core computes gets one at once: the model uses all
+/// cores when the server is quiet and gives way when it is not.
+pub const MODEL_NICE: i32 = 10;
+
+/// Lowers the calling thread to `MODEL_NICE` (Linux only: elsewhere the same
+/// call would lower the whole process).
+pub fn yield_to_requests() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), MODEL_NICE) {
+        tracing::warn!(error = %e, "cannot lower the model threads' priority");
+    }
+}
 
 /// How long a pass waits for the other running sequences to ask for theirs
 /// (sampling between passes takes well under a millisecond).
@@ -23,7 +39,7 @@ const GATHER: Duration = Duration::from_millis(3);
 struct Pass {
     tokens: Vec<u32>,
     cache: Cache,
-    every: bool,
+    want: Want,
     done: mpsc::SyncSender<anyhow::Result<(Tensor, Cache)>>,
 }
 
@@ -57,7 +73,11 @@ impl Batcher {
         let (others, count) = (running.clone(), made.clone());
         std::thread::Builder::new()
             .name("chattconnect-model-pass".into())
-            .spawn(move || serve(&model, &rx, &others, &count))?;
+            .spawn(move || {
+                // Before the first pass, so candle's helper threads inherit it.
+                yield_to_requests();
+                serve(&model, &rx, &others, &count)
+            })?;
         Ok(Self { passes, running, made })
     }
 
@@ -75,7 +95,7 @@ impl Batcher {
     }
 
     /// `Transformer::forward`, in a pass shared with whatever else runs.
-    pub fn forward(&self, tokens: &[u32], cache: &mut Cache, every: bool) -> anyhow::Result<Tensor> {
+    pub fn forward(&self, tokens: &[u32], cache: &mut Cache, want: Want) -> anyhow::Result<Tensor> {
         // Checked here, so one sequence's mistake never fails the others' pass.
         anyhow::ensure!(!tokens.is_empty(), "nothing to read");
         anyhow::ensure!(
@@ -87,7 +107,7 @@ impl Batcher {
             .send(Pass {
                 tokens: tokens.to_vec(),
                 cache: std::mem::take(cache),
-                every,
+                want,
                 done,
             })
             .map_err(|_| anyhow!("the model's thread has stopped"))?;
@@ -116,7 +136,7 @@ fn serve(model: &Transformer, passes: &mpsc::Receiver<Pass>, running: &AtomicUsi
                 .map(|(p, cache)| Read {
                     tokens: &p.tokens,
                     cache,
-                    every: p.every,
+                    want: p.want,
                 })
                 .collect();
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.forward_many(&mut reads)))
@@ -151,6 +171,40 @@ mod tests {
     use super::*;
     use crate::bot::local::transformer::tests::tiny_model;
 
+    /// The nice value in a thread's `/proc/.../stat`.
+    #[cfg(target_os = "linux")]
+    fn nice(task: &std::path::Path) -> i32 {
+        let stat = std::fs::read_to_string(task.join("stat")).unwrap();
+        // After the name in parentheses: state is field 3, nice field 19.
+        let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+        fields[16].parse().unwrap()
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn the_models_threads_give_way_to_the_web_servers() {
+        let file = tiny_model("llama", 4);
+        let mut reader = Cursor::new(&file);
+        let content = gguf_file::Content::read(&mut reader).unwrap();
+        let batcher = Batcher::start(Transformer::load(&content, &mut reader, "llama").unwrap()).unwrap();
+        let mut cache = Cache::default();
+        batcher.forward(&[1, 2, 3], &mut cache, Want::Last).unwrap();
+        // Thread names are cut to 15 bytes: "chattconnect-model-pass" reads "chattconnect-mo".
+        let model: Vec<i32> = std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .flatten()
+            .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.starts_with("chattconnect-mo")))
+            .map(|t| nice(&t.path()))
+            .collect();
+        assert!(!model.is_empty(), "the model's thread is running");
+        assert!(model.iter().all(|&n| n == MODEL_NICE), "{model:?}");
+        assert_eq!(
+            nice(std::path::Path::new("/proc/thread-self")),
+            0,
+            "the caller keeps its priority"
+        );
+    }
+
     #[test]
     fn sequences_running_at_once_share_their_passes() {
         let file = tiny_model("qwen2", 9);
@@ -164,7 +218,7 @@ mod tests {
             (0..steps)
                 .map(|i| {
                     batcher
-                        .forward(&[i as u32], &mut cache, false)
+                        .forward(&[i as u32], &mut cache, Want::Last)
                         .unwrap()
                         .to_vec1()
                         .unwrap()
@@ -181,7 +235,7 @@ mod tests {
                         (0..steps)
                             .map(|i| {
                                 batcher
-                                    .forward(&[i as u32], &mut cache, false)
+                                    .forward(&[i as u32], &mut cache, Want::Last)
                                     .unwrap()
                                     .to_vec1()
                                     .unwrap()
@@ -204,6 +258,8 @@ mod tests {
         assert!(passes < steps * 2 * 3 / 4, "{passes} passes for {} steps", steps * 2);
         // A sequence too long for the model fails alone.
         let mut cache = Cache::default();
-        assert!(batcher.forward(&vec![1; MAX_POSITIONS + 1], &mut cache, false).is_err());
+        assert!(batcher
+            .forward(&vec![1; MAX_POSITIONS + 1], &mut cache, Want::Last)
+            .is_err());
     }
 }

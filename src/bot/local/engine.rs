@@ -21,7 +21,7 @@ use tokenizers::{pre_tokenizers::byte_level::ByteLevel, Tokenizer};
 
 use super::{
     batch::Batcher,
-    transformer::{Cache, Transformer, MAX_POSITIONS},
+    transformer::{Cache, Transformer, Want, MAX_POSITIONS},
     Generator, Job, Output,
 };
 
@@ -46,9 +46,13 @@ const RECENT_PROMPTS: usize = 8;
 /// A shared start shorter than this is not worth a snapshot.
 const MIN_SHARED: usize = 32;
 /// Tokens guessed at once when an answer copies its input (a check's
-/// corrected sentence is mostly the learner's): one pass over a dozen tokens
-/// costs about what one token costs, as reading is bound by memory.
-const GUESS_TOKENS: usize = 10;
+/// corrected sentence is mostly the learner's), at first and at most. On a
+/// CPU each guessed token costs about a sixth of a pass of its own, so a
+/// wrong guess is not free: the run grows while guesses are right and
+/// shrinks after one is wrong (a learner's mistakes come in clusters).
+const GUESS_FIRST: usize = 6;
+const GUESS_MOST: usize = 16;
+const GUESS_LEAST: usize = 3;
 /// Recent tokens the repeat penalty looks at.
 const REPEAT_WINDOW: usize = 64;
 /// The template used when a file carries none: ChatML, which most small
@@ -423,6 +427,9 @@ impl Engine {
             let mut s = snapshots();
             (s.resume(&ids), s.fork(&ids))
         };
+        // The answer's first tokens, guessed from the guide and read in the
+        // prompt's last pass.
+        let opening = opening(&guide, max_tokens);
         let mut logits = None;
         while cache.len() < ids.len() {
             if output.cancelled() {
@@ -433,7 +440,12 @@ impl Engine {
             if let Some(fork) = fork.filter(|&f| f > pos && f < end) {
                 end = fork;
             }
-            logits = Some(self.model.forward(&ids[pos..end], &mut cache, false)?);
+            logits = Some(if end == ids.len() {
+                let read = [&ids[pos..end], opening].concat();
+                self.model.forward(&read, &mut cache, after_prompt(opening))?
+            } else {
+                self.model.forward(&ids[pos..end], &mut cache, Want::Last)?
+            });
             if Some(end) == fork {
                 snapshots().keep(&ids[..end], &cache);
             }
@@ -457,7 +469,7 @@ impl Engine {
             guide: &guide,
             max_tokens,
         };
-        let (tokens, guessed, right) = step.decode(&mut cache, logits, &mut emit)?;
+        let (tokens, guessed, right) = step.decode(&mut cache, logits, opening, &mut emit)?;
         if conversation && cache.len() > ids.len() {
             let mut read = ids.clone();
             read.extend_from_slice(&answer.tokens[..cache.len() - ids.len()]);
@@ -481,19 +493,35 @@ struct Step<'a> {
 }
 
 impl Step<'_> {
-    /// Generates from `logits` (after what `cache` read), passing each token
-    /// to `emit` until it says stop; returns the tokens made, guessed and
-    /// guessed right.
+    /// Generates from `first`, passing each token to `emit` until it says
+    /// stop; returns the tokens made, guessed and guessed right. `first` holds
+    /// the logits after what `cache` read, or, when the prompt's pass also
+    /// read an `opening` guess, a row after the prompt and after each of its
+    /// tokens.
     fn decode(
         &self,
         cache: &mut Cache,
-        mut logits: Tensor,
+        first: Tensor,
+        opening: &[u32],
         emit: &mut dyn FnMut(u32) -> anyhow::Result<bool>,
     ) -> anyhow::Result<(usize, usize, usize)> {
         let mut processor = self.sampler.processor();
         let mut tokens: Vec<u32> = Vec::with_capacity(self.max_tokens);
-        let (mut guessed, mut right) = (0, 0);
-        'generation: while tokens.len() < self.max_tokens {
+        let (mut guessed, mut right) = (opening.len(), 0);
+        let mut run = GUESS_FIRST;
+        let mut logits = first;
+        if !opening.is_empty() {
+            let base = cache.len() - opening.len();
+            let (kept, go_on) = self.keep(&logits, opening, &mut processor, &mut tokens, emit)?;
+            right += kept;
+            if !go_on {
+                return Ok((tokens.len(), guessed, right));
+            }
+            cache.truncate(base + kept)?;
+            logits = logits.get(kept)?;
+            run = next_run(run, kept == opening.len());
+        }
+        while tokens.len() < self.max_tokens {
             if self.sampler.repeat_penalty != 1.0 {
                 let recent = &tokens[tokens.len().saturating_sub(REPEAT_WINDOW)..];
                 logits = apply_repeat_penalty(&logits, self.sampler.repeat_penalty, recent)?;
@@ -507,39 +535,80 @@ impl Step<'_> {
                 break;
             }
             let room = self.max_tokens - tokens.len();
-            let guess = guess(self.guide, &tokens, GUESS_TOKENS.min(room));
+            let guess = guess(self.guide, &tokens, run.min(room));
             if guess.is_empty() {
-                logits = self.model.forward(&[next], cache, false)?;
+                logits = self.model.forward(&[next], cache, Want::Last)?;
                 continue;
             }
-            // Read the token and the guess in one pass; keep the guessed
-            // tokens greedy decoding would have chosen, up to the first it
-            // would not.
+            // Read the token and the guess in one pass.
             let base = cache.len();
-            let mut read = Vec::with_capacity(guess.len() + 1);
-            read.push(next);
-            read.extend_from_slice(&guess);
-            let rows = self.model.forward(&read, cache, true)?;
+            let read = [&[next], guess.as_slice()].concat();
+            let rows = self.model.forward(&read, cache, Want::Tail(read.len()))?;
             guessed += guess.len();
-            let mut kept = 0;
-            for (i, &token) in guess.iter().enumerate() {
-                if processor.sample(&rows.get(i)?)? != token {
-                    break;
-                }
-                kept += 1;
-                right += 1;
-                if self.stop.contains(&token) {
-                    break 'generation;
-                }
-                tokens.push(token);
-                if !emit(token)? {
-                    break 'generation;
-                }
+            let (kept, go_on) = self.keep(&rows, &guess, &mut processor, &mut tokens, emit)?;
+            right += kept;
+            if !go_on {
+                break;
             }
             cache.truncate(base + 1 + kept)?;
             logits = rows.get(kept)?;
+            run = next_run(run, kept == guess.len());
         }
         Ok((tokens.len(), guessed, right))
+    }
+
+    /// Checks a guess read in one pass, where `rows[i]` holds the logits
+    /// before `guess[i]`: keeps the guessed tokens greedy decoding would have
+    /// chosen, up to the first it would not, and passes them to `emit`.
+    /// Returns how many were right, and whether to go on (no end of turn,
+    /// and `emit` said yes).
+    fn keep(
+        &self,
+        rows: &Tensor,
+        guess: &[u32],
+        processor: &mut LogitsProcessor,
+        tokens: &mut Vec<u32>,
+        emit: &mut dyn FnMut(u32) -> anyhow::Result<bool>,
+    ) -> anyhow::Result<(usize, bool)> {
+        for (i, &token) in guess.iter().enumerate() {
+            if processor.sample(&rows.get(i)?)? != token {
+                return Ok((i, true));
+            }
+            if self.stop.contains(&token) {
+                return Ok((i + 1, false));
+            }
+            tokens.push(token);
+            if !emit(token)? {
+                return Ok((i + 1, false));
+            }
+        }
+        Ok((guess.len(), true))
+    }
+}
+
+/// The next guess's length: longer after a guess that was all right, shorter
+/// after one that was not.
+fn next_run(run: usize, all_right: bool) -> usize {
+    if all_right {
+        (run * 2).min(GUESS_MOST)
+    } else {
+        (run / 2).max(GUESS_LEAST)
+    }
+}
+
+/// The answer's first tokens guessed from `guide` (a corrected sentence
+/// starts like the learner's), read in the prompt's last pass.
+fn opening(guide: &[u32], max_tokens: usize) -> &[u32] {
+    &guide[..guide.len().min(GUESS_FIRST).min(max_tokens)]
+}
+
+/// The logits wanted from the prompt's last pass: after the prompt, and after
+/// each token of the opening guess.
+fn after_prompt(opening: &[u32]) -> Want {
+    if opening.is_empty() {
+        Want::Last
+    } else {
+        Want::Tail(opening.len() + 1)
     }
 }
 
@@ -605,7 +674,9 @@ mod tests {
 
     fn greedy(model: &Batcher, prompt: &[u32], guide: &[u32], max_tokens: usize) -> (Vec<u32>, usize) {
         let mut cache = Cache::default();
-        let logits = model.forward(prompt, &mut cache, false).unwrap();
+        let opening = opening(guide, max_tokens);
+        let read = [prompt, opening].concat();
+        let logits = model.forward(&read, &mut cache, after_prompt(opening)).unwrap();
         let step = Step {
             model,
             stop: &HashSet::new(),
@@ -615,7 +686,7 @@ mod tests {
         };
         let mut out = Vec::new();
         let (n, _, right) = step
-            .decode(&mut cache, logits, &mut |t| {
+            .decode(&mut cache, logits, opening, &mut |t| {
                 out.push(t);
                 Ok(true)
             })

@@ -2,11 +2,12 @@
 //! install has a tutor with no model server and no API key.
 //!
 //! Generation runs on its own thread (candle adds `BOT_LOCAL_THREADS - 1`
-//! helpers for the maths), never on the async runtime, so the web server keeps
-//! its own core. Requests wait their turn in a bounded first-come-first-served
-//! queue; a full queue is refused at once with a time to come back, and a
-//! request whose client left stops at the next token (or is skipped if it was
-//! still waiting).
+//! helpers for the maths), never on the async runtime, and at a lower
+//! priority (`batch::MODEL_NICE`), so the model uses every core while the web
+//! server is quiet and a request never waits for it. Requests wait their turn
+//! in a bounded first-come-first-served queue; a full queue is refused at once
+//! with a time to come back, and a request whose client left stops at the next
+//! token (or is skipped if it was still waiting).
 pub mod batch;
 pub mod engine;
 pub mod transformer;
@@ -167,7 +168,17 @@ impl LocalModel {
     /// starts its generation thread.
     pub fn load(path: &Path, queue: usize, parallel: usize, metrics: Metrics) -> anyhow::Result<Self> {
         let started = Instant::now();
-        let engine = Engine::load(path)?;
+        // Loaded on a thread of the model's priority: candle starts its
+        // helper threads on first use, while loading, and they inherit it.
+        let file = path.to_owned();
+        let engine = std::thread::Builder::new()
+            .name("chattconnect-model-load".into())
+            .spawn(move || {
+                batch::yield_to_requests();
+                Engine::load(&file)
+            })?
+            .join()
+            .map_err(|_| anyhow::anyhow!("loading the model panicked"))??;
         tracing::info!(
             model = %engine.info.name,
             file = %path.display(),
@@ -207,7 +218,10 @@ impl LocalModel {
             let (generator, rx, weak) = (generator.clone(), rx.clone(), Arc::downgrade(&shared));
             std::thread::Builder::new()
                 .name(format!("chattconnect-model-{i}"))
-                .spawn(move || serve(&*generator, &rx, &weak))?;
+                .spawn(move || {
+                    batch::yield_to_requests();
+                    serve(&*generator, &rx, &weak)
+                })?;
         }
         Ok(Self { shared })
     }
@@ -367,6 +381,9 @@ fn serve(generator: &impl Generator, jobs: &std::sync::Mutex<mpsc::Receiver<Job>
                 prompt_tokens = stats.prompt_tokens,
                 tokens = stats.tokens,
                 prefill_ms = stats.prefill.as_millis() as u64,
+                decode_ms = stats.decode.as_millis() as u64,
+                guessed = stats.guessed,
+                guessed_right = stats.guessed_right,
                 tokens_per_second = format_args!("{:.1}", stats.tokens_per_second()),
                 "local model answered"
             ),

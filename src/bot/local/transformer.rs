@@ -74,12 +74,21 @@ impl Cache {
     }
 }
 
-/// Tokens to read after what `cache` holds; `every`: the logits after each
-/// of them, not only after the last.
+/// Which logits a read returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Want {
+    /// After the last token read: `[vocabulary]`.
+    Last,
+    /// After each of the last `n` tokens read: `[n, vocabulary]` (a guess of
+    /// `n - 1` tokens after the one before it is checked in one pass).
+    Tail(usize),
+}
+
+/// Tokens to read after what `cache` holds, and the logits wanted.
 pub struct Read<'a> {
     pub tokens: &'a [u32],
     pub cache: &'a mut Cache,
-    pub every: bool,
+    pub want: Want,
 }
 
 pub struct Transformer {
@@ -229,10 +238,9 @@ impl Transformer {
     }
 
     /// Reads `tokens` after what `cache` holds and returns the logits of the
-    /// next token after each of them (`[tokens, vocabulary]`), or after the
-    /// last one only (`[vocabulary]`) unless `every` is set.
-    pub fn forward(&self, tokens: &[u32], cache: &mut Cache, every: bool) -> anyhow::Result<Tensor> {
-        let mut logits = self.forward_many(&mut [Read { tokens, cache, every }])?;
+    /// next token after the last of them, or after each of the last few.
+    pub fn forward(&self, tokens: &[u32], cache: &mut Cache, want: Want) -> anyhow::Result<Tensor> {
+        let mut logits = self.forward_many(&mut [Read { tokens, cache, want }])?;
         Ok(logits.remove(0))
     }
 
@@ -247,6 +255,11 @@ impl Transformer {
             }
             if r.cache.len + r.tokens.len() > MAX_POSITIONS {
                 bail!("the sequence is longer than {MAX_POSITIONS} tokens");
+            }
+            if let Want::Tail(n) = r.want {
+                if n == 0 || n > r.tokens.len() {
+                    bail!("logits after {n} of {} tokens read", r.tokens.len());
+                }
             }
             all.extend_from_slice(r.tokens);
         }
@@ -299,17 +312,17 @@ impl Transformer {
             x = (mlp + residual)?;
         }
         let x = self.norm.forward(&x)?.squeeze(0)?;
-        // The rows whose logits are wanted: every row, or each sequence's last.
+        // The rows whose logits are wanted: each sequence's last, or last few.
         let mut wanted = Vec::new();
         let mut row = 0;
         for r in reads.iter_mut() {
             let n = r.tokens.len();
             r.cache.len += n;
-            if r.every {
-                wanted.extend((row..row + n).map(|i| i as u32));
-            } else {
-                wanted.push((row + n - 1) as u32);
-            }
+            let tail = match r.want {
+                Want::Last => 1,
+                Want::Tail(t) => t,
+            };
+            wanted.extend((row + n - tail..row + n).map(|i| i as u32));
             row += n;
         }
         debug_assert_eq!(row, rows);
@@ -318,10 +331,14 @@ impl Transformer {
         let mut out = Vec::with_capacity(reads.len());
         let mut at = 0;
         for r in reads.iter() {
-            let n = if r.every { r.tokens.len() } else { 1 };
-            let l = logits.narrow(0, at, n)?;
-            out.push(if r.every { l } else { l.squeeze(0)? });
-            at += n;
+            out.push(match r.want {
+                Want::Last => logits.get(at)?,
+                Want::Tail(n) => logits.narrow(0, at, n)?,
+            });
+            at += match r.want {
+                Want::Last => 1,
+                Want::Tail(n) => n,
+            };
         }
         Ok(out)
     }
@@ -347,18 +364,23 @@ impl Transformer {
         } else {
             cache.layers.push((k.clone(), v.clone()));
         }
+        // The query heads that share a key and value head read them together
+        // (`[1, kv_heads, repeat * n, head_dim]`), so the cache is never
+        // copied out once per query head.
         let repeat = self.heads / self.kv_heads;
-        let (k, v) = (
-            candle_transformers::utils::repeat_kv(k, repeat)?,
-            candle_transformers::utils::repeat_kv(v, repeat)?,
-        );
+        let q = q.reshape((1, self.kv_heads, repeat * n, self.head_dim))?;
         let mut scores = (q.matmul(&k.t()?)? / (self.head_dim as f64).sqrt())?;
         if let Some(mask) = mask {
-            scores = scores.broadcast_add(mask)?;
+            let positions = scores.dim(3)?;
+            scores = scores
+                .reshape((1, self.kv_heads, repeat, n, positions))?
+                .broadcast_add(mask)?
+                .reshape((1, self.kv_heads, repeat * n, positions))?;
         }
         let weights = candle_nn::ops::softmax_last_dim(&scores)?;
         Ok(weights
             .matmul(&v.contiguous()?)?
+            .reshape((1, self.heads, n, self.head_dim))?
             .transpose(1, 2)?
             .reshape((1, n, self.heads * self.head_dim))?)
     }
@@ -540,11 +562,19 @@ pub(crate) mod tests {
             // A prompt in one pass, then token by token, as generation reads them.
             let prompt = [1u32, 5, 9, 33, 70, 2];
             close(
-                &model.forward(&prompt, &mut cache, false).unwrap().to_vec1().unwrap(),
+                &model
+                    .forward(&prompt, &mut cache, Want::Last)
+                    .unwrap()
+                    .to_vec1()
+                    .unwrap(),
                 &reference(&prompt, 0),
             );
             for (i, token) in [11u32, 42, 95].into_iter().enumerate() {
-                let ours = model.forward(&[token], &mut cache, false).unwrap().to_vec1().unwrap();
+                let ours = model
+                    .forward(&[token], &mut cache, Want::Last)
+                    .unwrap()
+                    .to_vec1()
+                    .unwrap();
                 close(&ours, &reference(&[token], prompt.len() + i));
             }
             assert_eq!(cache.len(), 9);
@@ -557,8 +587,8 @@ pub(crate) mod tests {
             let model = ours(&tiny_model(architecture, 5), architecture);
             let (a, b) = ([4u32, 9, 16, 25], [7u32, 14]);
             let (mut alone_a, mut alone_b) = (Cache::default(), Cache::default());
-            let la: Vec<f32> = model.forward(&a, &mut alone_a, false).unwrap().to_vec1().unwrap();
-            let lb = model.forward(&b, &mut alone_b, true).unwrap();
+            let la: Vec<f32> = model.forward(&a, &mut alone_a, Want::Last).unwrap().to_vec1().unwrap();
+            let lb = model.forward(&b, &mut alone_b, Want::Tail(b.len())).unwrap();
             // Then one more token each, together.
             let (mut ca, mut cb) = (Cache::default(), Cache::default());
             let first = model
@@ -566,12 +596,12 @@ pub(crate) mod tests {
                     Read {
                         tokens: &a,
                         cache: &mut ca,
-                        every: false,
+                        want: Want::Last,
                     },
                     Read {
                         tokens: &b,
                         cache: &mut cb,
-                        every: true,
+                        want: Want::Tail(b.len()),
                     },
                 ])
                 .unwrap();
@@ -586,22 +616,30 @@ pub(crate) mod tests {
                     Read {
                         tokens: &[1],
                         cache: &mut ca,
-                        every: false,
+                        want: Want::Last,
                     },
                     Read {
                         tokens: &[2, 3],
                         cache: &mut cb,
-                        every: false,
+                        want: Want::Last,
                     },
                 ])
                 .unwrap();
             close(
                 &next[0].to_vec1().unwrap(),
-                &model.forward(&[1], &mut alone_a, false).unwrap().to_vec1().unwrap(),
+                &model
+                    .forward(&[1], &mut alone_a, Want::Last)
+                    .unwrap()
+                    .to_vec1()
+                    .unwrap(),
             );
             close(
                 &next[1].to_vec1().unwrap(),
-                &model.forward(&[2, 3], &mut alone_b, false).unwrap().to_vec1().unwrap(),
+                &model
+                    .forward(&[2, 3], &mut alone_b, Want::Last)
+                    .unwrap()
+                    .to_vec1()
+                    .unwrap(),
             );
             assert_eq!((ca.len(), cb.len()), (5, 4));
         }
@@ -613,13 +651,13 @@ pub(crate) mod tests {
             let model = ours(&tiny_model(architecture, 3), architecture);
             let all = [3u32, 8, 13, 21, 34, 55, 89, 1];
             let mut fresh = Cache::default();
-            let expected: Vec<f32> = model.forward(&all, &mut fresh, false).unwrap().to_vec1().unwrap();
+            let expected: Vec<f32> = model.forward(&all, &mut fresh, Want::Last).unwrap().to_vec1().unwrap();
             // Resumed from a copy after the first five tokens.
             let mut start = Cache::default();
-            model.forward(&all[..5], &mut start, false).unwrap();
+            model.forward(&all[..5], &mut start, Want::Last).unwrap();
             let mut resumed = start.clone();
             let got: Vec<f32> = model
-                .forward(&all[5..], &mut resumed, false)
+                .forward(&all[5..], &mut resumed, Want::Last)
                 .unwrap()
                 .to_vec1()
                 .unwrap();
@@ -628,11 +666,11 @@ pub(crate) mod tests {
             assert_eq!(start.len(), 5);
             // A guess of three wrong tokens read and cut back.
             let mut guessed = start.clone();
-            let every = model.forward(&[all[5], 0, 0, 0], &mut guessed, true).unwrap();
+            let every = model.forward(&[all[5], 0, 0, 0], &mut guessed, Want::Tail(4)).unwrap();
             assert_eq!(every.dims(), [4, 96]);
             guessed.truncate(6).unwrap();
             let got: Vec<f32> = model
-                .forward(&all[6..], &mut guessed, false)
+                .forward(&all[6..], &mut guessed, Want::Last)
                 .unwrap()
                 .to_vec1()
                 .unwrap();
@@ -640,11 +678,20 @@ pub(crate) mod tests {
             // Each row of a pass over several tokens is the next-token logits after it.
             let mut one_by_one = start.clone();
             let row0: Vec<f32> = model
-                .forward(&[all[5]], &mut one_by_one, false)
+                .forward(&[all[5]], &mut one_by_one, Want::Last)
                 .unwrap()
                 .to_vec1()
                 .unwrap();
             close(&every.get(0).unwrap().to_vec1().unwrap(), &row0);
+            // The last rows of a read alone are those rows of the whole read.
+            let tail = model
+                .forward(&[all[5], 0, 0, 0], &mut start.clone(), Want::Tail(2))
+                .unwrap();
+            assert_eq!(tail.dims(), [2, 96]);
+            close(
+                &tail.flatten_all().unwrap().to_vec1().unwrap(),
+                &every.narrow(0, 2, 2).unwrap().flatten_all().unwrap().to_vec1().unwrap(),
+            );
         }
     }
 }
