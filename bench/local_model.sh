@@ -52,7 +52,7 @@ start_server() { # PORT DIR [env...]
     BOT_DAILY_LIMIT=100000 RATE_BOT_PER_USER=0 RATE_REGISTER_PER_IP=0 RUST_LOG=warn SHUTDOWN_GRACE_SECS=0 "$@" \
     "$BIN/chattconnect" serve >"$dir/server.log" 2>&1 &
   PIDS+=($!)
-  for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+  for _ in $(seq 1 600); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
 }
 LLAMA_THREADS=$THREADS python3 tests/support/llm_server.py "$MODEL" 8096 >"$WORK/llama2.log" 2>&1 &
 LLAMA=$!; PIDS+=("$LLAMA")
@@ -74,7 +74,7 @@ DATABASE_URL="sqlite://$WORK/lm.db?mode=rwc" DATA_DIR="$WORK" JWT_SECRET="$SECRE
   "$BIN/chattconnect" serve >"$WORK/server.log" 2>&1 &
 SERVER=$!; PIDS+=($SERVER)
 cpu() { awk '{print $14 + $15}' /proc/$SERVER/stat; }
-for _ in $(seq 1 100); do curl -fs http://127.0.0.1:3993/readyz >/dev/null && break; sleep 0.2; done
+for _ in $(seq 1 600); do curl -fs http://127.0.0.1:3993/readyz >/dev/null && break; sleep 0.2; done
 TOKEN=$(curl -fs http://127.0.0.1:3993/api/v1/auth/register -H 'content-type: application/json' \
   -d '{"username":"viewer","password":"bench-password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens"]["access_token"])')
 CHAT=$(curl -fs http://127.0.0.1:3993/api/v1/chats -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \

@@ -16,6 +16,10 @@ pub struct Metrics {
     pub bot_local_tokens: IntCounter,
     /// Requests waiting for the local model.
     pub bot_local_waiting: IntGauge,
+    /// Prompt tokens the local model read (the rest were resumed from kept states).
+    pub bot_local_prompt_read: IntCounter,
+    /// Tokens of the tutor's instructions the local model read ahead at start.
+    pub bot_local_prepared: IntGauge,
 }
 
 impl Metrics {
@@ -44,6 +48,16 @@ impl Metrics {
         .expect("valid metric");
         let bot_local_waiting =
             IntGauge::new("bot_local_waiting", "Requests waiting for the local model").expect("valid metric");
+        let bot_local_prompt_read = IntCounter::new(
+            "bot_local_prompt_read_total",
+            "Prompt tokens the local model read (the rest were resumed from kept states)",
+        )
+        .expect("valid metric");
+        let bot_local_prepared = IntGauge::new(
+            "bot_local_prepared_tokens",
+            "Tokens of the tutor's instructions the local model read ahead at start",
+        )
+        .expect("valid metric");
         for metric in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
@@ -51,6 +65,8 @@ impl Metrics {
             Box::new(ws_dropped_slow.clone()),
             Box::new(bot_local_tokens.clone()),
             Box::new(bot_local_waiting.clone()),
+            Box::new(bot_local_prompt_read.clone()),
+            Box::new(bot_local_prepared.clone()),
         ] {
             registry.register(metric).expect("register metric");
         }
@@ -62,6 +78,8 @@ impl Metrics {
             ws_dropped_slow,
             bot_local_tokens,
             bot_local_waiting,
+            bot_local_prompt_read,
+            bot_local_prepared,
         }
     }
 

@@ -58,7 +58,10 @@ impl Application {
         let counters = Metrics::new();
         let bot = BotClient::from_settings(&settings, &counters).await?;
         match &bot {
-            Ok(bot) => tracing::info!(model = %bot.describe(), "bot configured"),
+            Ok(bot) => {
+                tracing::info!(model = %bot.describe(), "bot configured");
+                crate::bot::check::prepare(bot);
+            }
             Err(reason) => tracing::warn!(
                 models = %settings.models_dir().display(),
                 %reason,

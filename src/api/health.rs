@@ -14,7 +14,9 @@ pub fn healthz() -> Response {
 /// when `REDIS_URL` is set, its realtime bus (Redis) is connected; 503
 /// otherwise. Without the bus an instance's events would reach only its own
 /// sockets, so a load balancer should send its users elsewhere. On SIGTERM this
-/// turns to 503 at once while requests are still served (the drain).
+/// turns to 503 at once while requests are still served (the drain). A
+/// built-in model is ready once it has read what every check starts with
+/// (after a start, before that, a learner's first turn waits for it).
 #[handler]
 pub async fn readyz(state: Data<&AppState>) -> Response {
     let draining = !state.lifecycle.is_serving();
@@ -24,12 +26,19 @@ pub async fn readyz(state: Data<&AppState>) -> Response {
         (true, true) => "up",
         (true, false) => "down",
     };
+    let model = match &state.bot {
+        Err(_) => "not_configured",
+        Ok(bot) if bot.warming() => "warming_up",
+        Ok(_) => "ready",
+    };
     let status = if draining {
         "draining"
     } else if !database {
         "database unreachable"
     } else if bus == "down" {
         "realtime bus unreachable"
+    } else if model == "warming_up" {
+        "model warming up"
     } else {
         "ready"
     };
@@ -42,6 +51,7 @@ pub async fn readyz(state: Data<&AppState>) -> Response {
         "status": status,
         "database": if database { "up" } else { "down" },
         "realtime_bus": bus,
+        "model": model,
     });
     (code, poem::web::Json(body)).into_response()
 }

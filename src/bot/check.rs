@@ -75,6 +75,13 @@ problem for everyone.",
     ("Where is the nearest station?", "Where is the nearest station?"),
 ];
 
+/// Has the model read the instructions and examples every check starts with
+/// (in the background, at start), so the first learner's check reads only
+/// their sentence.
+pub fn prepare(bot: &BotClient) {
+    bot.prepare(messages("Hello."), messages("Thank you."));
+}
+
 fn messages(sentence: &str) -> Vec<Value> {
     let mut messages = vec![json!({"role": "system", "content": SYSTEM_PROMPT})];
     for (learner, corrected) in EXAMPLES {

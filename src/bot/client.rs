@@ -122,6 +122,19 @@ impl BotClient {
         }))
     }
 
+    /// Has a built-in model read ahead, in the background, the start the
+    /// prompts `a` and `b` share; a remote model reuses prompts itself.
+    pub fn prepare(&self, a: Vec<Value>, b: Vec<Value>) {
+        if let Provider::Local(model) = &self.provider {
+            model.prepare(a, b);
+        }
+    }
+
+    /// A built-in model still reading ahead (see `prepare`).
+    pub fn warming(&self) -> bool {
+        matches!(&self.provider, Provider::Local(model) if model.warming())
+    }
+
     /// What answers: the remote model's name, or the local model's.
     pub fn describe(&self) -> String {
         match &self.provider {

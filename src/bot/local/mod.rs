@@ -16,7 +16,7 @@ use std::{
     panic::AssertUnwindSafe,
     path::{Path, PathBuf},
     sync::{
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Arc,
     },
     time::Instant,
@@ -45,6 +45,12 @@ pub trait Output {
 /// several jobs may run at once.
 pub trait Generator: Send + Sync + 'static {
     fn run(&self, job: &Job, output: &mut dyn Output) -> anyhow::Result<Stats>;
+
+    /// Reads ahead the start prompts `a` and `b` share, so requests that
+    /// start the same way resume after it; returns the tokens read.
+    fn prepare(&self, _a: &[Value], _b: &[Value]) -> anyhow::Result<usize> {
+        Ok(0)
+    }
 }
 
 /// What an answer looks like, and so how it is sampled and where it ends.
@@ -155,6 +161,9 @@ struct Shared {
     job_millis: AtomicU64,
     info: ModelInfo,
     metrics: Metrics,
+    generator: Arc<dyn Generator>,
+    /// Reading ahead (`prepare`) has started and not yet ended.
+    warming: AtomicBool,
 }
 
 /// A handle on the model's queue; cheap to clone.
@@ -203,6 +212,7 @@ impl LocalModel {
         // checks of its sentences): the channel has room for all of them.
         let capacity = (queue.max(1) + parallel) * JOBS_PER_REQUEST;
         let (jobs, rx) = mpsc::channel(capacity);
+        let generator = Arc::new(generator);
         let shared = Arc::new(Shared {
             jobs,
             capacity,
@@ -211,8 +221,9 @@ impl LocalModel {
             job_millis: AtomicU64::new(5_000),
             info,
             metrics,
+            generator: generator.clone(),
+            warming: AtomicBool::new(false),
         });
-        let generator = Arc::new(generator);
         let rx = Arc::new(std::sync::Mutex::new(rx));
         for i in 0..parallel {
             let (generator, rx, weak) = (generator.clone(), rx.clone(), Arc::downgrade(&shared));
@@ -228,6 +239,40 @@ impl LocalModel {
 
     pub fn info(&self) -> &ModelInfo {
         &self.shared.info
+    }
+
+    /// Reads ahead, at the model's priority and beside any request, the start
+    /// the prompts `a` and `b` share (see `Generator::prepare`).
+    pub fn prepare(&self, a: Vec<Value>, b: Vec<Value>) {
+        self.shared.warming.store(true, Ordering::SeqCst);
+        let shared = self.shared.clone();
+        let spawned = std::thread::Builder::new()
+            .name("chattconnect-model-prep".into())
+            .spawn(move || {
+                batch::yield_to_requests();
+                let started = Instant::now();
+                match shared.generator.prepare(&a, &b) {
+                    Ok(tokens) => {
+                        shared.metrics.bot_local_prepared.set(tokens as i64);
+                        tracing::info!(
+                            tokens,
+                            ms = started.elapsed().as_millis() as u64,
+                            "local model read the tutor's instructions ahead"
+                        );
+                    }
+                    Err(e) => tracing::warn!(error = %format!("{e:#}"), "local model could not read ahead"),
+                }
+                shared.warming.store(false, Ordering::SeqCst);
+            });
+        if let Err(e) = spawned {
+            self.shared.warming.store(false, Ordering::SeqCst);
+            tracing::warn!(error = %e, "local model could not read ahead");
+        }
+    }
+
+    /// Still reading ahead what every check starts with.
+    pub fn warming(&self) -> bool {
+        self.shared.warming.load(Ordering::SeqCst)
     }
 
     /// Jobs waiting for the model (not counting the ones it is answering).
@@ -377,16 +422,20 @@ fn serve(generator: &impl Generator, jobs: &std::sync::Mutex<mpsc::Receiver<Job>
         };
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| generator.run(&job, &mut sink)));
         match result {
-            Ok(Ok(stats)) => tracing::debug!(
-                prompt_tokens = stats.prompt_tokens,
-                tokens = stats.tokens,
-                prefill_ms = stats.prefill.as_millis() as u64,
-                decode_ms = stats.decode.as_millis() as u64,
-                guessed = stats.guessed,
-                guessed_right = stats.guessed_right,
-                tokens_per_second = format_args!("{:.1}", stats.tokens_per_second()),
-                "local model answered"
-            ),
+            Ok(Ok(stats)) => {
+                shared.metrics.bot_local_prompt_read.inc_by(stats.read as u64);
+                tracing::debug!(
+                    prompt_tokens = stats.prompt_tokens,
+                    read = stats.read,
+                    tokens = stats.tokens,
+                    prefill_ms = stats.prefill.as_millis() as u64,
+                    decode_ms = stats.decode.as_millis() as u64,
+                    guessed = stats.guessed,
+                    guessed_right = stats.guessed_right,
+                    tokens_per_second = format_args!("{:.1}", stats.tokens_per_second()),
+                    "local model answered"
+                )
+            }
             Ok(Err(e)) => {
                 tracing::warn!(error = %format!("{e:#}"), "local model failed");
                 let _ = job.tx.blocking_send(Err(UpstreamError::Failed));
