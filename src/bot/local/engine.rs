@@ -481,7 +481,7 @@ impl Engine {
             }
             logits = Some(if end == ids.len() {
                 let read = [&ids[pos..end], opening].concat();
-                self.model.forward(&read, &mut cache, after_prompt(opening))?
+                self.model.forward(&read, &mut cache, ending_with(opening))?
             } else {
                 self.model.forward(&ids[pos..end], &mut cache, Want::Last)?
             });
@@ -549,18 +549,23 @@ impl Step<'_> {
         let (mut guessed, mut right) = (opening.len(), 0);
         let mut run = GUESS_FIRST;
         let mut logits = first;
-        if !opening.is_empty() {
-            let base = cache.len() - opening.len();
-            let (kept, go_on) = self.keep(&logits, opening, &mut processor, &mut tokens, emit)?;
-            right += kept;
-            if !go_on {
-                return Ok((tokens.len(), guessed, right));
+        // A guess read at the end of the last pass: `logits` holds its rows.
+        let mut pending = opening.to_vec();
+        loop {
+            if !pending.is_empty() {
+                let base = cache.len() - pending.len();
+                let (kept, go_on) = self.keep(&logits, &pending, &mut processor, &mut tokens, emit)?;
+                right += kept;
+                if !go_on {
+                    break;
+                }
+                cache.truncate(base + kept)?;
+                logits = logits.get(kept)?;
+                run = next_run(run, kept == pending.len());
             }
-            cache.truncate(base + kept)?;
-            logits = logits.get(kept)?;
-            run = next_run(run, kept == opening.len());
-        }
-        while tokens.len() < self.max_tokens {
+            if tokens.len() >= self.max_tokens {
+                break;
+            }
             if self.sampler.repeat_penalty != 1.0 {
                 let recent = &tokens[tokens.len().saturating_sub(REPEAT_WINDOW)..];
                 logits = apply_repeat_penalty(&logits, self.sampler.repeat_penalty, recent)?;
@@ -573,25 +578,11 @@ impl Step<'_> {
             if !emit(next)? {
                 break;
             }
-            let room = self.max_tokens - tokens.len();
-            let guess = guess(self.guide, &tokens, run.min(room));
-            if guess.is_empty() {
-                logits = self.model.forward(&[next], cache, Want::Last)?;
-                continue;
-            }
-            // Read the token and the guess in one pass.
-            let base = cache.len();
-            let read = [&[next], guess.as_slice()].concat();
-            let rows = self.model.forward(&read, cache, Want::Tail(read.len()))?;
-            guessed += guess.len();
-            let (kept, go_on) = self.keep(&rows, &guess, &mut processor, &mut tokens, emit)?;
-            right += kept;
-            if !go_on {
-                break;
-            }
-            cache.truncate(base + 1 + kept)?;
-            logits = rows.get(kept)?;
-            run = next_run(run, kept == guess.len());
+            // Read the token and a guess of the ones after it in one pass.
+            pending = guess(self.guide, &tokens, run.min(self.max_tokens - tokens.len()));
+            guessed += pending.len();
+            let read = [&[next], pending.as_slice()].concat();
+            logits = self.model.forward(&read, cache, ending_with(&pending))?;
         }
         Ok((tokens.len(), guessed, right))
     }
@@ -641,13 +632,13 @@ fn opening(guide: &[u32], max_tokens: usize) -> &[u32] {
     &guide[..guide.len().min(GUESS_FIRST).min(max_tokens)]
 }
 
-/// The logits wanted from the prompt's last pass: after the prompt, and after
-/// each token of the opening guess.
-fn after_prompt(opening: &[u32]) -> Want {
-    if opening.is_empty() {
+/// The logits wanted from a read that ends with `guess`: after its last
+/// token, and with a guess, before and after each guessed token.
+fn ending_with(guess: &[u32]) -> Want {
+    if guess.is_empty() {
         Want::Last
     } else {
-        Want::Tail(opening.len() + 1)
+        Want::Tail(guess.len() + 1)
     }
 }
 
@@ -719,7 +710,7 @@ mod tests {
         let mut cache = Cache::default();
         let opening = opening(guide, max_tokens);
         let read = [prompt, opening].concat();
-        let logits = model.forward(&read, &mut cache, after_prompt(opening)).unwrap();
+        let logits = model.forward(&read, &mut cache, ending_with(opening)).unwrap();
         let step = Step {
             model,
             stop: &HashSet::new(),

@@ -84,6 +84,16 @@ pub enum Want {
     Tail(usize),
 }
 
+impl Want {
+    /// Rows of logits returned.
+    fn rows(self) -> usize {
+        match self {
+            Want::Last => 1,
+            Want::Tail(n) => n,
+        }
+    }
+}
+
 /// Tokens to read after what `cache` holds, and the logits wanted.
 pub struct Read<'a> {
     pub tokens: &'a [u32],
@@ -318,11 +328,7 @@ impl Transformer {
         for r in reads.iter_mut() {
             let n = r.tokens.len();
             r.cache.len += n;
-            let tail = match r.want {
-                Want::Last => 1,
-                Want::Tail(t) => t,
-            };
-            wanted.extend((row + n - tail..row + n).map(|i| i as u32));
+            wanted.extend((row + n - r.want.rows()..row + n).map(|i| i as u32));
             row += n;
         }
         debug_assert_eq!(row, rows);
@@ -335,10 +341,7 @@ impl Transformer {
                 Want::Last => logits.get(at)?,
                 Want::Tail(n) => logits.narrow(0, at, n)?,
             });
-            at += match r.want {
-                Want::Last => 1,
-                Want::Tail(n) => n,
-            };
+            at += r.want.rows();
         }
         Ok(out)
     }
