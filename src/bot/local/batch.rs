@@ -3,7 +3,9 @@
 //! passes asked for at about the same time into one `forward_many`, so a
 //! practice reply and the tutor's check of the same message advance side by
 //! side for about the cost of one (reading the weights is most of a step).
+//! Reads of several tokens take turns (see `choose`).
 use std::{
+    collections::VecDeque,
     sync::{
         atomic::{AtomicUsize, Ordering},
         mpsc, Arc,
@@ -18,17 +20,31 @@ use super::transformer::{Cache, Read, Transformer, Want, MAX_POSITIONS};
 
 /// The nice value the model's threads run at (Linux keeps one per thread, and
 /// threads inherit it from the thread that starts them, as candle's helpers
-/// do on the first pass). The web server's threads keep 0, so a request that
-/// arrives while every core computes gets one at once: the model uses all
-/// cores when the server is quiet and gives way when it is not.
+/// do on the first pass). The web server's threads keep 0.
 pub const MODEL_NICE: i32 = 19;
 
-/// Lowers the calling thread to `MODEL_NICE` (Linux only: elsewhere the same
-/// call would lower the whole process).
+/// Lowers the calling thread to Linux's idle scheduling policy (`SCHED_IDLE`)
+/// at `MODEL_NICE`: a web server thread that wakes while every core computes
+/// takes a core from an idle-policy thread at once, where a nice value alone
+/// only weighs its share, so the scheduler may let the model finish its slice
+/// first (milliseconds). The model uses all cores when the server is quiet
+/// and gives way the moment it is not. Where the policy is refused, the nice
+/// value alone. Linux only: elsewhere the same calls would lower the whole
+/// process.
 pub fn yield_to_requests() {
     #[cfg(target_os = "linux")]
-    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), MODEL_NICE) {
-        tracing::warn!(error = %e, "cannot lower the model threads' priority");
+    {
+        use thread_priority::{
+            set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy, ThreadPriority,
+            ThreadSchedulePolicy,
+        };
+        let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+        if let Err(e) = set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, idle) {
+            tracing::debug!(error = ?e, "the idle scheduling policy is refused; lowering the nice value only");
+        }
+        if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), MODEL_NICE) {
+            tracing::warn!(error = %e, "cannot lower the model threads' priority");
+        }
     }
 }
 
@@ -122,17 +138,50 @@ impl Batcher {
     }
 }
 
+/// Which of the passes asked for run now: every pass of one token (a step of
+/// generation costs little more beside another pass than alone, as reading
+/// the weights is most of it), and of the passes of several tokens (reading a
+/// prompt, or checking a guess) the one asked for first. A pass of many
+/// tokens costs about what its tokens cost, together or apart, so running two
+/// at once only makes the first wait for the second: the reply's new turn is
+/// read, and its first words sent, before the check's sentence is read, not
+/// after both. The others wait, in the order they came, for the next pass.
+fn choose(asked: Vec<Pass>, waiting: &mut VecDeque<Pass>) -> Vec<Pass> {
+    let mut reading = false;
+    let mut batch = Vec::with_capacity(asked.len());
+    for pass in asked {
+        if pass.tokens.len() > 1 {
+            if reading {
+                waiting.push_back(pass);
+                continue;
+            }
+            reading = true;
+        }
+        batch.push(pass);
+    }
+    batch
+}
+
 fn serve(model: &Transformer, passes: &mpsc::Receiver<Pass>, running: &AtomicUsize, made: &AtomicUsize) {
-    while let Ok(first) = passes.recv() {
+    let mut waiting = VecDeque::new();
+    loop {
+        let first = match waiting.pop_front() {
+            Some(pass) => pass,
+            None => match passes.recv() {
+                Ok(pass) => pass,
+                Err(_) => return,
+            },
+        };
         made.fetch_add(1, Ordering::SeqCst);
-        let mut batch = vec![first];
+        let mut asked = vec![first];
         let deadline = Instant::now() + GATHER;
-        while batch.len() < running.load(Ordering::SeqCst) {
+        while asked.len() + waiting.len() < running.load(Ordering::SeqCst) {
             match passes.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(pass) => batch.push(pass),
+                Ok(pass) => asked.push(pass),
                 Err(_) => break,
             }
         }
+        let mut batch = choose(asked, &mut waiting);
         let mut caches: Vec<Cache> = batch.iter_mut().map(|p| std::mem::take(&mut p.cache)).collect();
         let result = {
             let mut reads: Vec<Read<'_>> = batch
@@ -176,14 +225,18 @@ mod tests {
     use super::*;
     use crate::bot::local::transformer::tests::tiny_model;
 
-    /// The nice value in a thread's `/proc/.../stat`.
+    /// The nice value and scheduling policy in a thread's `/proc/.../stat`.
     #[cfg(target_os = "linux")]
-    fn nice(task: &std::path::Path) -> i32 {
+    fn nice_and_policy(task: &std::path::Path) -> (i32, u32) {
         let stat = std::fs::read_to_string(task.join("stat")).unwrap();
-        // After the name in parentheses: state is field 3, nice field 19.
+        // After the name in parentheses: state is field 3, nice field 19, policy field 41.
         let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
-        fields[16].parse().unwrap()
+        (fields[16].parse().unwrap(), fields[38].parse().unwrap())
     }
+
+    /// Linux's `SCHED_IDLE` and `SCHED_OTHER` in `/proc/.../stat`.
+    const SCHED_IDLE: u32 = 5;
+    const SCHED_OTHER: u32 = 0;
 
     #[test]
     #[cfg(target_os = "linux")]
@@ -195,19 +248,41 @@ mod tests {
         let mut cache = Cache::default();
         batcher.forward(&[1, 2, 3], &mut cache, Want::Last).unwrap();
         // Thread names are cut to 15 bytes: "chattconnect-model-pass" reads "chattconnect-mo".
-        let model: Vec<i32> = std::fs::read_dir("/proc/self/task")
+        let model: Vec<(i32, u32)> = std::fs::read_dir("/proc/self/task")
             .unwrap()
             .flatten()
             .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.starts_with("chattconnect-mo")))
-            .map(|t| nice(&t.path()))
+            .map(|t| nice_and_policy(&t.path()))
             .collect();
         assert!(!model.is_empty(), "the model's thread is running");
-        assert!(model.iter().all(|&n| n == MODEL_NICE), "{model:?}");
+        assert!(model.iter().all(|&m| m == (MODEL_NICE, SCHED_IDLE)), "{model:?}");
         assert_eq!(
-            nice(std::path::Path::new("/proc/thread-self")),
-            0,
+            nice_and_policy(std::path::Path::new("/proc/thread-self")),
+            (0, SCHED_OTHER),
             "the caller keeps its priority"
         );
+    }
+
+    #[test]
+    fn reads_of_several_tokens_run_one_at_a_time_in_order_with_every_single_step_beside() {
+        let pass = |n: usize| Pass {
+            tokens: vec![1; n],
+            cache: Cache::default(),
+            want: Want::Last,
+            done: mpsc::sync_channel(1).0,
+        };
+        let mut waiting = VecDeque::new();
+        // A reply's new turn, a step of another reply, a check's sentence and
+        // a step of a third: the turn and both steps run now, the sentence next.
+        let batch = choose(vec![pass(30), pass(1), pass(40), pass(1)], &mut waiting);
+        let sizes: Vec<usize> = batch.iter().map(|p| p.tokens.len()).collect();
+        assert_eq!(sizes, [30, 1, 1]);
+        let waited: Vec<usize> = waiting.iter().map(|p| p.tokens.len()).collect();
+        assert_eq!(waited, [40]);
+        // Steps alone all run together.
+        let batch = choose(vec![pass(1), pass(1), pass(1)], &mut waiting);
+        assert_eq!(batch.len(), 3);
+        assert_eq!(waiting.len(), 1);
     }
 
     #[test]
