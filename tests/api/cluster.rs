@@ -61,24 +61,19 @@ impl Drop for Cluster {
     }
 }
 
-/// A free port whose next one is free too (the two instances).
-fn two_free_ports() -> u16 {
+/// The first of `n` free ports in a row, below Linux's ephemeral range
+/// (32768 and up), where the servers other tests start with port 0 land: an
+/// instance's port is free while it restarts, and another test's server must
+/// not take it then (its clients would get 502s, and that test a stranger).
+fn free_ports(n: u16) -> u16 {
     for _ in 0..1000 {
-        let port = 20_000 + rand::random::<u16>() % 40_000;
+        let port = 20_000 + rand::random::<u16>() % 12_000;
         let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
-        if free(port) && free(port + 1) {
+        if (port..port + n).all(free) {
             return port;
         }
     }
-    panic!("no two free ports in a row");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    panic!("no {n} free ports in a row below 32768");
 }
 
 /// What went wrong, as the clients saw it.
@@ -197,11 +192,11 @@ async fn a_rolling_restart_behind_nginx_is_noticed_by_nobody() {
     llm.set_chunk_delay(Duration::from_millis(40));
     let dir = tempfile::tempdir().unwrap();
     let schema = format!("t_{}", Uuid::now_v7().simple());
-    let port = free_port();
+    let port = free_ports(1);
     let env: Vec<(String, String)> = [
         ("CLUSTER_DIR", dir.path().join("cluster").display().to_string()),
         ("PORT", port.to_string()),
-        ("BASE_PORT", two_free_ports().to_string()),
+        ("BASE_PORT", free_ports(2).to_string()),
         ("CHATTCONNECT_BIN", env!("CARGO_BIN_EXE_chattconnect").to_owned()),
         ("DATABASE_URL", database),
         ("DATABASE_SCHEMA", schema.clone()),

@@ -173,8 +173,9 @@ impl<R: std::io::Read + std::io::Seek> Loader<'_, R> {
     /// several rows in tiles of 16 rows (10 bits a weight for Q6_K, kept beside
     /// the file's 6.6), and only when the rows fill whole tiles. On the file's
     /// blocks a Q6_K product reads a prompt a little slower, and a Q4_K_M
-    /// model of 1.5B parameters needs 510 MiB less. (Q4_K weights are repacked
-    /// to 6 bits, beside the file's 4.5: they read prompts much faster so.)
+    /// model of 1.5B parameters needs about 530 MiB less (README, "The
+    /// built-in model"). Q4_K weights are repacked (6 bits a weight, beside the
+    /// file's 4.5): on the file's blocks candle reads prompts far slower.
     fn weight(&mut self, name: &str) -> anyhow::Result<Weight> {
         let tensor = self.tensor(name)?;
         let (rows, columns) = tensor.shape().dims2()?;
