@@ -286,6 +286,51 @@ mod tests {
     }
 
     #[test]
+    fn reads_of_several_tokens_asked_at_once_take_passes_of_their_own() {
+        let file = tiny_model("qwen2", 9);
+        let mut reader = Cursor::new(&file);
+        let content = gguf_file::Content::read(&mut reader).unwrap();
+        let batcher = Batcher::start(Transformer::load(&content, &mut reader, "qwen2").unwrap()).unwrap();
+        let reads = 6;
+        let read = |cache: &mut Cache, i: u32| -> Vec<f32> {
+            batcher
+                .forward(&[i, i + 1, i + 2], cache, Want::Last)
+                .unwrap()
+                .to_vec1()
+                .unwrap()
+        };
+        let alone: Vec<Vec<f32>> = {
+            let mut cache = Cache::default();
+            (0..reads).map(|i| read(&mut cache, i)).collect()
+        };
+        let before = batcher.passes();
+        let guards: Vec<Running> = (0..2).map(|_| batcher.running()).collect();
+        let together: Vec<Vec<Vec<f32>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..2)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut cache = Cache::default();
+                        (0..reads).map(|i| read(&mut cache, i)).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        drop(guards);
+        for got in &together {
+            for (a, b) in got.iter().zip(&alone) {
+                let worst = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+                assert!(worst < 1e-3, "{worst}");
+            }
+        }
+        assert_eq!(
+            batcher.passes() - before,
+            reads as usize * 2,
+            "no two reads shared a pass"
+        );
+    }
+
+    #[test]
     fn sequences_running_at_once_share_their_passes() {
         let file = tiny_model("qwen2", 9);
         let mut reader = Cursor::new(&file);

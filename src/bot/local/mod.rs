@@ -2,9 +2,9 @@
 //! install has a tutor with no model server and no API key.
 //!
 //! Generation runs on its own thread (candle adds `BOT_LOCAL_THREADS - 1`
-//! helpers for the maths), never on the async runtime, and at a lower
-//! priority (`batch::MODEL_NICE`), so the model uses every core while the web
-//! server is quiet and a request never waits for it. Requests wait their turn
+//! helpers for the maths), never on the async runtime, and under Linux's idle
+//! scheduling policy (`batch::yield_to_requests`), so the model uses every
+//! core while the web server is quiet and a request never waits for it. Requests wait their turn
 //! in a bounded first-come-first-served queue; a full queue is refused at once
 //! with a time to come back, and a request whose client left stops at the next
 //! token (or is skipped if it was still waiting).

@@ -494,7 +494,7 @@ pub(crate) mod tests {
             ),
             (
                 "output.weight".into(),
-                // Q6_K, as in most files, reads several rows one at a time.
+                // Q6_K, as in most files (kept on the file's blocks, see `Loader::weight`).
                 q(
                     random(&[vocab, embedding], 0.3),
                     if architecture == "qwen2" {
