@@ -90,6 +90,10 @@ write_upstream() {
     for i in $(seq 1 "$n"); do
       echo "    server 127.0.0.1:$(instance_port "$i") max_fails=1 fail_timeout=${FAIL_TIMEOUT}s;"
     done
+    # Tried only while every instance above is counted out (upstream.conf says why).
+    for i in $(seq 1 "$n"); do
+      echo "    server 127.0.0.1:$(instance_port "$i") backup max_fails=0;"
+    done
     echo "    keepalive 32;"
     echo "    keepalive_timeout 5s;"
     echo "}"
