@@ -255,9 +255,10 @@ impl Task {
                 total_deadline
             }
         };
-        // The check is sent once the reply has started: a server with one slot
-        // (llama.cpp's default, Ollama's on small machines) then answers the
-        // reply first, and the learner sees the first words sooner.
+        // The check is sent once the reply's first words came: a server with
+        // one slot (llama.cpp's default, Ollama's on small machines) answers
+        // the reply first, and the built-in model never reads the check's
+        // sentence while the learner waits for the reply's first words.
         let start = tokio::time::timeout_at(first_deadline.min(total_deadline), self.bot.stream(turns));
         let mut stream = tokio::select! {
             _ = self.tx.closed() => return Outcome::Cancelled,
@@ -270,7 +271,7 @@ impl Task {
         loop {
             tokio::select! {
                 _ = self.tx.closed() => return Outcome::Cancelled,
-                r = check.as_mut(), if checked.is_none() => *checked = Some(r),
+                r = check.as_mut(), if checked.is_none() && !reply.is_empty() => *checked = Some(r),
                 next = tokio::time::timeout_at(deadline(reply), stream.next()) => match next {
                     Err(_) => return Outcome::Failed(UpstreamError::Timeout),
                     Ok(None) => return Outcome::Finished,

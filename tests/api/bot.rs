@@ -192,6 +192,33 @@ async fn a_correct_message_is_marked_as_having_no_mistakes() {
 }
 
 #[tokio::test]
+async fn the_check_is_sent_once_the_replys_first_words_came() {
+    // A model with one slot answers the reply first, and the built-in one
+    // never reads the check's sentence while the learner waits for words.
+    let llm = FakeLlm::start(Mode::Answer("Where?".into())).await;
+    llm.set_chunk_delay(Duration::from_millis(1500));
+    llm.set_check(corrected("I went to Paris."));
+    let app = spawn_app_with_bot(&llm, |_| {}).await;
+    let user = app.signup("patient").await;
+    let chat = app.bot_chat(&user, None).await;
+    let ((status, _, events, raw), checks_before_words) =
+        tokio::join!(app.stream(&user, &chat, "I goed to Paris."), async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            llm.check_requests().len()
+        });
+    assert_eq!(status, 200, "{raw}");
+    assert_eq!(
+        checks_before_words, 0,
+        "the check was sent before the reply's first words"
+    );
+    assert_eq!(llm.check_requests().len(), 1);
+    let done = events.last().unwrap();
+    assert_eq!(done.event, "done", "{raw}");
+    assert_eq!(done.data["reply"]["content"], "Where?");
+    assert_eq!(done.data["reply"]["feedback"]["status"], "corrected");
+}
+
+#[tokio::test]
 async fn a_streamed_reply_arrives_in_deltas_and_is_stored() {
     let llm = FakeLlm::start(Mode::Answer(
         "That sounds like a lovely trip. Where did you stay?".into(),

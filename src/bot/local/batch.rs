@@ -52,10 +52,25 @@ pub fn yield_to_requests() {
 /// (sampling between passes takes well under a millisecond).
 const GATHER: Duration = Duration::from_millis(3);
 
+/// Which reads of several tokens go first (see `choose`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Priority {
+    /// A reply's prompt: a learner waits for its first words.
+    Reply,
+    /// Anything else (a check's sentence, a guess, reading ahead).
+    Queued,
+}
+
+/// How many later reads a queued read lets go first at most.
+const PASSED_OVER_AT_MOST: u32 = 2;
+
 struct Pass {
     tokens: Vec<u32>,
     cache: Cache,
     want: Want,
+    priority: Priority,
+    /// Reads that went before this one, though asked for later.
+    passed_over: u32,
     done: mpsc::SyncSender<anyhow::Result<(Tensor, Cache)>>,
 }
 
@@ -117,6 +132,17 @@ impl Batcher {
 
     /// `Transformer::forward`, in a pass shared with whatever else runs.
     pub fn forward(&self, tokens: &[u32], cache: &mut Cache, want: Want) -> anyhow::Result<Tensor> {
+        self.forward_as(Priority::Queued, tokens, cache, want)
+    }
+
+    /// `forward` for a read of `priority`.
+    pub fn forward_as(
+        &self,
+        priority: Priority,
+        tokens: &[u32],
+        cache: &mut Cache,
+        want: Want,
+    ) -> anyhow::Result<Tensor> {
         // Checked here, so one sequence's mistake never fails the others' pass.
         anyhow::ensure!(!tokens.is_empty(), "nothing to read");
         anyhow::ensure!(
@@ -129,6 +155,8 @@ impl Batcher {
                 tokens: tokens.to_vec(),
                 cache: std::mem::take(cache),
                 want,
+                priority,
+                passed_over: 0,
                 done,
             })
             .map_err(|_| anyhow!("the model's thread has stopped"))?;
@@ -140,24 +168,33 @@ impl Batcher {
 
 /// Which of the passes asked for run now: every pass of one token (a step of
 /// generation costs little more beside another pass than alone, as reading
-/// the weights is most of it), and of the passes of several tokens (reading a
-/// prompt, or checking a guess) the one asked for first. A pass of many
-/// tokens costs about what its tokens cost, together or apart, so running two
-/// at once only makes the first wait for the second: the reply's new turn is
-/// read, and its first words sent, before the check's sentence is read, not
-/// after both. The others wait, in the order they came, for the next pass.
+/// the weights is most of it), and one of the reads of several tokens (a
+/// prompt, or a guess to check). A pass of many tokens costs about what its
+/// tokens cost, together or apart, so running two at once only makes the
+/// first wait for the second. The read that runs is a reply's prompt, the
+/// first asked for, since a learner waits for its first words: the reply's
+/// new turn is read before the check's sentence, whichever came first. Else
+/// the first asked for. No read waits for ever: one that two later reads went
+/// before goes next. The others wait, in the order they came, in `waiting`.
 fn choose(asked: Vec<Pass>, waiting: &mut VecDeque<Pass>) -> Vec<Pass> {
-    let mut reading = false;
-    let mut batch = Vec::with_capacity(asked.len());
+    let mut batch = Vec::with_capacity(asked.len() + 1);
     for pass in asked {
         if pass.tokens.len() > 1 {
-            if reading {
-                waiting.push_back(pass);
-                continue;
-            }
-            reading = true;
+            waiting.push_back(pass);
+        } else {
+            batch.push(pass);
         }
-        batch.push(pass);
+    }
+    let next = waiting
+        .iter()
+        .position(|p| p.passed_over >= PASSED_OVER_AT_MOST)
+        .or_else(|| waiting.iter().position(|p| p.priority == Priority::Reply))
+        .or((!waiting.is_empty()).then_some(0));
+    if let Some(i) = next {
+        for pass in waiting.iter_mut().take(i) {
+            pass.passed_over += 1;
+        }
+        batch.extend(waiting.remove(i));
     }
     batch
 }
@@ -165,15 +202,14 @@ fn choose(asked: Vec<Pass>, waiting: &mut VecDeque<Pass>) -> Vec<Pass> {
 fn serve(model: &Transformer, passes: &mpsc::Receiver<Pass>, running: &AtomicUsize, made: &AtomicUsize) {
     let mut waiting = VecDeque::new();
     loop {
-        let first = match waiting.pop_front() {
-            Some(pass) => pass,
-            None => match passes.recv() {
-                Ok(pass) => pass,
+        let mut asked = Vec::new();
+        if waiting.is_empty() {
+            match passes.recv() {
+                Ok(pass) => asked.push(pass),
                 Err(_) => return,
-            },
-        };
+            }
+        }
         made.fetch_add(1, Ordering::SeqCst);
-        let mut asked = vec![first];
         let deadline = Instant::now() + GATHER;
         while asked.len() + waiting.len() < running.load(Ordering::SeqCst) {
             match passes.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
@@ -264,25 +300,39 @@ mod tests {
     }
 
     #[test]
-    fn reads_of_several_tokens_run_one_at_a_time_in_order_with_every_single_step_beside() {
-        let pass = |n: usize| Pass {
+    fn reads_of_several_tokens_run_one_at_a_time_a_replys_first_with_every_single_step_beside() {
+        let pass = |n: usize, priority| Pass {
             tokens: vec![1; n],
             cache: Cache::default(),
             want: Want::Last,
+            priority,
+            passed_over: 0,
             done: mpsc::sync_channel(1).0,
         };
+        let (q, r) = (Priority::Queued, Priority::Reply);
+        let sizes = |passes: &mut dyn Iterator<Item = &Pass>| passes.map(|p| p.tokens.len()).collect::<Vec<_>>();
         let mut waiting = VecDeque::new();
-        // A reply's new turn, a step of another reply, a check's sentence and
-        // a step of a third: the turn and both steps run now, the sentence next.
-        let batch = choose(vec![pass(30), pass(1), pass(40), pass(1)], &mut waiting);
-        let sizes: Vec<usize> = batch.iter().map(|p| p.tokens.len()).collect();
-        assert_eq!(sizes, [30, 1, 1]);
-        let waited: Vec<usize> = waiting.iter().map(|p| p.tokens.len()).collect();
-        assert_eq!(waited, [40]);
+        // A check's sentence, a step of a reply, another check's sentence and
+        // a step of a second reply: both steps and the first sentence run now.
+        let batch = choose(vec![pass(30, q), pass(1, r), pass(40, q), pass(1, q)], &mut waiting);
+        assert_eq!(sizes(&mut batch.iter()), [1, 1, 30]);
+        assert_eq!(sizes(&mut waiting.iter()), [40]);
+        // A reply's new turn goes before the sentence asked for earlier.
+        let batch = choose(vec![pass(25, r), pass(1, q)], &mut waiting);
+        assert_eq!(sizes(&mut batch.iter()), [1, 25]);
+        assert_eq!(sizes(&mut waiting.iter()), [40]);
+        // And another one; then the sentence, passed over twice, goes first;
+        // then the reply that came after it, then the rest in order.
+        assert_eq!(
+            sizes(&mut choose(vec![pass(26, r), pass(50, q)], &mut waiting).iter()),
+            [26]
+        );
+        assert_eq!(sizes(&mut choose(vec![pass(27, r)], &mut waiting).iter()), [40]);
+        assert_eq!(sizes(&mut choose(vec![], &mut waiting).iter()), [27]);
+        assert_eq!(sizes(&mut choose(vec![pass(1, q)], &mut waiting).iter()), [1, 50]);
         // Steps alone all run together.
-        let batch = choose(vec![pass(1), pass(1), pass(1)], &mut waiting);
-        assert_eq!(batch.len(), 3);
-        assert_eq!(waiting.len(), 1);
+        assert_eq!(choose(vec![pass(1, r), pass(1, q), pass(1, q)], &mut waiting).len(), 3);
+        assert!(waiting.is_empty());
     }
 
     #[test]

@@ -20,7 +20,7 @@ use serde_json::Value;
 use tokenizers::{pre_tokenizers::byte_level::ByteLevel, Tokenizer};
 
 use super::{
-    batch::Batcher,
+    batch::{Batcher, Priority},
     transformer::{Cache, Transformer, Want, MAX_POSITIONS},
     Generator, Job, Output,
 };
@@ -441,6 +441,12 @@ impl Engine {
         // A conversation's next prompt starts with this one and its answer:
         // keep the state after both (a check's prompt is never read again).
         let conversation = sampler.temperature > 0.0;
+        // A learner waits for a reply's first words, not for a check's.
+        let priority = if conversation {
+            Priority::Reply
+        } else {
+            Priority::Queued
+        };
         let ids = self.encode(prompt)?;
         if ids.is_empty() || ids.len() + 1 >= self.context {
             bail!(
@@ -481,9 +487,11 @@ impl Engine {
             }
             logits = Some(if end == ids.len() {
                 let read = [&ids[pos..end], opening].concat();
-                self.model.forward(&read, &mut cache, ending_with(opening))?
+                self.model
+                    .forward_as(priority, &read, &mut cache, ending_with(opening))?
             } else {
-                self.model.forward(&ids[pos..end], &mut cache, Want::Last)?
+                self.model
+                    .forward_as(priority, &ids[pos..end], &mut cache, Want::Last)?
             });
             if Some(end) == fork {
                 snapshots().keep(&ids[..end], &cache);
