@@ -335,101 +335,63 @@ mod tests {
         assert!(waiting.is_empty());
     }
 
-    #[test]
-    fn reads_of_several_tokens_asked_at_once_take_passes_of_their_own() {
+    fn tiny_batcher() -> Batcher {
         let file = tiny_model("qwen2", 9);
         let mut reader = Cursor::new(&file);
         let content = gguf_file::Content::read(&mut reader).unwrap();
-        let batcher = Batcher::start(Transformer::load(&content, &mut reader, "qwen2").unwrap()).unwrap();
-        let reads = 6;
-        let read = |cache: &mut Cache, i: u32| -> Vec<f32> {
-            batcher
-                .forward(&[i, i + 1, i + 2], cache, Want::Last)
-                .unwrap()
-                .to_vec1()
-                .unwrap()
-        };
-        let alone: Vec<Vec<f32>> = {
-            let mut cache = Cache::default();
-            (0..reads).map(|i| read(&mut cache, i)).collect()
-        };
-        let before = batcher.passes();
-        let guards: Vec<Running> = (0..2).map(|_| batcher.running()).collect();
-        let together: Vec<Vec<Vec<f32>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..2)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut cache = Cache::default();
-                        (0..reads).map(|i| read(&mut cache, i)).collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        });
-        drop(guards);
-        for got in &together {
-            for (a, b) in got.iter().zip(&alone) {
-                let worst = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
-                assert!(worst < 1e-3, "{worst}");
-            }
-        }
-        assert_eq!(
-            batcher.passes() - before,
-            reads as usize * 2,
-            "no two reads shared a pass"
-        );
+        Batcher::start(Transformer::load(&content, &mut reader, "qwen2").unwrap()).unwrap()
     }
 
-    #[test]
-    fn sequences_running_at_once_share_their_passes() {
-        let file = tiny_model("qwen2", 9);
-        let mut reader = Cursor::new(&file);
-        let content = gguf_file::Content::read(&mut reader).unwrap();
-        let batcher = Batcher::start(Transformer::load(&content, &mut reader, "qwen2").unwrap()).unwrap();
-        let steps = 12;
-        let alone: Vec<Vec<f32>> = {
-            let _running = batcher.running();
+    /// Reads `tokens(0..n)` one after another on one cache, alone, then as two
+    /// sequences at once; checks that each got what it got alone, and returns
+    /// the passes the two took.
+    fn alone_then_two_at_once(batcher: &Batcher, n: u32, tokens: impl Fn(u32) -> Vec<u32> + Sync) -> usize {
+        let run = || -> Vec<Vec<f32>> {
             let mut cache = Cache::default();
-            (0..steps)
+            (0..n)
                 .map(|i| {
                     batcher
-                        .forward(&[i as u32], &mut cache, Want::Last)
+                        .forward(&tokens(i), &mut cache, Want::Last)
                         .unwrap()
                         .to_vec1()
                         .unwrap()
                 })
                 .collect()
         };
+        let alone = {
+            let _running = batcher.running();
+            run()
+        };
         let before = batcher.passes();
         let guards: Vec<Running> = (0..2).map(|_| batcher.running()).collect();
         let together: Vec<Vec<Vec<f32>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..2)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut cache = Cache::default();
-                        (0..steps)
-                            .map(|i| {
-                                batcher
-                                    .forward(&[i as u32], &mut cache, Want::Last)
-                                    .unwrap()
-                                    .to_vec1()
-                                    .unwrap()
-                            })
-                            .collect::<Vec<Vec<f32>>>()
-                    })
-                })
-                .collect();
+            let handles: Vec<_> = (0..2).map(|_| scope.spawn(run)).collect();
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
         drop(guards);
-        // Each got what it gets alone, and most passes served both.
         for got in &together {
             for (a, b) in got.iter().zip(&alone) {
                 let worst = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
                 assert!(worst < 1e-3, "{worst}");
             }
         }
-        let passes = batcher.passes() - before;
+        batcher.passes() - before
+    }
+
+    #[test]
+    fn reads_of_several_tokens_asked_at_once_take_passes_of_their_own() {
+        let batcher = tiny_batcher();
+        let reads = 6;
+        let passes = alone_then_two_at_once(&batcher, reads, |i| vec![i, i + 1, i + 2]);
+        assert_eq!(passes, reads as usize * 2, "no two reads shared a pass");
+    }
+
+    #[test]
+    fn sequences_running_at_once_share_their_passes() {
+        let batcher = tiny_batcher();
+        let steps = 12;
+        // Each got what it gets alone, and most passes served both.
+        let passes = alone_then_two_at_once(&batcher, steps as u32, |i| vec![i]);
         assert!(passes < steps * 2 * 3 / 4, "{passes} passes for {} steps", steps * 2);
         // A sequence too long for the model fails alone.
         let mut cache = Cache::default();

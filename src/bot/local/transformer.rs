@@ -43,9 +43,10 @@ struct Weight {
 
 impl Weight {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let y = if self.in_pieces() {
+        let columns = x.dim(candle_core::D::Minus1)?;
+        let y = if self.in_pieces() && x.elem_count() / columns > ROWS_AT_ONCE {
             // The input's rows in pieces, the pieces' results in one tensor.
-            let flat = x.reshape(((), x.dim(candle_core::D::Minus1)?))?;
+            let flat = x.reshape(((), columns))?;
             let parts = pieces(flat.dim(0)?)
                 .map(|(at, n)| self.matmul.forward(&flat.narrow(0, at, n)?))
                 .collect::<candle_core::Result<Vec<_>>>()?;
