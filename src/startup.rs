@@ -154,11 +154,15 @@ impl Application {
                 }
             }
         });
-        // Bot work left in flight by a process that died is ended at once (at
-        // start: this process's own predecessor) and then within seconds.
+        // Bot work left in flight by a process that died is ended before the
+        // first request is served (at start: this process's own predecessor,
+        // so nobody sees its unit still held), and then within seconds.
+        if let Err(e) = crate::bot::recovery::sweep(&state).await {
+            tracing::warn!(error = %e, "ending bot requests of stopped processes failed");
+        }
         let recovering = state.clone();
         let recovery = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(RECOVERY_EVERY);
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + RECOVERY_EVERY, RECOVERY_EVERY);
             loop {
                 tick.tick().await;
                 if let Err(e) = crate::bot::recovery::sweep(&recovering).await {
